@@ -1,0 +1,649 @@
+"""GoalLedger: the eventsourcing Application, the one entry point for commands and goal reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+from eventsourcing.utils import get_topic
+
+from domain.base import LedgerAggregate
+from domain.cycle import Cycle
+from domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    InvalidInputError,
+    NotFoundError,
+    StaleVersionError,
+)
+from domain.key_result import KeyResult
+from domain.kpi import Cadence, Kpi
+from domain.objective import Objective
+from domain.reports import CycleScoreboard, KeyResultLine, KpiLine, ObjectiveStatus
+from domain.values import (
+    Confidence,
+    Direction,
+    KpiDirection,
+    ObjectiveKind,
+    ReasonCode,
+    check_identifier,
+    check_reason,
+    utc_today,
+)
+
+A = TypeVar("A", bound=LedgerAggregate)
+
+
+class DateAsISO(Transcoding):
+    """Dates (not datetimes) travel as ISO 8601 strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@runtime_checkable
+class RecordTimeIndex(Protocol):
+    """Implemented by recorders that index when each event was recorded."""
+
+    def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a command stored: the goal, its new version and the log positions taken."""
+
+    id: UUID
+    version: int
+    positions: tuple[int, ...]
+    check_in_id: UUID | None = None
+
+    @property
+    def position(self) -> int | None:
+        return max(self.positions) if self.positions else None
+
+
+class GoalLedger(Application[UUID]):
+    """Commands do get → call → save; every error leaves the history unchanged."""
+
+    name = "goalpost"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        # Index each event's record time in the same transaction as the event itself.
+        processing_event.saved_kwargs["event_timestamps"] = [
+            (e.originator_id, e.originator_version, e.timestamp)
+            for e in processing_event.events
+        ]
+        return super()._record(processing_event)
+
+    # Infrastructure translation
+
+    def _save(self, *aggregates: LedgerAggregate, **kwargs: Any) -> tuple[int, ...]:
+        try:
+            recordings = self.save(*aggregates, **kwargs)
+        except IntegrityError:
+            raise ConcurrencyError(
+                "another writer changed this goal at the same time; "
+                "nothing was stored, reload and try again"
+            ) from None
+        return tuple(r.notification.id for r in recordings if r.notification.id)
+
+    def _get(self, cls: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
+        label = {
+            Cycle: "cycle",
+            Objective: "objective",
+            KeyResult: "key result",
+            Kpi: "KPI",
+        }[cls]
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"no {label} {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(f"no {label} {aggregate_id}")
+        return aggregate
+
+    def _get_known_at(self, cls: type[A], aggregate_id: UUID, known_at: datetime | None) -> A:
+        if known_at is None:
+            return self._get(cls, aggregate_id)
+        version = self.version_at(aggregate_id, known_at)
+        if version is None:
+            raise NotFoundError(
+                f"{aggregate_id} was not yet recorded at {known_at.isoformat()}"
+            )
+        return self._get(cls, aggregate_id, version=version)
+
+    def version_at(self, aggregate_id: UUID, known_at: datetime) -> int | None:
+        """The aggregate's version as it was known at a time (None: not yet recorded)."""
+        if isinstance(self.recorder, RecordTimeIndex):
+            return self.recorder.version_at(aggregate_id, known_at)
+        version = None
+        for event in self.events.get(aggregate_id):
+            if event.timestamp > known_at:
+                break
+            version = event.originator_version
+        return version
+
+    @staticmethod
+    def _check_version(aggregate: LedgerAggregate, expected_version: int | None) -> None:
+        if expected_version is not None and aggregate.version != expected_version:
+            raise StaleVersionError(
+                f"expected version {expected_version}, "
+                f"but the goal is at version {aggregate.version}",
+                current_version=aggregate.version,
+            )
+
+    # Cycles
+
+    def get_cycle(self, key: str, known_at: datetime | None = None) -> Cycle:
+        return self._get_known_at(Cycle, Cycle.create_id(check_identifier(key, "cycle_id")), known_at)
+
+    def open_cycle(self, *, actor: str, key: str, starts_on: date, ends_on: date) -> Saved:
+        cycle = Cycle.open(actor=actor, key=key, starts_on=starts_on, ends_on=ends_on)
+        if cycle.id in self.repository:
+            raise AlreadyExistsError(f"cycle {key} is already open", field="id")
+        try:
+            positions = self._save(cycle)
+        except ConcurrencyError:
+            raise AlreadyExistsError(f"cycle {key} is already open", field="id") from None
+        return Saved(cycle.id, cycle.version, positions)
+
+    def close_cycle(
+        self, *, actor: str, key: str, expected_version: int | None = None
+    ) -> Saved:
+        cycle = self.get_cycle(key)
+        self._check_version(cycle, expected_version)
+        cycle.close(actor=actor)
+        return Saved(cycle.id, cycle.version, self._save(cycle))
+
+    @staticmethod
+    def _default_day(cycle: Cycle, effective_on: date | None) -> date:
+        """Unstated, a change takes effect today, or on the cycle's last day once it is over."""
+        if effective_on is not None:
+            return effective_on
+        return min(utc_today(), cycle.ends_on)
+
+    # Objectives
+
+    def get_objective(self, objective_id: UUID, known_at: datetime | None = None) -> Objective:
+        return self._get_known_at(Objective, objective_id, known_at)
+
+    def create_objective(
+        self,
+        *,
+        actor: str,
+        cycle_id: str,
+        title: str,
+        owner: str,
+        kind: ObjectiveKind | str,
+        parent_id: UUID | None = None,
+    ) -> Saved:
+        cycle = self._get_for_field(self.get_cycle, cycle_id, "cycle_id")
+        parent = (
+            self._get_for_field(self.get_objective, parent_id, "parent_id")
+            if parent_id is not None
+            else None
+        )
+        objective = Objective.create(
+            actor=actor, cycle=cycle, title=title, owner=owner, kind=kind, parent=parent
+        )
+        return Saved(objective.id, objective.version, self._save(objective, cycle))
+
+    def align_objective(
+        self,
+        *,
+        actor: str,
+        objective_id: UUID,
+        parent_id: UUID | None,
+        reason: str,
+        reason_code: ReasonCode | str,
+        expected_version: int | None = None,
+    ) -> Saved:
+        objective = self.get_objective(objective_id)
+        self._check_version(objective, expected_version)
+        parent = (
+            self._get_for_field(self.get_objective, parent_id, "parent_id")
+            if parent_id is not None
+            else None
+        )
+        objective.align_to(
+            actor=actor,
+            parent=parent,
+            reason=check_reason(reason, reason_code),
+            cycle=self.get_cycle(objective.cycle_id),
+        )
+        return Saved(objective.id, objective.version, self._save(objective))
+
+    def retire_objective(
+        self,
+        *,
+        actor: str,
+        objective_id: UUID,
+        reason: str,
+        reason_code: ReasonCode | str,
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        objective = self.get_objective(objective_id)
+        self._check_version(objective, expected_version)
+        cycle = self.get_cycle(objective.cycle_id)
+        objective.retire(
+            actor=actor,
+            reason=check_reason(reason, reason_code),
+            effective_on=self._default_day(cycle, effective_on),
+            cycle=cycle,
+        )
+        return Saved(objective.id, objective.version, self._save(objective))
+
+    # Key results
+
+    def get_key_result(
+        self, key_result_id: UUID, known_at: datetime | None = None
+    ) -> KeyResult:
+        return self._get_known_at(KeyResult, key_result_id, known_at)
+
+    def create_key_result(  # noqa: PLR0913 - mirrors the key result's definition
+        self,
+        *,
+        actor: str,
+        objective_id: UUID,
+        title: str,
+        owner: str,
+        unit: str,
+        direction: Direction | str,
+        baseline: Decimal | int | str,
+        target: Decimal | int | str,
+        weight: Decimal | int | str = 1,
+        measurement_source: str,
+        measurement_query: str,
+        effective_on: date | None = None,
+    ) -> Saved:
+        objective = self._get_for_field(self.get_objective, objective_id, "objective_id")
+        cycle = self.get_cycle(objective.cycle_id)
+        key_result = KeyResult.create(
+            actor=actor,
+            objective=objective,
+            cycle=cycle,
+            title=title,
+            owner=owner,
+            unit=unit,
+            direction=direction,
+            baseline=baseline,
+            target=target,
+            weight=weight,
+            measurement_source=measurement_source,
+            measurement_query=measurement_query,
+            effective_on=self._default_day(cycle, effective_on),
+        )
+        return Saved(key_result.id, key_result.version, self._save(key_result, objective))
+
+    def record_check_in(
+        self,
+        *,
+        actor: str,
+        key_result_id: UUID,
+        value: Decimal | int | str,
+        confidence: Confidence | str,
+        note: str = "",
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        key_result = self.get_key_result(key_result_id)
+        self._check_version(key_result, expected_version)
+        cycle = self.get_cycle(key_result.cycle_id)
+        check_in_id = key_result.record_check_in(
+            actor=actor,
+            cycle=cycle,
+            value=value,
+            confidence=confidence,
+            note=note,
+            effective_on=effective_on if effective_on is not None else utc_today(),
+        )
+        return Saved(
+            key_result.id, key_result.version, self._save(key_result), check_in_id
+        )
+
+    def correct_check_in(
+        self,
+        *,
+        actor: str,
+        key_result_id: UUID,
+        check_in_id: UUID,
+        value: Decimal | int | str,
+        reason: str,
+        reason_code: ReasonCode | str = ReasonCode.DATA_ERROR,
+        expected_version: int | None = None,
+    ) -> Saved:
+        key_result = self.get_key_result(key_result_id)
+        self._check_version(key_result, expected_version)
+        key_result.correct_check_in(
+            actor=actor,
+            check_in_id=check_in_id,
+            value=value,
+            reason=check_reason(reason, reason_code),
+        )
+        return Saved(key_result.id, key_result.version, self._save(key_result))
+
+    def rebaseline_key_result(
+        self,
+        *,
+        actor: str,
+        key_result_id: UUID,
+        baseline: Decimal | int | str,
+        target: Decimal | int | str,
+        reason: str,
+        reason_code: ReasonCode | str,
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        key_result = self.get_key_result(key_result_id)
+        self._check_version(key_result, expected_version)
+        cycle = self.get_cycle(key_result.cycle_id)
+        key_result.rebaseline(
+            actor=actor,
+            cycle=cycle,
+            baseline=baseline,
+            target=target,
+            reason=check_reason(reason, reason_code),
+            effective_on=self._default_day(cycle, effective_on),
+        )
+        return Saved(key_result.id, key_result.version, self._save(key_result))
+
+    def reweight_key_result(
+        self,
+        *,
+        actor: str,
+        key_result_id: UUID,
+        weight: Decimal | int | str,
+        reason: str,
+        reason_code: ReasonCode | str,
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        key_result = self.get_key_result(key_result_id)
+        self._check_version(key_result, expected_version)
+        cycle = self.get_cycle(key_result.cycle_id)
+        key_result.reweight(
+            actor=actor,
+            cycle=cycle,
+            weight=weight,
+            reason=check_reason(reason, reason_code),
+            effective_on=self._default_day(cycle, effective_on),
+        )
+        return Saved(key_result.id, key_result.version, self._save(key_result))
+
+    def retire_key_result(
+        self,
+        *,
+        actor: str,
+        key_result_id: UUID,
+        reason: str,
+        reason_code: ReasonCode | str,
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        key_result = self.get_key_result(key_result_id)
+        self._check_version(key_result, expected_version)
+        cycle = self.get_cycle(key_result.cycle_id)
+        key_result.retire(
+            actor=actor,
+            cycle=cycle,
+            reason=check_reason(reason, reason_code),
+            effective_on=self._default_day(cycle, effective_on),
+        )
+        return Saved(key_result.id, key_result.version, self._save(key_result))
+
+    # KPIs
+
+    def get_kpi(self, kpi_id: UUID, known_at: datetime | None = None) -> Kpi:
+        return self._get_known_at(Kpi, kpi_id, known_at)
+
+    def define_kpi(  # noqa: PLR0913 - mirrors the KPI's written definition
+        self,
+        *,
+        actor: str,
+        area: str,
+        name: str,
+        owner: str,
+        unit: str,
+        formula: str,
+        data_source: str,
+        cadence: Cadence | str,
+        direction: KpiDirection | str,
+        target: Decimal | int | str,
+        healthy_low: Decimal | int | str | None = None,
+        healthy_high: Decimal | int | str | None = None,
+        target_set_on: date | None = None,
+    ) -> Saved:
+        kpi = Kpi.define(
+            actor=actor,
+            area=area,
+            name=name,
+            owner=owner,
+            unit=unit,
+            formula=formula,
+            data_source=data_source,
+            cadence=cadence,
+            direction=direction,
+            target=target,
+            healthy_low=healthy_low,
+            healthy_high=healthy_high,
+            target_set_on=target_set_on if target_set_on is not None else utc_today(),
+        )
+        return Saved(kpi.id, kpi.version, self._save(kpi))
+
+    def record_kpi_reading(
+        self,
+        *,
+        actor: str,
+        kpi_id: UUID,
+        value: Decimal | int | str,
+        effective_on: date | None = None,
+        note: str = "",
+        expected_version: int | None = None,
+    ) -> Saved:
+        kpi = self.get_kpi(kpi_id)
+        self._check_version(kpi, expected_version)
+        reading_id = kpi.record_reading(
+            actor=actor,
+            value=value,
+            effective_on=effective_on if effective_on is not None else utc_today(),
+            note=note,
+        )
+        return Saved(kpi.id, kpi.version, self._save(kpi), reading_id)
+
+    def correct_kpi_reading(
+        self,
+        *,
+        actor: str,
+        kpi_id: UUID,
+        reading_id: UUID,
+        value: Decimal | int | str,
+        reason: str,
+        reason_code: ReasonCode | str = ReasonCode.DATA_ERROR,
+        expected_version: int | None = None,
+    ) -> Saved:
+        kpi = self.get_kpi(kpi_id)
+        self._check_version(kpi, expected_version)
+        kpi.correct_reading(
+            actor=actor,
+            reading_id=reading_id,
+            value=value,
+            reason=check_reason(reason, reason_code),
+        )
+        return Saved(kpi.id, kpi.version, self._save(kpi))
+
+    def change_kpi_target(
+        self,
+        *,
+        actor: str,
+        kpi_id: UUID,
+        target: Decimal | int | str,
+        reason: str,
+        reason_code: ReasonCode | str,
+        healthy_low: Decimal | int | str | None = None,
+        healthy_high: Decimal | int | str | None = None,
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        kpi = self.get_kpi(kpi_id)
+        self._check_version(kpi, expected_version)
+        kpi.change_target(
+            actor=actor,
+            target=target,
+            healthy_low=healthy_low,
+            healthy_high=healthy_high,
+            reason=check_reason(reason, reason_code),
+            effective_on=effective_on if effective_on is not None else utc_today(),
+        )
+        return Saved(kpi.id, kpi.version, self._save(kpi))
+
+    def retire_kpi(
+        self,
+        *,
+        actor: str,
+        kpi_id: UUID,
+        reason: str,
+        reason_code: ReasonCode | str,
+        effective_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> Saved:
+        kpi = self.get_kpi(kpi_id)
+        self._check_version(kpi, expected_version)
+        kpi.retire(
+            actor=actor,
+            reason=check_reason(reason, reason_code),
+            effective_on=effective_on if effective_on is not None else utc_today(),
+        )
+        return Saved(kpi.id, kpi.version, self._save(kpi))
+
+    # Reads across goals
+
+    def objective_status(
+        self,
+        objective_id: UUID,
+        *,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> ObjectiveStatus:
+        objective = self.get_objective(objective_id, known_at)
+        cycle = self.get_cycle(objective.cycle_id, known_at)
+        return self._objective_status(objective, cycle, self._as_of(cycle, as_of), known_at)
+
+    def _objective_status(
+        self, objective: Objective, cycle: Cycle, as_of: date, known_at: datetime | None
+    ) -> ObjectiveStatus:
+        lines = []
+        for key_result_id in objective.key_result_ids:
+            key_result = self.get_key_result(key_result_id, known_at)
+            lines.append(
+                KeyResultLine(
+                    id=key_result.id,
+                    title=key_result.title,
+                    owner=key_result.owner,
+                    unit=key_result.unit,
+                    direction=key_result.direction.value,
+                    version=key_result.version,
+                    status=key_result.status(cycle, as_of),
+                )
+            )
+        retirement = objective.retirement
+        return ObjectiveStatus.compose(
+            id=objective.id,
+            title=objective.title,
+            owner=objective.owner,
+            kind=objective.kind,
+            parent_id=objective.parent_id,
+            version=objective.version,
+            retired=retirement if retirement and retirement.effective_on <= as_of else None,
+            key_results=tuple(lines),
+        )
+
+    @staticmethod
+    def _as_of(cycle: Cycle, as_of: date | None) -> date:
+        return as_of if as_of is not None else min(utc_today(), cycle.ends_on)
+
+    def cycle_scoreboard(
+        self, key: str, *, as_of: date | None = None, known_at: datetime | None = None
+    ) -> CycleScoreboard:
+        cycle = self.get_cycle(key, known_at)
+        day = self._as_of(cycle, as_of)
+        return CycleScoreboard(
+            key=cycle.key,
+            starts_on=cycle.starts_on,
+            ends_on=cycle.ends_on,
+            closed_at=cycle.closed_at,
+            as_of=day,
+            known_at=known_at,
+            objectives=tuple(
+                self._objective_status(self.get_objective(oid, known_at), cycle, day, known_at)
+                for oid in cycle.objective_ids
+            ),
+        )
+
+    def _created_ids(self, event_class: type[Any]) -> Iterator[UUID]:
+        """Ids of every aggregate created with this event type, in log order."""
+        topics = [get_topic(event_class)]
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(
+                start=start, limit=500, topics=topics
+            )
+            for notification in notifications:
+                yield cast(UUID, notification.originator_id)
+            if len(notifications) < 500:
+                return
+            start = notifications[-1].id + 1
+
+    def cycle_keys(self) -> list[str]:
+        return [self._get(Cycle, cid).key for cid in self._created_ids(Cycle.Opened)]
+
+    def kpi_lines(
+        self, *, as_of: date | None = None, known_at: datetime | None = None
+    ) -> list[KpiLine]:
+        day = as_of if as_of is not None else utc_today()
+        lines = []
+        for kpi_id in self._created_ids(Kpi.Defined):
+            try:
+                kpi = self.get_kpi(kpi_id, known_at)
+            except NotFoundError:
+                continue
+            lines.append(
+                KpiLine(
+                    id=kpi.id,
+                    area=kpi.area,
+                    name=kpi.name,
+                    owner=kpi.owner,
+                    unit=kpi.unit,
+                    version=kpi.version,
+                    status=kpi.status(day),
+                    okr_candidate=kpi.is_okr_candidate(day),
+                )
+            )
+        return lines
+
+    @staticmethod
+    def _get_for_field(getter: Any, key: Any, field: str) -> Any:
+        """A missing referenced goal is the caller's input error, named by its field."""
+        try:
+            return getter(key)
+        except NotFoundError as e:
+            raise InvalidInputError(e.message, field=field) from None
+
+
+__all__: Sequence[str] = ["GoalLedger", "Saved", "RecordTimeIndex", "DateAsISO"]

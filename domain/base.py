@@ -1,0 +1,91 @@
+"""What every Goalpost aggregate shares: an actor on every event, monotonic record times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import GoalRetiredError
+from domain.values import Reason, ReasonCode
+
+# Fixed forever: ids derived from natural keys (cycle keys) must not change.
+GOALPOST_NAMESPACE = uuid5(NAMESPACE_URL, "urn:goalpost")
+
+
+def derived_id(kind: str, key: str) -> UUID:
+    return uuid5(GOALPOST_NAMESPACE, f"{kind}:{key}")
+
+
+@dataclass(frozen=True)
+class Retirement:
+    effective_on: date
+    reason: str
+    reason_code: ReasonCode
+    actor: str
+    recorded_at: datetime
+
+
+class LedgerAggregate(Aggregate):
+    """Base of the goal aggregates.
+
+    `recorded_at` of an event is the library's `timestamp`, stamped by the server in UTC.
+    Within one aggregate it never goes backwards, even across processes whose clocks
+    differ slightly, so "what was known at T" is always a prefix of the stream.
+    """
+
+    class Event(Aggregate.Event):
+        actor: str
+
+    class Created(Aggregate.Created):
+        actor: str
+
+    class Retired(Event):
+        """Base of each aggregate's own Retired event; changes of plan carry a reason."""
+
+        reason: str
+        reason_code: str
+        effective_on: date
+
+        def apply(self, aggregate: LedgerAggregate) -> None:
+            aggregate.retirement = Retirement(
+                effective_on=self.effective_on,
+                reason=self.reason,
+                reason_code=ReasonCode(self.reason_code),
+                actor=self.actor,
+                recorded_at=self.timestamp,
+            )
+
+    retirement: Retirement | None = None
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        now = event_class.create_timestamp()
+        kwargs["timestamp"] = max(now, self.modified_on)
+        super().trigger_event(event_class, **kwargs)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retirement is not None
+
+    def check_not_retired(self) -> None:
+        if self.retirement is not None:
+            raise GoalRetiredError(
+                f"{type(self).__name__} {self.id} was retired on "
+                f"{self.retirement.effective_on} ({self.retirement.reason_code}); "
+                "it takes no more events"
+            )
+
+    def _trigger_retired(
+        self, event_class: type[Retired], actor: str, reason: Reason, effective_on: date
+    ) -> None:
+        self.check_not_retired()
+        self.trigger_event(
+            event_class,
+            actor=actor,
+            reason=reason.text,
+            reason_code=reason.code.value,
+            effective_on=effective_on,
+        )

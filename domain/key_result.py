@@ -1,0 +1,473 @@
+"""A key result: a measurable outcome with a baseline, a target and a direction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from domain.base import LedgerAggregate, Retirement
+from domain.cycle import Cycle
+from domain.errors import InvalidInputError, NotFoundError
+from domain.objective import Objective
+from domain.scoring import (
+    Pace,
+    TrafficLight,
+    expected_progress,
+    is_stale,
+    key_result_score,
+    pace,
+    traffic_light,
+)
+from domain.values import (
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_TITLE,
+    Confidence,
+    Direction,
+    Reason,
+    ReasonCode,
+    check_decimal,
+    check_enum,
+    check_identifier,
+    check_not_future,
+    check_text,
+    check_unit_interval,
+    check_weight,
+)
+
+MAX_QUERY = 4000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Baseline, target and weight in force from `effective_on` (one per plan change)."""
+
+    baseline: Decimal
+    target: Decimal
+    weight: Decimal
+    effective_on: date
+    recorded_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class Correction:
+    value: Decimal
+    reason: str
+    reason_code: ReasonCode
+    actor: str
+    recorded_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    id: UUID
+    effective_on: date
+    value: Decimal
+    confidence: Confidence
+    note: str
+    actor: str
+    recorded_at: datetime
+    version: int
+    original_value: Decimal
+    corrections: tuple[Correction, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyResultStatus:
+    """What a reader sees of a key result on a date, from what was known at the load."""
+
+    as_of: date
+    plan: Plan
+    original_plan: Plan
+    value: Decimal
+    last_check_in: CheckIn | None
+    score: Decimal
+    score_against_original_plan: Decimal
+    traffic_light: TrafficLight
+    expected_progress: Decimal
+    pace: Pace
+    stale: bool
+    retired: Retirement | None
+
+
+def check_plan(direction: Direction, baseline: Decimal, target: Decimal) -> None:
+    if direction is Direction.INCREASE and not target > baseline:
+        raise InvalidInputError(
+            "an increasing key result needs a target above its baseline", field="target"
+        )
+    if direction is Direction.DECREASE and not target < baseline:
+        raise InvalidInputError(
+            "a decreasing key result needs a target below its baseline", field="target"
+        )
+    if direction is Direction.MILESTONE:
+        check_unit_interval(baseline, "baseline")
+        check_unit_interval(target, "target")
+
+
+class KeyResult(LedgerAggregate):
+    class Created(LedgerAggregate.Created):
+        objective_id: UUID
+        cycle_id: str
+        title: str
+        owner: str
+        unit: str
+        direction: str
+        baseline: Decimal
+        target: Decimal
+        weight: Decimal
+        measurement: dict[str, str]
+        effective_on: date
+
+    class CheckInRecorded(LedgerAggregate.Event):
+        check_in_id: UUID
+        value: Decimal
+        confidence: str
+        note: str
+        effective_on: date
+
+        def apply(self, aggregate: KeyResult) -> None:
+            aggregate.check_ins[self.check_in_id] = CheckIn(
+                id=self.check_in_id,
+                effective_on=self.effective_on,
+                value=self.value,
+                confidence=Confidence(self.confidence),
+                note=self.note,
+                actor=self.actor,
+                recorded_at=self.timestamp,
+                version=self.originator_version,
+                original_value=self.value,
+            )
+
+    class CheckInCorrected(LedgerAggregate.Event):
+        check_in_id: UUID
+        value: Decimal
+        reason: str
+        reason_code: str
+
+        def apply(self, aggregate: KeyResult) -> None:
+            check_in = aggregate.check_ins[self.check_in_id]
+            correction = Correction(
+                value=self.value,
+                reason=self.reason,
+                reason_code=ReasonCode(self.reason_code),
+                actor=self.actor,
+                recorded_at=self.timestamp,
+                version=self.originator_version,
+            )
+            aggregate.check_ins[self.check_in_id] = replace(
+                check_in,
+                value=self.value,
+                corrections=(*check_in.corrections, correction),
+            )
+
+    class Rebaselined(LedgerAggregate.Event):
+        baseline: Decimal
+        target: Decimal
+        reason: str
+        reason_code: str
+        effective_on: date
+
+        def apply(self, aggregate: KeyResult) -> None:
+            aggregate.plans.append(
+                Plan(
+                    baseline=self.baseline,
+                    target=self.target,
+                    weight=aggregate.plans[-1].weight,
+                    effective_on=self.effective_on,
+                    recorded_at=self.timestamp,
+                    version=self.originator_version,
+                )
+            )
+
+    class Reweighted(LedgerAggregate.Event):
+        weight: Decimal
+        reason: str
+        reason_code: str
+        effective_on: date
+
+        def apply(self, aggregate: KeyResult) -> None:
+            latest = aggregate.plans[-1]
+            aggregate.plans.append(
+                replace(
+                    latest,
+                    weight=self.weight,
+                    effective_on=self.effective_on,
+                    recorded_at=self.timestamp,
+                    version=self.originator_version,
+                )
+            )
+
+    class Retired(LedgerAggregate.Retired):
+        pass
+
+    def __init__(
+        self,
+        *,
+        actor: str,
+        objective_id: UUID,
+        cycle_id: str,
+        title: str,
+        owner: str,
+        unit: str,
+        direction: str,
+        baseline: Decimal,
+        target: Decimal,
+        weight: Decimal,
+        measurement: dict[str, str],
+        effective_on: date,
+    ) -> None:
+        self.objective_id = objective_id
+        self.cycle_id = cycle_id
+        self.title = title
+        self.owner = owner
+        self.unit = unit
+        self.direction = Direction(direction)
+        self.measurement = measurement
+        self.created_by = actor
+        self.plans = [
+            Plan(baseline, target, weight, effective_on, self.created_on, 1)
+        ]
+        self.check_ins: dict[UUID, CheckIn] = {}
+
+    @classmethod
+    def create(  # noqa: PLR0913 - a key result is defined by all of these at once
+        cls,
+        *,
+        actor: str,
+        objective: Objective,
+        cycle: Cycle,
+        title: str,
+        owner: str,
+        unit: str,
+        direction: Direction | str,
+        baseline: Decimal | int | str,
+        target: Decimal | int | str,
+        weight: Decimal | int | str,
+        measurement_source: str,
+        measurement_query: str,
+        effective_on: date,
+    ) -> KeyResult:
+        """Create the key result and add it to its objective; save both together."""
+        objective.check_not_retired()
+        cycle.check_open()
+        chosen_direction = check_enum(Direction, direction, "direction")
+        start = check_decimal(baseline, "baseline")
+        goal = check_decimal(target, "target")
+        check_plan(chosen_direction, start, goal)
+        check_not_future(effective_on)
+        cycle.check_within(effective_on)
+        key_result = cls._create(
+            cls.Created,
+            actor=actor,
+            objective_id=objective.id,
+            cycle_id=cycle.key,
+            title=check_text(title, "title", max_len=MAX_TITLE),
+            owner=check_identifier(owner, "owner"),
+            unit=check_text(unit, "unit", max_len=MAX_NAME, required=False),
+            direction=chosen_direction.value,
+            baseline=start,
+            target=goal,
+            weight=check_weight(weight),
+            measurement={
+                "source": check_text(
+                    measurement_source, "measurement.source", max_len=MAX_NAME
+                ),
+                "query": check_text(
+                    measurement_query, "measurement.query", max_len=MAX_QUERY
+                ),
+            },
+            effective_on=effective_on,
+        )
+        objective.add_key_result(actor=actor, key_result_id=key_result.id, cycle=cycle)
+        return key_result
+
+    # Commands
+
+    def record_check_in(
+        self,
+        *,
+        actor: str,
+        cycle: Cycle,
+        value: Decimal | int | str,
+        confidence: Confidence | str,
+        note: str,
+        effective_on: date,
+    ) -> UUID:
+        self.check_not_retired()
+        cycle.check_open()
+        check_not_future(effective_on)
+        cycle.check_within(effective_on)
+        check_in_id = uuid4()
+        self.trigger_event(
+            self.CheckInRecorded,
+            actor=actor,
+            check_in_id=check_in_id,
+            value=self._check_value(value),
+            confidence=check_enum(Confidence, confidence, "confidence").value,
+            note=check_text(note, "note", max_len=MAX_NOTE, required=False),
+            effective_on=effective_on,
+        )
+        return check_in_id
+
+    def correct_check_in(
+        self, *, actor: str, check_in_id: UUID, value: Decimal | int | str, reason: Reason
+    ) -> None:
+        """Corrections are the one change a closed cycle accepts; reports flag them."""
+        self.check_not_retired()
+        check_in = self.check_ins.get(check_in_id)
+        if check_in is None:
+            raise NotFoundError(
+                f"key result {self.id} has no check-in {check_in_id}", field="check_in_id"
+            )
+        corrected = self._check_value(value)
+        if corrected == check_in.value:
+            raise InvalidInputError(
+                "the corrected value equals the recorded one", field="value"
+            )
+        self.trigger_event(
+            self.CheckInCorrected,
+            actor=actor,
+            check_in_id=check_in_id,
+            value=corrected,
+            reason=reason.text,
+            reason_code=reason.code.value,
+        )
+
+    def rebaseline(
+        self,
+        *,
+        actor: str,
+        cycle: Cycle,
+        baseline: Decimal | int | str,
+        target: Decimal | int | str,
+        reason: Reason,
+        effective_on: date,
+    ) -> None:
+        self.check_not_retired()
+        cycle.check_open()
+        check_not_future(effective_on)
+        cycle.check_within(effective_on)
+        start = check_decimal(baseline, "baseline")
+        goal = check_decimal(target, "target")
+        check_plan(self.direction, start, goal)
+        current = self.plans[-1]
+        if (start, goal) == (current.baseline, current.target):
+            raise InvalidInputError(
+                "baseline and target are unchanged", field="target"
+            )
+        self.trigger_event(
+            self.Rebaselined,
+            actor=actor,
+            baseline=start,
+            target=goal,
+            reason=reason.text,
+            reason_code=reason.code.value,
+            effective_on=effective_on,
+        )
+
+    def reweight(
+        self,
+        *,
+        actor: str,
+        cycle: Cycle,
+        weight: Decimal | int | str,
+        reason: Reason,
+        effective_on: date,
+    ) -> None:
+        self.check_not_retired()
+        cycle.check_open()
+        check_not_future(effective_on)
+        cycle.check_within(effective_on)
+        new_weight = check_weight(weight)
+        if new_weight == self.plans[-1].weight:
+            raise InvalidInputError("weight is unchanged", field="weight")
+        self.trigger_event(
+            self.Reweighted,
+            actor=actor,
+            weight=new_weight,
+            reason=reason.text,
+            reason_code=reason.code.value,
+            effective_on=effective_on,
+        )
+
+    def retire(
+        self, *, actor: str, cycle: Cycle, reason: Reason, effective_on: date
+    ) -> None:
+        cycle.check_open()
+        check_not_future(effective_on)
+        cycle.check_within(effective_on)
+        self._trigger_retired(self.Retired, actor, reason, effective_on)
+
+    def _check_value(self, value: Decimal | int | str) -> Decimal:
+        number = check_decimal(value, "value")
+        if self.direction is Direction.MILESTONE:
+            check_unit_interval(number, "value")
+        return number
+
+    # Reads
+
+    @property
+    def original_plan(self) -> Plan:
+        return self.plans[0]
+
+    @property
+    def current_plan(self) -> Plan:
+        return self.plans[-1]
+
+    def plan_on(self, day: date) -> Plan:
+        """The plan in force on a day; before the first plan took effect, the original."""
+        in_force = [p for p in self.plans if p.effective_on <= day]
+        if not in_force:
+            return self.plans[0]
+        return max(in_force, key=lambda p: (p.effective_on, p.version))
+
+    def latest_check_in(self, on: date) -> CheckIn | None:
+        """The check-in with the latest effective date on or before `on` (latest recorded wins a tie)."""
+        latest: CheckIn | None = None
+        for check_in in self.check_ins.values():
+            if check_in.effective_on > on:
+                continue
+            if latest is None or (check_in.effective_on, check_in.version) > (
+                latest.effective_on,
+                latest.version,
+            ):
+                latest = check_in
+        return latest
+
+    def retired_on(self, day: date) -> Retirement | None:
+        if self.retirement is not None and self.retirement.effective_on <= day:
+            return self.retirement
+        return None
+
+    def status(self, cycle: Cycle, as_of: date) -> KeyResultStatus:
+        plan = self.plan_on(as_of)
+        original = self.original_plan
+        check_in = self.latest_check_in(as_of)
+        value = check_in.value if check_in is not None else plan.baseline
+        score = key_result_score(self.direction, plan.baseline, plan.target, value)
+        original_value = check_in.value if check_in is not None else original.baseline
+        expected = expected_progress(cycle.starts_on, cycle.ends_on, as_of)
+        return KeyResultStatus(
+            as_of=as_of,
+            plan=plan,
+            original_plan=original,
+            value=value,
+            last_check_in=check_in,
+            score=score,
+            score_against_original_plan=key_result_score(
+                self.direction, original.baseline, original.target, original_value
+            ),
+            traffic_light=traffic_light(score),
+            expected_progress=expected,
+            pace=pace(score, expected),
+            stale=is_stale(
+                check_in.effective_on if check_in is not None else None,
+                max(original.effective_on, cycle.starts_on),
+                as_of,
+            ),
+            retired=self.retired_on(as_of),
+        )

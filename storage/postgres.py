@@ -1,0 +1,108 @@
+"""PostgreSQL storage: the library's recorder plus a record-time index and append-only triggers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+EventTimes = Sequence[tuple[UUID, int, datetime]]
+
+
+def append_only_statements(schema: str, table: str) -> list[Composed]:
+    """Triggers that refuse UPDATE, DELETE and TRUNCATE, even for the table's owner."""
+    function = Identifier(schema, "goalpost_refuse_change")
+    return [
+        SQL(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'goalpost history is append-only: % on % refused', "
+            "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; "
+            "END $$"
+        ).format(function=function),
+        SQL(
+            "CREATE OR REPLACE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION {function}()"
+        ).format(
+            name=Identifier(f"{table}_append_only"),
+            table=Identifier(schema, table),
+            function=function,
+        ),
+        SQL(
+            "CREATE OR REPLACE TRIGGER {name} BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        ).format(
+            name=Identifier(f"{table}_no_truncate"),
+            table=Identifier(schema, table),
+            function=function,
+        ),
+    ]
+
+
+class GoalpostPostgresRecorder(PostgresApplicationRecorder):
+    """Writes each event's record time beside it, in the same transaction."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.times_table_name = f"{events_table_name}_times"
+        self.check_identifier_length(self.times_table_name)
+        schema = self.datastore.schema
+        times = Identifier(schema, self.times_table_name)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {times} ("
+                "originator_id uuid NOT NULL, "
+                "originator_version bigint NOT NULL, "
+                "recorded_at timestamptz NOT NULL, "
+                "PRIMARY KEY (originator_id, originator_version))"
+            ).format(times=times)
+        )
+        self.sql_create_statements.extend(
+            append_only_statements(schema, self.events_table_name)
+        )
+        self.sql_create_statements.extend(
+            append_only_statements(schema, self.times_table_name)
+        )
+        self.insert_times_statement = SQL(
+            "INSERT INTO {times} (originator_id, originator_version, recorded_at) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])"
+        ).format(times=times)
+        self.version_at_statement = SQL(
+            "SELECT max(originator_version) AS version FROM {times} "
+            "WHERE originator_id = %s AND recorded_at <= %s"
+        ).format(times=times)
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        times: EventTimes = kwargs.get("event_timestamps") or ()
+        if times:
+            curs.execute(
+                self.insert_times_statement,
+                (
+                    [t[0] for t in times],
+                    [t[1] for t in times],
+                    [t[2] for t in times],
+                ),
+                prepare=True,
+            )
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.version_at_statement, (originator_id, timestamp), prepare=True)
+            row = curs.fetchone()
+            return row["version"] if row else None
+
+
+class GoalpostPostgresFactory(PostgresFactory):
+    application_recorder_class = GoalpostPostgresRecorder

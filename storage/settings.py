@@ -1,0 +1,63 @@
+"""Configuration through the environment only: one setting chooses the store."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///goalpost.sqlite"
+SQLITE_FACTORY = "storage.sqlite:GoalpostSQLiteFactory"
+POSTGRES_FACTORY = "storage.postgres:GoalpostPostgresFactory"
+
+
+class Settings(BaseSettings):
+    """GOALPOST_DATABASE_URL: `sqlite:///PATH` (default: goalpost.sqlite here) or
+    `postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME&pool_size=N]`."""
+
+    model_config = SettingsConfigDict(env_prefix="GOALPOST_")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+
+class StoreUrlError(ValueError):
+    """GOALPOST_DATABASE_URL names no store Goalpost knows."""
+
+
+def store_env(database_url: str, *, create_tables: bool = False) -> dict[str, str]:
+    """The eventsourcing environment for a database URL."""
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy spells them.
+        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if not path:
+            raise StoreUrlError(f"no SQLite file in {database_url!r}")
+        return {
+            "PERSISTENCE_MODULE": SQLITE_FACTORY,
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+            # One embedded process owns the file, so creating on open is safe.
+            "CREATE_TABLE": "y",
+        }
+    if parts.scheme in ("postgresql", "postgres"):
+        query = parse_qs(parts.query)
+        dbname = unquote(parts.path.lstrip("/"))
+        if not dbname:
+            raise StoreUrlError(f"no database name in {database_url!r}")
+        return {
+            "PERSISTENCE_MODULE": POSTGRES_FACTORY,
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+            "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
+            "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
+            # Several processes starting at once must not race on DDL: `goalpost db init` does it.
+            "CREATE_TABLE": "y" if create_tables else "n",
+        }
+    raise StoreUrlError(
+        f"GOALPOST_DATABASE_URL must start with sqlite:/// or postgresql://, "
+        f"not {parts.scheme or database_url!r}"
+    )

@@ -1,0 +1,87 @@
+"""SQLite storage, the embedded default: the library's recorder plus record times and triggers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+
+EventTimes = Sequence[tuple[UUID, int, datetime]]
+
+
+def append_only_statements(table: str) -> list[str]:
+    """Triggers that refuse UPDATE and DELETE (SQLite has no TRUNCATE; DELETE covers it)."""
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        "BEGIN SELECT RAISE(ABORT, 'goalpost history is append-only: UPDATE refused'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        "BEGIN SELECT RAISE(ABORT, 'goalpost history is append-only: DELETE refused'); END",
+    ]
+
+
+class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
+    """Writes each event's record time beside it, in the same transaction."""
+
+    def __init__(
+        self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
+    ) -> None:
+        self.times_table_name = f"{events_table_name}_times"
+        super().__init__(datastore, events_table_name)
+        self.insert_times_statement = (
+            f"INSERT INTO {self.times_table_name} "
+            "(originator_id, originator_version, recorded_at) VALUES (?, ?, ?)"
+        )
+        self.version_at_statement = (
+            f"SELECT max(originator_version) FROM {self.times_table_name} "
+            "WHERE originator_id = ? AND recorded_at <= ?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.times_table_name} ("
+            "originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, "
+            # ISO 8601 in UTC with a fixed width, so text order is time order.
+            "recorded_at TEXT NOT NULL, "
+            "PRIMARY KEY (originator_id, originator_version))",
+            *append_only_statements(self.events_table_name),
+            *append_only_statements(self.times_table_name),
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        times: EventTimes = kwargs.get("event_timestamps") or ()
+        for originator_id, version, recorded_at in times:
+            c.execute(
+                self.insert_times_statement,
+                (originator_id.hex, version, _sortable(recorded_at)),
+            )
+        return super()._insert_events(c, stored_events, **kwargs)
+
+    def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.version_at_statement, (originator_id.hex, _sortable(timestamp)))
+            row = c.fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+
+
+def _sortable(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("record times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class GoalpostSQLiteFactory(SQLiteFactory):
+    application_recorder_class = GoalpostSQLiteRecorder
+
