@@ -85,9 +85,9 @@ class GoalLedger(Application[UUID]):
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         # Index each event's record time in the same transaction as the event itself.
+        events = cast(list[LedgerAggregate.Event], processing_event.events)
         processing_event.saved_kwargs["event_timestamps"] = [
-            (e.originator_id, e.originator_version, e.timestamp)
-            for e in processing_event.events
+            (e.originator_id, e.originator_version, e.timestamp) for e in events
         ]
         return super()._record(processing_event)
 
@@ -111,7 +111,7 @@ class GoalLedger(Application[UUID]):
             Kpi: "KPI",
         }[cls]
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise NotFoundError(f"no {label} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -123,9 +123,7 @@ class GoalLedger(Application[UUID]):
             return self._get(cls, aggregate_id)
         version = self.version_at(aggregate_id, known_at)
         if version is None:
-            raise NotFoundError(
-                f"{aggregate_id} was not yet recorded at {known_at.isoformat()}"
-            )
+            raise NotFoundError(f"{aggregate_id} was not yet recorded at {known_at.isoformat()}")
         return self._get(cls, aggregate_id, version=version)
 
     def version_at(self, aggregate_id: UUID, known_at: datetime) -> int | None:
@@ -133,7 +131,7 @@ class GoalLedger(Application[UUID]):
         if isinstance(self.recorder, RecordTimeIndex):
             return self.recorder.version_at(aggregate_id, known_at)
         version = None
-        for event in self.events.get(aggregate_id):
+        for event in cast(list[LedgerAggregate.Event], self.events.get(aggregate_id)):
             if event.timestamp > known_at:
                 break
             version = event.originator_version
@@ -151,7 +149,9 @@ class GoalLedger(Application[UUID]):
     # Cycles
 
     def get_cycle(self, key: str, known_at: datetime | None = None) -> Cycle:
-        return self._get_known_at(Cycle, Cycle.create_id(check_identifier(key, "cycle_id")), known_at)
+        return self._get_known_at(
+            Cycle, Cycle.create_id(check_identifier(key, "cycle_id")), known_at
+        )
 
     def open_cycle(self, *, actor: str, key: str, starts_on: date, ends_on: date) -> Saved:
         cycle = Cycle.open(actor=actor, key=key, starts_on=starts_on, ends_on=ends_on)
@@ -163,9 +163,7 @@ class GoalLedger(Application[UUID]):
             raise AlreadyExistsError(f"cycle {key} is already open", field="id") from None
         return Saved(cycle.id, cycle.version, positions)
 
-    def close_cycle(
-        self, *, actor: str, key: str, expected_version: int | None = None
-    ) -> Saved:
+    def close_cycle(self, *, actor: str, key: str, expected_version: int | None = None) -> Saved:
         cycle = self.get_cycle(key)
         self._check_version(cycle, expected_version)
         cycle.close(actor=actor)
@@ -252,12 +250,10 @@ class GoalLedger(Application[UUID]):
 
     # Key results
 
-    def get_key_result(
-        self, key_result_id: UUID, known_at: datetime | None = None
-    ) -> KeyResult:
+    def get_key_result(self, key_result_id: UUID, known_at: datetime | None = None) -> KeyResult:
         return self._get_known_at(KeyResult, key_result_id, known_at)
 
-    def create_key_result(  # noqa: PLR0913 - mirrors the key result's definition
+    def create_key_result(
         self,
         *,
         actor: str,
@@ -314,9 +310,7 @@ class GoalLedger(Application[UUID]):
             note=note,
             effective_on=effective_on if effective_on is not None else utc_today(),
         )
-        return Saved(
-            key_result.id, key_result.version, self._save(key_result), check_in_id
-        )
+        return Saved(key_result.id, key_result.version, self._save(key_result), check_in_id)
 
     def correct_check_in(
         self,
@@ -413,7 +407,7 @@ class GoalLedger(Application[UUID]):
     def get_kpi(self, kpi_id: UUID, known_at: datetime | None = None) -> Kpi:
         return self._get_known_at(Kpi, kpi_id, known_at)
 
-    def define_kpi(  # noqa: PLR0913 - mirrors the KPI's written definition
+    def define_kpi(
         self,
         *,
         actor: str,
@@ -646,4 +640,4 @@ class GoalLedger(Application[UUID]):
             raise InvalidInputError(e.message, field=field) from None
 
 
-__all__: Sequence[str] = ["GoalLedger", "Saved", "RecordTimeIndex", "DateAsISO"]
+__all__: Sequence[str] = ["DateAsISO", "GoalLedger", "RecordTimeIndex", "Saved"]

@@ -50,9 +50,7 @@ class Cycle(LedgerAggregate):
         if ends_on <= starts_on:
             raise InvalidInputError("ends_on must be after starts_on", field="ends_on")
         if (ends_on - starts_on).days > MAX_CYCLE_DAYS:
-            raise InvalidInputError(
-                f"a cycle lasts at most {MAX_CYCLE_DAYS} days", field="ends_on"
-            )
+            raise InvalidInputError(f"a cycle lasts at most {MAX_CYCLE_DAYS} days", field="ends_on")
         return cls._create(
             cls.Opened,
             id=cls.create_id(key),
@@ -76,8 +74,7 @@ class Cycle(LedgerAggregate):
     def check_within(self, day: date, field: str = "effective_on") -> None:
         if not self.starts_on <= day <= self.ends_on:
             raise InvalidInputError(
-                f"{field} must fall within cycle {self.key} "
-                f"({self.starts_on} to {self.ends_on})",
+                f"{field} must fall within cycle {self.key} ({self.starts_on} to {self.ends_on})",
                 field=field,
             )
 

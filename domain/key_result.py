@@ -228,13 +228,11 @@ class KeyResult(LedgerAggregate):
         self.direction = Direction(direction)
         self.measurement = measurement
         self.created_by = actor
-        self.plans = [
-            Plan(baseline, target, weight, effective_on, self.created_on, 1)
-        ]
+        self.plans = [Plan(baseline, target, weight, effective_on, self.created_on, 1)]
         self.check_ins: dict[UUID, CheckIn] = {}
 
     @classmethod
-    def create(  # noqa: PLR0913 - a key result is defined by all of these at once
+    def create(
         cls,
         *,
         actor: str,
@@ -273,12 +271,8 @@ class KeyResult(LedgerAggregate):
             target=goal,
             weight=check_weight(weight),
             measurement={
-                "source": check_text(
-                    measurement_source, "measurement.source", max_len=MAX_NAME
-                ),
-                "query": check_text(
-                    measurement_query, "measurement.query", max_len=MAX_QUERY
-                ),
+                "source": check_text(measurement_source, "measurement.source", max_len=MAX_NAME),
+                "query": check_text(measurement_query, "measurement.query", max_len=MAX_QUERY),
             },
             effective_on=effective_on,
         )
@@ -325,9 +319,7 @@ class KeyResult(LedgerAggregate):
             )
         corrected = self._check_value(value)
         if corrected == check_in.value:
-            raise InvalidInputError(
-                "the corrected value equals the recorded one", field="value"
-            )
+            raise InvalidInputError("the corrected value equals the recorded one", field="value")
         self.trigger_event(
             self.CheckInCorrected,
             actor=actor,
@@ -356,9 +348,7 @@ class KeyResult(LedgerAggregate):
         check_plan(self.direction, start, goal)
         current = self.plans[-1]
         if (start, goal) == (current.baseline, current.target):
-            raise InvalidInputError(
-                "baseline and target are unchanged", field="target"
-            )
+            raise InvalidInputError("baseline and target are unchanged", field="target")
         self.trigger_event(
             self.Rebaselined,
             actor=actor,
@@ -394,9 +384,7 @@ class KeyResult(LedgerAggregate):
             effective_on=effective_on,
         )
 
-    def retire(
-        self, *, actor: str, cycle: Cycle, reason: Reason, effective_on: date
-    ) -> None:
+    def retire(self, *, actor: str, cycle: Cycle, reason: Reason, effective_on: date) -> None:
         cycle.check_open()
         check_not_future(effective_on)
         cycle.check_within(effective_on)
@@ -426,7 +414,7 @@ class KeyResult(LedgerAggregate):
         return max(in_force, key=lambda p: (p.effective_on, p.version))
 
     def latest_check_in(self, on: date) -> CheckIn | None:
-        """The check-in with the latest effective date on or before `on` (latest recorded wins a tie)."""
+        """The latest check-in effective on or before `on`; the later recorded wins a tie."""
         latest: CheckIn | None = None
         for check_in in self.check_ins.values():
             if check_in.effective_on > on:

@@ -76,9 +76,7 @@ def check_range(
     lower = check_decimal(low, "healthy_low") if low is not None else None
     upper = check_decimal(high, "healthy_high") if high is not None else None
     if lower is not None and upper is not None and lower > upper:
-        raise InvalidInputError(
-            "healthy_low must not be above healthy_high", field="healthy_low"
-        )
+        raise InvalidInputError("healthy_low must not be above healthy_high", field="healthy_low")
     return lower, upper
 
 
@@ -158,7 +156,7 @@ class Kpi(LedgerAggregate):
     class Retired(LedgerAggregate.Retired):
         pass
 
-    def __init__(  # noqa: PLR0913 - the written definition is all of these
+    def __init__(
         self,
         *,
         actor: str,
@@ -190,7 +188,7 @@ class Kpi(LedgerAggregate):
         self.readings: dict[UUID, Reading] = {}
 
     @classmethod
-    def define(  # noqa: PLR0913
+    def define(
         cls,
         *,
         actor: str,
@@ -250,14 +248,10 @@ class Kpi(LedgerAggregate):
         self.check_not_retired()
         reading = self.readings.get(reading_id)
         if reading is None:
-            raise NotFoundError(
-                f"KPI {self.id} has no reading {reading_id}", field="reading_id"
-            )
+            raise NotFoundError(f"KPI {self.id} has no reading {reading_id}", field="reading_id")
         corrected = check_decimal(value, "value")
         if corrected == reading.value:
-            raise InvalidInputError(
-                "the corrected value equals the recorded one", field="value"
-            )
+            raise InvalidInputError("the corrected value equals the recorded one", field="value")
         self.trigger_event(
             self.ReadingCorrected,
             actor=actor,

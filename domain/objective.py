@@ -94,9 +94,7 @@ class Objective(LedgerAggregate):
     @staticmethod
     def check_parent(parent: Objective) -> None:
         if parent.is_retired:
-            raise InvalidInputError(
-                f"parent objective {parent.id} is retired", field="parent_id"
-            )
+            raise InvalidInputError(f"parent objective {parent.id} is retired", field="parent_id")
 
     def add_key_result(self, *, actor: str, key_result_id: UUID, cycle: Cycle) -> None:
         self.check_not_retired()
@@ -110,7 +108,7 @@ class Objective(LedgerAggregate):
         cycle.check_open()
         if parent is not None:
             self.check_parent(parent)
-            if parent.id == self.id or parent.parent_id == self.id:
+            if self.id in (parent.id, parent.parent_id):
                 raise InvalidInputError(
                     "an objective cannot align to itself or to its own child",
                     field="parent_id",
@@ -123,9 +121,7 @@ class Objective(LedgerAggregate):
             reason_code=reason.code.value,
         )
 
-    def retire(
-        self, *, actor: str, reason: Reason, effective_on: date, cycle: Cycle
-    ) -> None:
+    def retire(self, *, actor: str, reason: Reason, effective_on: date, cycle: Cycle) -> None:
         cycle.check_open()
         check_not_future(effective_on)
         cycle.check_within(effective_on)

@@ -77,9 +77,7 @@ def check_text(value: str, field: str, *, max_len: int, required: bool = True) -
     if required and not text:
         raise InvalidInputError(f"{field} must not be empty", field=field)
     if len(text) > max_len:
-        raise InvalidInputError(
-            f"{field} must be at most {max_len} characters", field=field
-        )
+        raise InvalidInputError(f"{field} must be at most {max_len} characters", field=field)
     return text
 
 
@@ -90,8 +88,7 @@ def check_identifier(value: str, field: str) -> str:
     """People, teams and cycle keys are opaque slugs: safe in URLs, CSV and logs."""
     if not isinstance(value, str) or not _IDENT.match(value):
         raise InvalidInputError(
-            f"{field} must be 1-120 letters, digits or . _ @ -, starting with a "
-            "letter or digit",
+            f"{field} must be 1-120 letters, digits or . _ @ -, starting with a letter or digit",
             field=field,
         )
     return value
@@ -99,7 +96,7 @@ def check_identifier(value: str, field: str) -> str:
 
 def check_decimal(value: Decimal | int | str, field: str) -> Decimal:
     """Metric values are finite decimals; floats are refused to keep scores exact."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidInputError(
             f"{field} must be a decimal string or an integer, not a float", field=field
         )

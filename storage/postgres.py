@@ -8,7 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -66,12 +70,8 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (originator_id, originator_version))"
             ).format(times=times)
         )
-        self.sql_create_statements.extend(
-            append_only_statements(schema, self.events_table_name)
-        )
-        self.sql_create_statements.extend(
-            append_only_statements(schema, self.times_table_name)
-        )
+        self.sql_create_statements.extend(append_only_statements(schema, self.events_table_name))
+        self.sql_create_statements.extend(append_only_statements(schema, self.times_table_name))
         self.insert_times_statement = SQL(
             "INSERT INTO {times} (originator_id, originator_version, recorded_at) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])"

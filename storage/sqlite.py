@@ -36,12 +36,13 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> None:
         self.times_table_name = f"{events_table_name}_times"
         super().__init__(datastore, events_table_name)
+        # Table names come from code, never from input.
         self.insert_times_statement = (
-            f"INSERT INTO {self.times_table_name} "
+            f"INSERT INTO {self.times_table_name} "  # noqa: S608
             "(originator_id, originator_version, recorded_at) VALUES (?, ?, ?)"
         )
         self.version_at_statement = (
-            f"SELECT max(originator_version) FROM {self.times_table_name} "
+            f"SELECT max(originator_version) FROM {self.times_table_name} "  # noqa: S608
             "WHERE originator_id = ? AND recorded_at <= ?"
         )
 
@@ -84,4 +85,3 @@ def _sortable(moment: datetime) -> str:
 
 class GoalpostSQLiteFactory(SQLiteFactory):
     application_recorder_class = GoalpostSQLiteRecorder
-
