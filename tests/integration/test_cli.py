@@ -1,0 +1,180 @@
+"""The operator's command line on a real store: set up, load the demo quarter, read scores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cli.demo import CYCLE
+from cli.main import app, describe_store
+from domain.application import GoalLedger
+from domain.reports import CycleScoreboard
+from domain.scoring import rounded
+from storage.ledger import open_ledger
+
+LEAKY_BUCKET = "Stop the leaky bucket"
+UPMARKET = "Earn the right to sell upmarket"
+
+
+def goalpost(url: str, *args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"GOALPOST_DATABASE_URL": url})
+
+
+@pytest.fixture
+def demo_url(store_url: str) -> str:
+    """A store with the demo quarter loaded through the command line."""
+    assert goalpost(store_url, "db", "init").exit_code == 0
+    loaded = goalpost(store_url, "demo")
+    assert loaded.exit_code == 0, loaded.output
+    return store_url
+
+
+@pytest.fixture
+def ledger_on(demo_url: str) -> Iterator[GoalLedger]:
+    ledger = open_ledger(demo_url)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def objective_scores(board: CycleScoreboard) -> dict[str, Decimal]:
+    return {o.title: o.score for o in board.objectives if o.score is not None}
+
+
+def test_init_demo_scores_print_what_the_domain_computes(
+    store_url: str, ledger_on: GoalLedger
+) -> None:
+    # The operator initialises the store; the message names it.
+    init = goalpost(store_url, "db", "init")
+    assert init.exit_code == 0, init.output
+    assert "store" in init.stdout
+
+    # They read the scoreboard of the quarter the demo loaded.
+    result = goalpost(store_url, "scores")
+    assert result.exit_code == 0, result.output
+    printed = result.stdout
+
+    # Both company objectives are there, scored exactly as the domain scores them.
+    board = ledger_on.cycle_scoreboard(CYCLE)
+    scores = objective_scores(board)
+    assert LEAKY_BUCKET in printed
+    assert UPMARKET in printed
+    for title, score in scores.items():
+        assert f"{title}  (" in printed
+        assert f"Score {rounded(score):f}" in printed
+    assert f"Net confidence: {rounded(board.net_confidence or Decimal(0)):+f}" in printed
+
+    # The story's outcome: leaky bucket near 0.7, upmarket near 0.8.
+    assert Decimal("0.65") <= scores[LEAKY_BUCKET] <= Decimal("0.75")
+    assert Decimal("0.75") <= scores[UPMARKET] <= Decimal("0.85")
+
+    # The retired key result stays listed, with its reason code and its reason.
+    retired = [
+        kr.status.retired
+        for o in board.objectives
+        for kr in o.key_results
+        if kr.status.retired is not None
+    ]
+    assert len(retired) == 1
+    assert retired[0].reason_code.value in printed
+    assert retired[0].reason in printed
+
+    # The re-baselined key result shows its original plan and its score against it.
+    rebaselined = [
+        kr
+        for o in board.objectives
+        for kr in o.key_results
+        if kr.status.plan.target != kr.status.original_plan.target
+    ]
+    assert len(rebaselined) == 1
+    original = rebaselined[0].status.original_plan
+    assert f"{original.baseline:f} → {original.target:f}" in printed
+    assert f"{rounded(rebaselined[0].status.score_against_original_plan):f}" in printed
+
+    # KPI health follows: the KPI out of range twice running is an OKR candidate.
+    candidates = [line for line in ledger_on.kpi_lines() if line.okr_candidate]
+    assert candidates
+    for line in candidates:
+        assert any(
+            line.name in row and row.rstrip().endswith("yes") for row in printed.splitlines()
+        )
+
+
+def test_the_demo_records_one_of_each_change_of_plan(ledger_on: GoalLedger) -> None:
+    board = ledger_on.cycle_scoreboard(CYCLE)
+    key_results = [
+        ledger_on.get_key_result(kr.id) for o in board.objectives for kr in o.key_results
+    ]
+
+    # Exactly one re-baseline, one retirement and one corrected check-in, each with a reason.
+    assert sum(len(kr.plans) - 1 for kr in key_results) == 1
+    assert sum(kr.is_retired for kr in key_results) == 1
+    corrections = [c for kr in key_results for ci in kr.check_ins.values() for c in ci.corrections]
+    assert len(corrections) == 1
+    assert corrections[0].reason
+
+    # Owners are roles and teams, and every key result was checked in weekly.
+    assert all(kr.owner.startswith(("head-of-", "team-", "ceo", "cto")) for kr in key_results)
+    assert all(len(kr.check_ins) == 13 for kr in key_results)
+
+
+@pytest.mark.parametrize("as_of", ["2026-07-17", "2026-08-21", "2026-09-30"])
+def test_scores_as_of_a_date_match_the_domain(
+    demo_url: str, ledger_on: GoalLedger, as_of: str
+) -> None:
+    result = goalpost(demo_url, "scores", "--cycle", CYCLE, "--as-of", as_of)
+    assert result.exit_code == 0, result.output
+    board = ledger_on.cycle_scoreboard(CYCLE, as_of=date.fromisoformat(as_of))
+    assert f"Scores as of {as_of}" in result.stdout
+    for score in objective_scores(board).values():
+        assert f"Score {rounded(score):f}" in result.stdout
+
+
+def test_running_the_demo_twice_records_nothing_more(demo_url: str, ledger_on: GoalLedger) -> None:
+    # The demo is loaded once; a second run says so and succeeds.
+    before = ledger_on.recorder.max_notification_id()
+    again = goalpost(demo_url, "demo")
+    assert again.exit_code == 0, again.output
+    assert "already exists" in again.stdout
+
+    # Nothing was appended: not one event.
+    assert ledger_on.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "mentions"),
+    [
+        (["--as-of", "2026-13-01"], "--as-of"),
+        (["--as-of", "last week"], "--as-of"),
+        (["--known-at", "yesterday"], "--known-at"),
+        (["--cycle", "2025-Q1"], "2025-Q1"),
+        (["--cycle", CYCLE, "--known-at", "2020-01-01T00:00:00Z"], CYCLE),
+    ],
+)
+def test_user_errors_give_one_line_and_exit_2(
+    demo_url: str, args: list[str], mentions: str
+) -> None:
+    result = goalpost(demo_url, "scores", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert mentions in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_store_url_is_a_one_line_error() -> None:
+    result = goalpost("mysql://localhost/goalpost", "scores")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_store_description_never_shows_the_password() -> None:
+    described = describe_store("postgresql://goalpost:s3cret@db.internal:5433/goals?schema=q3")
+    assert "s3cret" not in described
+    assert "goalpost@db.internal:5433/goals" in described
