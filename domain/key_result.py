@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from domain.base import LedgerAggregate, Retirement
 from domain.cycle import Cycle
-from domain.errors import InvalidInputError, NotFoundError
+from domain.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from domain.objective import Objective
 from domain.scoring import (
     Pace,
@@ -290,12 +290,19 @@ class KeyResult(LedgerAggregate):
         confidence: Confidence | str,
         note: str,
         effective_on: date,
+        check_in_id: UUID | None = None,
     ) -> UUID:
+        """Record a check-in; imports pass a derived `check_in_id` so re-runs are detectable."""
         self.check_not_retired()
         cycle.check_open()
         check_not_future(effective_on)
         cycle.check_within(effective_on)
-        check_in_id = uuid4()
+        if check_in_id is None:
+            check_in_id = uuid4()
+        elif check_in_id in self.check_ins:
+            raise AlreadyExistsError(
+                f"key result {self.id} already has check-in {check_in_id}", field="check_in_id"
+            )
         self.trigger_event(
             self.CheckInRecorded,
             actor=actor,

@@ -76,10 +76,34 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {times} (originator_id, originator_version, recorded_at) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])"
         ).format(times=times)
+        self.insert_columns_statement = SQL(
+            "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(events=Identifier(schema, self.events_table_name))
         self.version_at_statement = SQL(
             "SELECT max(originator_version) AS version FROM {times} "
             "WHERE originator_id = %s AND recorded_at <= %s"
         ).format(times=times)
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # Same transaction, lock and NOTIFY as the library; the rows travel as four
+        # arrays of plain columns, which psycopg dumps in C, rather than as an array
+        # of composite values, which it dumps in Python (about 60 us an event).
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self.insert_columns_statement,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+            prepare=True,
+        )
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
