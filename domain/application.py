@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -122,6 +122,8 @@ class GoalLedger(Application[UUID]):
     """Commands do get → call → save; every error leaves the history unchanged."""
 
     name = "goalpost"
+    # A snapshot every this many events keeps a long key result quick to load.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {KeyResult: 100}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -197,9 +199,12 @@ class GoalLedger(Application[UUID]):
     # Cycles
 
     def get_cycle(self, key: str, known_at: datetime | None = None) -> Cycle:
-        return self._get_known_at(
-            Cycle, Cycle.create_id(check_identifier(key, "cycle_id")), known_at
-        )
+        cycle_id = Cycle.create_id(check_identifier(key, "cycle_id"))
+        try:
+            return self._get_known_at(Cycle, cycle_id, known_at)
+        except NotFoundError:
+            when = f" at {known_at.isoformat()}" if known_at is not None else ""
+            raise NotFoundError(f"no cycle {key}{when}") from None
 
     def open_cycle(self, *, actor: str, key: str, starts_on: date, ends_on: date) -> Saved:
         cycle = Cycle.open(actor=actor, key=key, starts_on=starts_on, ends_on=ends_on)
@@ -503,7 +508,17 @@ class GoalLedger(Application[UUID]):
                     "stored, re-run the import to complete it"
                 ) from None
             positions.extend(r.notification.id for r in recordings if r.notification.id)
+        self._snapshot_imported(key_results.values())
         return ImportReport(imported, already_present, tuple(positions))
+
+    def _snapshot_imported(self, key_results: Iterable[KeyResult]) -> None:
+        """Imports bypass save(), so snapshot what they lengthened, from memory."""
+        interval = self.snapshotting_intervals[KeyResult]
+        if self.snapshots is None:
+            return
+        snapshots = [KeyResult.Snapshot.take(kr) for kr in key_results if kr.version >= interval]
+        if snapshots:
+            self.snapshots.put(snapshots)
 
     # KPIs
 
@@ -727,6 +742,7 @@ class GoalLedger(Application[UUID]):
                     name=kpi.name,
                     owner=kpi.owner,
                     unit=kpi.unit,
+                    direction=kpi.direction,
                     version=kpi.version,
                     status=kpi.status(day),
                     okr_candidate=kpi.is_okr_candidate(day),

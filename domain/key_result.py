@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 from uuid import UUID, uuid4
 
+from eventsourcing.domain import Snapshot as LibrarySnapshot
+
 from domain.base import LedgerAggregate, Retirement
+from domain.check_in_log import CheckIn, CheckInLog, Correction
 from domain.cycle import Cycle
 from domain.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from domain.objective import Objective
@@ -50,30 +54,9 @@ class Plan:
     effective_on: date
     recorded_at: datetime
     version: int
-
-
-@dataclass(frozen=True)
-class Correction:
-    value: Decimal
-    reason: str
-    reason_code: ReasonCode
     actor: str
-    recorded_at: datetime
-    version: int
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    id: UUID
-    effective_on: date
-    value: Decimal
-    confidence: Confidence
-    note: str
-    actor: str
-    recorded_at: datetime
-    version: int
-    original_value: Decimal
-    corrections: tuple[Correction, ...] = ()
+    reason: str | None = None
+    reason_code: ReasonCode | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +75,23 @@ class KeyResultStatus:
     pace: Pace
     stale: bool
     retired: Retirement | None
+
+
+def _plan_state(plan: Plan) -> dict[str, Any]:
+    state = asdict(plan)
+    state["reason_code"] = plan.reason_code.value if plan.reason_code else None
+    return state
+
+
+def _plan_from_state(state: dict[str, Any]) -> Plan:
+    code = state["reason_code"]
+    return Plan(**{**state, "reason_code": ReasonCode(code) if code else None})
+
+
+def _retirement_state(retirement: Retirement) -> dict[str, Any]:
+    state = asdict(retirement)
+    state["reason_code"] = retirement.reason_code.value
+    return state
 
 
 def check_plan(direction: Direction, baseline: Decimal, target: Decimal) -> None:
@@ -130,16 +130,18 @@ class KeyResult(LedgerAggregate):
         effective_on: date
 
         def apply(self, aggregate: KeyResult) -> None:
-            aggregate.check_ins[self.check_in_id] = CheckIn(
-                id=self.check_in_id,
-                effective_on=self.effective_on,
-                value=self.value,
-                confidence=Confidence(self.confidence),
-                note=self.note,
-                actor=self.actor,
-                recorded_at=self.timestamp,
-                version=self.originator_version,
-                original_value=self.value,
+            aggregate.check_ins.put(
+                CheckIn(
+                    id=self.check_in_id,
+                    effective_on=self.effective_on,
+                    value=self.value,
+                    confidence=Confidence(self.confidence),
+                    note=self.note,
+                    actor=self.actor,
+                    recorded_at=self.timestamp,
+                    version=self.originator_version,
+                    original_value=self.value,
+                )
             )
 
     class CheckInCorrected(LedgerAggregate.Event):
@@ -158,10 +160,8 @@ class KeyResult(LedgerAggregate):
                 recorded_at=self.timestamp,
                 version=self.originator_version,
             )
-            aggregate.check_ins[self.check_in_id] = replace(
-                check_in,
-                value=self.value,
-                corrections=(*check_in.corrections, correction),
+            aggregate.check_ins.put(
+                replace(check_in, value=self.value, corrections=(*check_in.corrections, correction))
             )
 
     class Rebaselined(LedgerAggregate.Event):
@@ -180,6 +180,9 @@ class KeyResult(LedgerAggregate):
                     effective_on=self.effective_on,
                     recorded_at=self.timestamp,
                     version=self.originator_version,
+                    actor=self.actor,
+                    reason=self.reason,
+                    reason_code=ReasonCode(self.reason_code),
                 )
             )
 
@@ -198,11 +201,47 @@ class KeyResult(LedgerAggregate):
                     effective_on=self.effective_on,
                     recorded_at=self.timestamp,
                     version=self.originator_version,
+                    actor=self.actor,
+                    reason=self.reason,
+                    reason_code=ReasonCode(self.reason_code),
                 )
             )
 
     class Retired(LedgerAggregate.Retired):
         pass
+
+    class Snapshot(LibrarySnapshot):
+        """State in JSON-native form: check-ins stay compact rows, enums travel as values.
+
+        Snapshots are a cache derived from the events; a layout change only needs old
+        snapshots dropped, never an event rewritten.
+        """
+
+        @classmethod
+        def take(cls, aggregate: Any) -> KeyResult.Snapshot:
+            snapshot = super().take(aggregate)
+            state = snapshot.state
+            state["direction"] = aggregate.direction.value
+            state["check_ins"] = aggregate.check_ins.rows
+            state["plans"] = [_plan_state(p) for p in aggregate.plans]
+            if state.get("retirement") is not None:
+                state["retirement"] = _retirement_state(aggregate.retirement)
+            return snapshot
+
+        def mutate(self, _: None) -> KeyResult:
+            # The snapshot's topic names the class it restores.
+            aggregate = cast(KeyResult, super().mutate(None))
+            aggregate.direction = Direction(aggregate.direction)
+            aggregate.check_ins = CheckInLog(self.state["check_ins"])
+            aggregate.plans = [_plan_from_state(p) for p in self.state["plans"]]
+            if self.state.get("retirement") is not None:
+                aggregate.retirement = Retirement(
+                    **{
+                        **self.state["retirement"],
+                        "reason_code": ReasonCode(self.state["retirement"]["reason_code"]),
+                    }
+                )
+            return aggregate
 
     def __init__(
         self,
@@ -228,8 +267,8 @@ class KeyResult(LedgerAggregate):
         self.direction = Direction(direction)
         self.measurement = measurement
         self.created_by = actor
-        self.plans = [Plan(baseline, target, weight, effective_on, self.created_on, 1)]
-        self.check_ins: dict[UUID, CheckIn] = {}
+        self.plans = [Plan(baseline, target, weight, effective_on, self.created_on, 1, actor)]
+        self.check_ins = CheckInLog()
 
     @classmethod
     def create(
@@ -421,17 +460,7 @@ class KeyResult(LedgerAggregate):
         return max(in_force, key=lambda p: (p.effective_on, p.version))
 
     def latest_check_in(self, on: date) -> CheckIn | None:
-        """The latest check-in effective on or before `on`; the later recorded wins a tie."""
-        latest: CheckIn | None = None
-        for check_in in self.check_ins.values():
-            if check_in.effective_on > on:
-                continue
-            if latest is None or (check_in.effective_on, check_in.version) > (
-                latest.effective_on,
-                latest.version,
-            ):
-                latest = check_in
-        return latest
+        return self.check_ins.latest(on)
 
     def retired_on(self, day: date) -> Retirement | None:
         if self.retirement is not None and self.retirement.effective_on <= day:

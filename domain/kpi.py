@@ -9,8 +9,8 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from domain.base import LedgerAggregate, Retirement
+from domain.check_in_log import Correction
 from domain.errors import InvalidInputError, NotFoundError
-from domain.key_result import Correction
 from domain.scoring import kpi_healthy
 from domain.values import (
     MAX_NAME,
@@ -46,6 +46,9 @@ class Threshold:
     set_on: date
     recorded_at: datetime
     version: int
+    actor: str
+    reason: str | None = None
+    reason_code: ReasonCode | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ class Kpi(LedgerAggregate):
                     set_on=self.effective_on,
                     recorded_at=self.timestamp,
                     version=self.originator_version,
+                    actor=self.actor,
+                    reason=self.reason,
+                    reason_code=ReasonCode(self.reason_code),
                 )
             )
 
@@ -183,7 +189,7 @@ class Kpi(LedgerAggregate):
         self.direction = KpiDirection(direction)
         self.defined_by = actor
         self.thresholds = [
-            Threshold(target, healthy_low, healthy_high, target_set_on, self.created_on, 1)
+            Threshold(target, healthy_low, healthy_high, target_set_on, self.created_on, 1, actor)
         ]
         self.readings: dict[UUID, Reading] = {}
 

@@ -11,7 +11,7 @@ from domain.base import Retirement
 from domain.key_result import KeyResultStatus
 from domain.kpi import KpiStatus
 from domain.scoring import TrafficLight, net_confidence, objective_score, traffic_light
-from domain.values import ObjectiveKind
+from domain.values import KpiDirection, ObjectiveKind
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class KpiLine:
     name: str
     owner: str
     unit: str
+    direction: KpiDirection
     version: int
     status: KpiStatus
     okr_candidate: bool
