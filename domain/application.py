@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 from eventsourcing.utils import get_topic
 
+from domain.access import TOKEN_PREFIX, AccessGrant, Role, grant_id_for, new_token
 from domain.base import LedgerAggregate, derived_id
 from domain.cycle import Cycle
 from domain.errors import (
@@ -45,6 +48,16 @@ A = TypeVar("A", bound=LedgerAggregate)
 IMPORT_BATCH_EVENTS = 2000
 
 
+def _pending_check_in_id(aggregate: LedgerAggregate) -> UUID | None:
+    """The check-in or reading a pending command just recorded, if it recorded one."""
+    for event in reversed(aggregate.pending_events):
+        if isinstance(event, KeyResult.CheckInRecorded):
+            return event.check_in_id
+        if isinstance(event, Kpi.ReadingRecorded):
+            return event.reading_id
+    return None
+
+
 def replay(
     aggregate: LedgerAggregate | None, events: Iterable[LedgerAggregate.Event]
 ) -> LedgerAggregate | None:
@@ -69,6 +82,31 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+@runtime_checkable
+class RequestLog(Protocol):
+    """Implemented by recorders that keep completed idempotent requests with the events."""
+
+    def find_request(self, actor: str, key: str) -> tuple[str, str] | None: ...
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A write the client may retry: its key, and a fingerprint of what it asked for."""
+
+    actor: str
+    key: str
+    fingerprint: str
+
+
+class IdempotencyKeyReusedError(InvalidInputError):
+    """The key was used before for a different request."""
+
+
+_current_request: ContextVar[IdempotentRequest | None] = ContextVar(
+    "goalpost_current_request", default=None
+)
 
 
 @runtime_checkable
@@ -117,6 +155,26 @@ class Saved:
     def position(self) -> int | None:
         return max(self.positions) if self.positions else None
 
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": str(self.id),
+                "version": self.version,
+                "check_in_id": str(self.check_in_id) if self.check_in_id else None,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Saved:
+        data = json.loads(text)
+        check_in_id = data["check_in_id"]
+        return cls(
+            id=UUID(data["id"]),
+            version=data["version"],
+            positions=(),
+            check_in_id=UUID(check_in_id) if check_in_id else None,
+        )
+
 
 class GoalLedger(Application[UUID]):
     """Commands do get → call → save; every error leaves the history unchanged."""
@@ -139,9 +197,56 @@ class GoalLedger(Application[UUID]):
 
     # Infrastructure translation
 
-    def _save(
-        self, *aggregates: LedgerAggregate | LedgerAggregate.Event, **kwargs: Any
-    ) -> tuple[int, ...]:
+    def idempotent(self, request: IdempotentRequest | None, command: Callable[[], Saved]) -> Saved:
+        """Run a command at most once per request key.
+
+        The completed request is stored in the same transaction as the command's events,
+        so a retry after a lost acknowledgement, in any process and after a restart,
+        finds it and stores nothing new.
+        """
+        if request is None:
+            return command()
+        replayed = self._completed(request)
+        if replayed is not None:
+            return replayed
+        token = _current_request.set(request)
+        try:
+            return command()
+        except ConcurrencyError:
+            # The same key may have won the race in another process.
+            replayed = self._completed(request)
+            if replayed is not None:
+                return replayed
+            raise
+        finally:
+            _current_request.reset(token)
+
+    def _completed(self, request: IdempotentRequest) -> Saved | None:
+        if not isinstance(self.recorder, RequestLog):
+            return None
+        found = self.recorder.find_request(request.actor, request.key)
+        if found is None:
+            return None
+        fingerprint, result = found
+        if fingerprint != request.fingerprint:
+            raise IdempotencyKeyReusedError(
+                "this Idempotency-Key was already used for a different request",
+                field="Idempotency-Key",
+            )
+        return Saved.from_json(result)
+
+    def _save(self, *aggregates: LedgerAggregate, **kwargs: Any) -> tuple[int, ...]:
+        request = _current_request.get()
+        if request is not None:
+            # Ids and versions are final before the save, so the result is stored with it.
+            primary = aggregates[0]
+            result = Saved(primary.id, primary.version, (), _pending_check_in_id(primary))
+            kwargs["request"] = (
+                request.actor,
+                request.key,
+                request.fingerprint,
+                result.to_json(),
+            )
         try:
             recordings = self.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -157,6 +262,7 @@ class GoalLedger(Application[UUID]):
             Objective: "objective",
             KeyResult: "key result",
             Kpi: "KPI",
+            AccessGrant: "access grant",
         }[cls]
         try:
             aggregate: object = self.repository.get(
@@ -644,6 +750,39 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(kpi.id, kpi.version, self._save(kpi))
 
+    # Access
+
+    def issue_token(
+        self,
+        *,
+        actor: str,
+        subject: str,
+        roles: list[Role | str],
+        team: str | None = None,
+        reports: list[str] | None = None,
+    ) -> tuple[str, Saved]:
+        """A new bearer token; only its hash is stored, so it is shown this once."""
+        token = new_token()
+        grant = AccessGrant.issue(
+            actor=actor, token=token, subject=subject, roles=roles, team=team, reports=reports
+        )
+        return token, Saved(grant.id, grant.version, self._save(grant))
+
+    def revoke_token(self, *, actor: str, token: str, reason: str) -> Saved:
+        grant = self._get(AccessGrant, grant_id_for(token))
+        grant.revoke(actor=actor, reason=reason)
+        return Saved(grant.id, grant.version, self._save(grant))
+
+    def authenticate(self, token: str) -> AccessGrant | None:
+        """The active grant a token carries, or None; never says which part failed."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        try:
+            grant = self._get(AccessGrant, grant_id_for(token))
+        except NotFoundError:
+            return None
+        return grant if grant.is_active else None
+
     # Reads across goals
 
     def objective_status(
@@ -763,6 +902,8 @@ __all__: Sequence[str] = [
     "CheckInImport",
     "DateAsISO",
     "GoalLedger",
+    "IdempotencyKeyReusedError",
+    "IdempotentRequest",
     "ImportReport",
     "RecordTimeIndex",
     "Saved",

@@ -18,6 +18,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 EventTimes = Sequence[tuple[UUID, int, datetime]]
+# (actor, idempotency key, request fingerprint, result as JSON)
+CompletedRequest = tuple[str, str, str, str]
 
 
 def append_only_statements(schema: str, table: str) -> list[Composed]:
@@ -76,6 +78,26 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {times} (originator_id, originator_version, recorded_at) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])"
         ).format(times=times)
+        self.requests_table_name = f"{events_table_name}_requests"
+        self.check_identifier_length(self.requests_table_name)
+        requests = Identifier(schema, self.requests_table_name)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {requests} ("
+                "actor text NOT NULL, "
+                "key text NOT NULL, "
+                "fingerprint text NOT NULL, "
+                "result text NOT NULL, "
+                "recorded_at timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (actor, key))"
+            ).format(requests=requests)
+        )
+        self.insert_request_statement = SQL(
+            "INSERT INTO {requests} (actor, key, fingerprint, result) VALUES (%s, %s, %s, %s)"
+        ).format(requests=requests)
+        self.select_request_statement = SQL(
+            "SELECT fingerprint, result FROM {requests} WHERE actor = %s AND key = %s"
+        ).format(requests=requests)
         self.insert_columns_statement = SQL(
             "INSERT INTO {events} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
@@ -119,7 +141,16 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 ),
                 prepare=True,
             )
+        request: CompletedRequest | None = kwargs.get("request")
+        if request is not None:
+            curs.execute(self.insert_request_statement, request, prepare=True)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_request_statement, (actor, key), prepare=True)
+            row = curs.fetchone()
+            return (row["fingerprint"], row["result"]) if row else None
 
     def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -16,6 +16,8 @@ from eventsourcing.sqlite import (
 )
 
 EventTimes = Sequence[tuple[UUID, int, datetime]]
+# (actor, idempotency key, request fingerprint, result as JSON)
+CompletedRequest = tuple[str, str, str, str]
 
 
 def append_only_statements(table: str) -> list[str]:
@@ -35,6 +37,7 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
         self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
     ) -> None:
         self.times_table_name = f"{events_table_name}_times"
+        self.requests_table_name = f"{events_table_name}_requests"
         super().__init__(datastore, events_table_name)
         # Table names come from code, never from input.
         self.insert_times_statement = (
@@ -55,6 +58,13 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             # ISO 8601 in UTC with a fixed width, so text order is time order.
             "recorded_at TEXT NOT NULL, "
             "PRIMARY KEY (originator_id, originator_version))",
+            f"CREATE TABLE IF NOT EXISTS {self.requests_table_name} ("
+            "actor TEXT NOT NULL, "
+            "key TEXT NOT NULL, "
+            "fingerprint TEXT NOT NULL, "
+            "result TEXT NOT NULL, "
+            "recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+            "PRIMARY KEY (actor, key))",
             *append_only_statements(self.events_table_name),
             *append_only_statements(self.times_table_name),
         ]
@@ -68,7 +78,24 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
                 self.insert_times_statement,
                 (originator_id.hex, version, _sortable(recorded_at)),
             )
+        request: CompletedRequest | None = kwargs.get("request")
+        if request is not None:
+            c.execute(
+                f"INSERT INTO {self.requests_table_name} "  # noqa: S608
+                "(actor, key, fingerprint, result) VALUES (?, ?, ?, ?)",
+                request,
+            )
         return super()._insert_events(c, stored_events, **kwargs)
+
+    def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT fingerprint, result FROM {self.requests_table_name} "  # noqa: S608
+                "WHERE actor = ? AND key = ?",
+                (actor, key),
+            )
+            row = c.fetchone()
+            return (str(row[0]), str(row[1])) if row else None
 
     def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None:
         with self.datastore.transaction(commit=False) as c:
