@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= goalpost-demo.sqlite
+DEMO := GOALPOST_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/goalpost
 
 .PHONY: install serve demo test lint bench pg clean
 
@@ -15,12 +16,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up, load the demo quarter into the embedded SQLite store, and show it.
+## Set up, load the demo quarter into the embedded SQLite store, issue a demo token, serve.
 serve: $(STAMP)
 	rm -f $(DEMO_DB)
-	GOALPOST_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/goalpost db init
-	GOALPOST_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/goalpost demo
-	GOALPOST_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/goalpost scores
+	$(DEMO) db init
+	$(DEMO) demo
+	$(DEMO) scores --cycle 2026-Q3
+	@token=$$($(DEMO) tokens issue --actor demo-admin --role admin | tail -n 1); \
+	  echo; echo "Demo admin token: $$token"; \
+	  echo "Try:  curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8000/v1/cycles/2026-Q3"; \
+	  echo "Docs: http://127.0.0.1:8000/docs"; echo
+	$(DEMO) serve --host 127.0.0.1 --port 8000
 
 ## Set up, make sure PostgreSQL is up, run the whole suite.
 test: $(STAMP) pg

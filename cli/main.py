@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, NoReturn
+from uuid import UUID
 
 import typer
+import uvicorn
 from eventsourcing.persistence import PersistenceError, ProgrammingError
 
 from cli.demo import CYCLE as DEMO_CYCLE
 from cli.demo import demo_loaded, load_demo
 from cli.render import render_kpis, render_scoreboard
-from domain.application import GoalLedger
+from domain.application import CheckInImport, GoalLedger
 from domain.errors import AlreadyExistsError, DomainError, NotFoundError
 from storage.ledger import init_store, open_ledger
 from storage.settings import Settings, StoreUrlError, store_env
@@ -182,3 +186,98 @@ def scores(
         kpi_lines = ledger.kpi_lines(as_of=day, known_at=moment)
         directions = {line.id: ledger.get_kpi(line.id, moment).direction for line in kpi_lines}
         typer.echo(render_kpis(kpi_lines, directions))
+
+
+tokens_app = typer.Typer(help="Issue and revoke API bearer tokens.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+# Operator commands act with the operator's authority; events record it as this actor.
+OPERATOR = "operator"
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    actor: Annotated[str, typer.Option(help="Who the token speaks for, e.g. head-of-cs.")],
+    role: Annotated[
+        list[str],
+        typer.Option(help="member, manager, reviewer, auditor, service or admin; repeatable."),
+    ],
+    team: Annotated[
+        str | None, typer.Option(help="A team whose goals a member may also write.")
+    ] = None,
+    report: Annotated[
+        list[str] | None, typer.Option(help="A report whose goals a manager may write.")
+    ] = None,
+) -> None:
+    """Issue a bearer token; it is printed once, alone on the last line, and only its hash kept."""
+    with ledger_session() as ledger:
+        token, _ = ledger.issue_token(
+            actor=OPERATOR, subject=actor, roles=list(role), team=team, reports=report or []
+        )
+        typer.echo(f"Issued a token for {actor} ({', '.join(sorted(set(role)))}):")
+        typer.echo(token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token: Annotated[str, typer.Argument(help="The token to revoke.")],
+    reason: Annotated[str, typer.Option(help="Why; kept in the history.")],
+) -> None:
+    """Revoke a bearer token; requests with it are refused from now on."""
+    with ledger_session() as ledger:
+        ledger.revoke_token(actor=OPERATOR, token=token, reason=reason)
+        typer.echo("Revoked.")
+
+
+@app.command("import-check-ins")
+def import_check_ins(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="CSV with columns key_result_id, value, confidence, effective_on, note.",
+        ),
+    ],
+) -> None:
+    """Import historical check-ins from CSV; rows already imported are skipped."""
+    with ledger_session() as ledger, path.open(newline="", encoding="utf-8") as handle:
+        try:
+            rows = [
+                CheckInImport(
+                    key_result_id=UUID(row["key_result_id"]),
+                    value=row["value"],
+                    confidence=row["confidence"],
+                    effective_on=date.fromisoformat(row["effective_on"]),
+                    note=row.get("note") or "",
+                )
+                for row in csv.DictReader(handle)
+            ]
+        except (KeyError, ValueError) as error:
+            raise CommandLineError(f"{path}: unreadable row ({error})") from None
+        report = ledger.import_check_ins(actor=OPERATOR, rows=rows)
+        typer.echo(
+            f"Imported {report.imported} check-ins; {report.already_present} were already there."
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) on the store GOALPOST_DATABASE_URL names."""
+    with user_errors():
+        url = database_url()
+        if workers > 1 and url.startswith("sqlite"):
+            raise CommandLineError("several workers need PostgreSQL; SQLite is single-process")
+        typer.echo(f"Serving {describe_store(url)} on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

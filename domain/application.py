@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 from domain.access import TOKEN_PREFIX, AccessGrant, Role, grant_id_for, new_token
 from domain.base import LedgerAggregate, derived_id
@@ -128,9 +128,14 @@ class CheckInImport:
 
     def derived_id(self) -> UUID:
         """The same row imported twice gets the same id, so a re-run duplicates nothing."""
+        try:
+            # 41, "41" and "41.0" are the same value, so the same row.
+            value = str(Decimal(self.value).normalize())
+        except (ArithmeticError, ValueError, TypeError):
+            value = str(self.value)  # refused by the key result's own checks later
         return derived_id(
             "check-in-import",
-            f"{self.key_result_id}|{self.effective_on.isoformat()}|{self.value}"
+            f"{self.key_result_id}|{self.effective_on.isoformat()}|{value}"
             f"|{self.confidence}|{self.note}",
         )
 
@@ -180,6 +185,20 @@ class GoalLedger(Application[UUID]):
     """Commands do get → call → save; every error leaves the history unchanged."""
 
     name = "goalpost"
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Configuration comes from the caller alone (storage.settings), never os.environ.
+
+        The library would otherwise merge the process environment with GOALPOST_-prefixed
+        names taking priority, so a stray GOALPOST_POSTGRES_ENABLE_DB_FUNCTIONS could
+        silently drop the table lock that keeps subscribers from skipping events.
+        """
+        settings = dict(type(self).env)
+        if type(self).snapshotting_intervals:
+            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        settings.update(env or {})
+        return Environment(name, settings)
+
     # A snapshot every this many events keeps a long key result quick to load.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {KeyResult: 100}
 
@@ -816,6 +835,8 @@ class GoalLedger(Application[UUID]):
         retirement = objective.retirement
         return ObjectiveStatus.compose(
             id=objective.id,
+            cycle_id=objective.cycle_id,
+            as_of=as_of,
             title=objective.title,
             owner=objective.owner,
             kind=objective.kind,
@@ -826,8 +847,13 @@ class GoalLedger(Application[UUID]):
         )
 
     @staticmethod
+    def default_as_of(cycle: Cycle) -> date:
+        """Unstated, reads are as of today, or the cycle's last day once it is over."""
+        return min(utc_today(), cycle.ends_on)
+
+    @staticmethod
     def _as_of(cycle: Cycle, as_of: date | None) -> date:
-        return as_of if as_of is not None else min(utc_today(), cycle.ends_on)
+        return as_of if as_of is not None else GoalLedger.default_as_of(cycle)
 
     def cycle_scoreboard(
         self, key: str, *, as_of: date | None = None, known_at: datetime | None = None
@@ -860,6 +886,15 @@ class GoalLedger(Application[UUID]):
             if len(notifications) < 500:
                 return
             start = notifications[-1].id + 1
+
+    def objective_ids(self, cycle_id: str | None = None) -> list[UUID]:
+        """Objectives in creation order, of one cycle or of all."""
+        if cycle_id is not None:
+            return list(self.get_cycle(cycle_id).objective_ids)
+        return list(self._created_ids(Objective.Created))
+
+    def kpi_ids(self) -> list[UUID]:
+        return list(self._created_ids(Kpi.Defined))
 
     def cycle_keys(self) -> list[str]:
         return [self._get(Cycle, cid).key for cid in self._created_ids(Cycle.Opened)]

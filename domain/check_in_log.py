@@ -130,6 +130,9 @@ class CheckInLog:
         for key in self._rows:
             yield self[UUID(key)]
 
+    def values(self) -> Iterator[CheckIn]:
+        return iter(self)
+
     def latest(self, on: date) -> CheckIn | None:
         """The latest check-in effective on or before `on`; the later recorded wins a tie."""
         day = on.isoformat()

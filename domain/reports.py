@@ -28,6 +28,8 @@ class KeyResultLine:
 @dataclass(frozen=True)
 class ObjectiveStatus:
     id: UUID
+    cycle_id: str
+    as_of: date
     title: str
     owner: str
     kind: ObjectiveKind
@@ -43,6 +45,8 @@ class ObjectiveStatus:
         cls,
         *,
         id: UUID,  # noqa: A002 - mirrors the aggregate's attribute
+        cycle_id: str,
+        as_of: date,
         title: str,
         owner: str,
         kind: ObjectiveKind,
@@ -59,6 +63,8 @@ class ObjectiveStatus:
         )
         return cls(
             id=id,
+            cycle_id=cycle_id,
+            as_of=as_of,
             title=title,
             owner=owner,
             kind=kind,

@@ -37,7 +37,8 @@ def append_only_statements(schema: str, table: str) -> list[Composed]:
             "CREATE OR REPLACE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION {function}()"
         ).format(
-            name=Identifier(f"{table}_append_only"),
+            # Trigger names are per table, so fixed short names never collide or truncate.
+            name=Identifier("goalpost_append_only"),
             table=Identifier(schema, table),
             function=function,
         ),
@@ -45,7 +46,7 @@ def append_only_statements(schema: str, table: str) -> list[Composed]:
             "CREATE OR REPLACE TRIGGER {name} BEFORE TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
         ).format(
-            name=Identifier(f"{table}_no_truncate"),
+            name=Identifier("goalpost_no_truncate"),
             table=Identifier(schema, table),
             function=function,
         ),
@@ -111,11 +112,17 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        # Same transaction, lock and NOTIFY as the library; the rows travel as four
-        # arrays of plain columns, which psycopg dumps in C, rather than as an array
-        # of composite values, which it dumps in Python (about 60 us an event).
+        """The library's transaction, lock and NOTIFY, then the rows that go with the events.
+
+        Everything here runs inside the library's error handling, events first: a lost
+        race surfaces as the events' own primary-key clash (IntegrityError), never as a
+        failure of a companion row. Companion rows are not prepared, because a statement
+        prepared inside an aborted pipeline is left unknown to the server.
+        """
         self._lock_table(curs)
         self._notify_channel(curs)
+        # Four arrays of plain columns, which psycopg dumps in C, rather than an array
+        # of composite values, which it dumps in Python (about 60 us an event).
         curs.execute(
             self.insert_columns_statement,
             (
@@ -126,25 +133,19 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             ),
             prepare=True,
         )
-
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
         times: EventTimes = kwargs.get("event_timestamps") or ()
-        if times:
-            curs.execute(
-                self.insert_times_statement,
-                (
-                    [t[0] for t in times],
-                    [t[1] for t in times],
-                    [t[2] for t in times],
-                ),
-                prepare=True,
-            )
         request: CompletedRequest | None = kwargs.get("request")
-        if request is not None:
-            curs.execute(self.insert_request_statement, request, prepare=True)
-        super()._insert_events(curs, stored_events, **kwargs)
+        if not times and request is None:
+            return
+        # A second cursor, so the library still reads the notification ids from the first.
+        with curs.connection.cursor() as companion:
+            if times:
+                companion.execute(
+                    self.insert_times_statement,
+                    ([t[0] for t in times], [t[1] for t in times], [t[2] for t in times]),
+                )
+            if request is not None:
+                companion.execute(self.insert_request_statement, request)
 
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

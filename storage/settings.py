@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -9,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///goalpost.sqlite"
 SQLITE_FACTORY = "storage.sqlite:GoalpostSQLiteFactory"
 POSTGRES_FACTORY = "storage.postgres:GoalpostPostgresFactory"
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class Settings(BaseSettings):
@@ -41,6 +43,11 @@ def store_env(database_url: str, *, create_tables: bool = False) -> dict[str, st
         }
     if parts.scheme in ("postgresql", "postgres"):
         query = parse_qs(parts.query)
+        schema = query.get("schema", ["public"])[0]
+        if not _SCHEMA.match(schema):
+            raise StoreUrlError(
+                f"schema must be a lower-case SQL name (letters, digits, _), not {schema!r}"
+            )
         dbname = unquote(parts.path.lstrip("/"))
         if not dbname:
             raise StoreUrlError(f"no database name in {database_url!r}")
@@ -51,7 +58,9 @@ def store_env(database_url: str, *, create_tables: bool = False) -> dict[str, st
             "POSTGRES_PORT": str(parts.port or 5432),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+            "POSTGRES_SCHEMA": schema,
+            # Faster, but without the table lock a subscriber can skip events (ADR 0002).
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
             "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
             # Several processes starting at once must not race on DDL: `goalpost db init` does it.

@@ -72,6 +72,8 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        # Events first, so a lost race is the events' own primary-key clash.
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
         times: EventTimes = kwargs.get("event_timestamps") or ()
         for originator_id, version, recorded_at in times:
             c.execute(
@@ -85,7 +87,7 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
                 "(actor, key, fingerprint, result) VALUES (?, ?, ?, ?)",
                 request,
             )
-        return super()._insert_events(c, stored_events, **kwargs)
+        return notification_ids
 
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
         with self.datastore.transaction(commit=False) as c:

@@ -1,0 +1,125 @@
+"""Typed dependencies: the ledger, the caller's grant, If-Match and Idempotency-Key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.problems import ProblemError
+from domain.access import AccessGrant, Role
+from domain.application import GoalLedger, IdempotentRequest
+
+MAX_IDEMPOTENCY_KEY = 255
+_ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+
+
+def get_ledger(request: Request) -> GoalLedger:
+    ledger: GoalLedger = request.app.state.ledger
+    return ledger
+
+
+LedgerDep = Annotated[GoalLedger, Depends(get_ledger)]
+
+
+def current_grant(
+    ledger: LedgerDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> AccessGrant:
+    """The active grant of the bearer token; 401 without one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    grant = ledger.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    if grant is None:
+        raise ProblemError(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            "send a valid, unrevoked bearer token in the Authorization header",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return grant
+
+
+GrantDep = Annotated[AccessGrant, Depends(current_grant)]
+
+
+def forbid(detail: str) -> ProblemError:
+    return ProblemError(403, "forbidden", "Not allowed", detail)
+
+
+def require_role(grant: AccessGrant, *roles: Role) -> None:
+    if not any(grant.has(role) for role in roles):
+        wanted = " or ".join(r.value for r in roles)
+        raise forbid(f"this needs the {wanted} role")
+
+
+def require_writer(grant: AccessGrant, owner: str) -> None:
+    """Members write their own goals, managers their reports' too, admins everything."""
+    if not grant.may_write_for(owner):
+        raise forbid(f"{grant.subject} may not change goals owned by {owner}")
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='The goal\'s version as its ETag gave it, e.g. "3"; a stale one gets 412.',
+        ),
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _ETAG.match(if_match.strip())
+    if match is None:
+        raise ProblemError(
+            400,
+            "bad-if-match",
+            "Malformed If-Match",
+            'If-Match must be an ETag such as "3"',
+            field="If-Match",
+        )
+    return int(match.group(1))
+
+
+ExpectedVersionDep = Annotated[int | None, Depends(expected_version)]
+
+
+async def idempotent_request(
+    request: Request,
+    grant: GrantDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Retrying with the same key and body returns the first response.",
+        ),
+    ] = None,
+) -> IdempotentRequest | None:
+    if idempotency_key is None:
+        return None
+    key = idempotency_key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise ProblemError(
+            400,
+            "bad-idempotency-key",
+            "Malformed Idempotency-Key",
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
+            field="Idempotency-Key",
+        )
+    body = await request.body()
+    try:
+        # Same JSON, same request, whatever the key order or spacing.
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = body.decode("utf-8", "replace")
+    fingerprint = hashlib.sha256(
+        f"{request.method} {request.url.path}\n{canonical}".encode()
+    ).hexdigest()
+    return IdempotentRequest(actor=grant.subject, key=key, fingerprint=fingerprint)
+
+
+IdempotencyDep = Annotated[IdempotentRequest | None, Depends(idempotent_request)]

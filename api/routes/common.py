@@ -1,0 +1,83 @@
+"""What every route shares: write responses, query parameters, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+from fastapi import Query, Response
+
+from api.problems import Problem, ProblemError
+from api.schemas import Written
+from domain.application import Saved
+
+T = TypeVar("T")
+
+AsOf = Annotated[
+    date | None,
+    Query(description="What was true on this date: check-ins effective on or before it."),
+]
+KnownAt = Annotated[
+    datetime | None,
+    Query(
+        description="What was known at this time (ISO 8601; UTC when no offset is given): "
+        "events recorded at or before it."
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=64)]
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}}
+    for status in (400, 401, 403, 404, 409, 412, 413, 422)
+}
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+def written(
+    response: Response, saved: Saved, location: str | None = None, *, key: str | None = None
+) -> Written:
+    etag(response, saved.version)
+    if location is not None:
+        response.headers["Location"] = location
+    return Written(
+        id=key if key is not None else saved.id,
+        version=saved.version,
+        check_in_id=saved.check_in_id,
+    )
+
+
+def paginate(
+    ids: Sequence[UUID], cursor: str | None, limit: int, load: Callable[[UUID], T | None]
+) -> tuple[list[T], str | None]:
+    """Pages follow creation order; the cursor is the last id of the previous page."""
+    start = 0
+    if cursor is not None:
+        try:
+            start = list(ids).index(UUID(cursor)) + 1
+        except ValueError:
+            raise ProblemError(
+                400, "bad-cursor", "Unknown cursor", "cursor is not from this list", field="cursor"
+            ) from None
+    items: list[T] = []
+    last: UUID | None = None
+    position = start
+    while position < len(ids) and len(items) < limit:
+        item = load(ids[position])
+        last = ids[position]
+        position += 1
+        if item is not None:
+            items.append(item)
+    more = position < len(ids)
+    return items, (str(last) if more and last is not None else None)

@@ -1,0 +1,215 @@
+"""Key results: create, check in, correct, re-baseline, re-weight, retire, read."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from api.deps import (
+    ExpectedVersionDep,
+    GrantDep,
+    IdempotencyDep,
+    LedgerDep,
+    require_writer,
+)
+from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
+from api.schemas import (
+    CheckInCreate,
+    CorrectionCreate,
+    KeyResultCreate,
+    KeyResultPublic,
+    Rebaseline,
+    Retire,
+    Reweight,
+    Written,
+)
+
+router = APIRouter(prefix="/v1/key-results", tags=["key results"], responses=PROBLEMS)
+
+
+def _owner(ledger: LedgerDep, key_result_id: UUID) -> str:
+    return ledger.get_key_result(key_result_id).owner
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_key_result(
+    body: KeyResultCreate,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    response: Response,
+) -> Written:
+    """Create a key result under an objective, with its baseline, target and measurement."""
+    require_writer(grant, body.owner)
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.create_key_result(
+            actor=grant.subject,
+            objective_id=body.objective_id,
+            title=body.title,
+            owner=body.owner,
+            unit=body.unit,
+            direction=body.direction,
+            baseline=body.baseline,
+            target=body.target,
+            weight=body.weight,
+            measurement_source=body.measurement.source,
+            measurement_query=body.measurement.query,
+            effective_on=body.effective_on,
+        ),
+    )
+    return written(response, saved, f"/v1/key-results/{saved.id}")
+
+
+@router.post("/{key_result_id}/check-ins", status_code=status.HTTP_201_CREATED)
+def record_check_in(
+    key_result_id: UUID,
+    body: CheckInCreate,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Record a check-in: a value, a confidence and a note, for an effective date."""
+    require_writer(grant, _owner(ledger, key_result_id))
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.record_check_in(
+            actor=grant.subject,
+            key_result_id=key_result_id,
+            value=body.value,
+            confidence=body.confidence,
+            note=body.note,
+            effective_on=body.effective_on,
+            expected_version=version,
+        ),
+    )
+    return written(response, saved, f"/v1/key-results/{key_result_id}")
+
+
+@router.post("/{key_result_id}/corrections")
+def correct_check_in(
+    key_result_id: UUID,
+    body: CorrectionCreate,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Correct a recorded check-in's value, with a reason; the original stays in the history."""
+    require_writer(grant, _owner(ledger, key_result_id))
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.correct_check_in(
+            actor=grant.subject,
+            key_result_id=key_result_id,
+            check_in_id=body.check_in_id,
+            value=body.value,
+            reason=body.reason,
+            reason_code=body.reason_code,
+            expected_version=version,
+        ),
+    )
+    return written(response, saved)
+
+
+@router.post("/{key_result_id}/rebaseline")
+def rebaseline_key_result(
+    key_result_id: UUID,
+    body: Rebaseline,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Change the baseline and/or target mid-cycle, with a reason; both plans stay scored."""
+    require_writer(grant, _owner(ledger, key_result_id))
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.rebaseline_key_result(
+            actor=grant.subject,
+            key_result_id=key_result_id,
+            baseline=body.baseline,
+            target=body.target,
+            reason=body.reason,
+            reason_code=body.reason_code,
+            effective_on=body.effective_on,
+            expected_version=version,
+        ),
+    )
+    return written(response, saved)
+
+
+@router.post("/{key_result_id}/reweight")
+def reweight_key_result(
+    key_result_id: UUID,
+    body: Reweight,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Change the key result's weight in its objective's score, with a reason."""
+    require_writer(grant, _owner(ledger, key_result_id))
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.reweight_key_result(
+            actor=grant.subject,
+            key_result_id=key_result_id,
+            weight=body.weight,
+            reason=body.reason,
+            reason_code=body.reason_code,
+            effective_on=body.effective_on,
+            expected_version=version,
+        ),
+    )
+    return written(response, saved)
+
+
+@router.post("/{key_result_id}/retire")
+def retire_key_result(
+    key_result_id: UUID,
+    body: Retire,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Retire the key result with a reason; reports keep showing it, with the reason."""
+    require_writer(grant, _owner(ledger, key_result_id))
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.retire_key_result(
+            actor=grant.subject,
+            key_result_id=key_result_id,
+            reason=body.reason,
+            reason_code=body.reason_code,
+            effective_on=body.effective_on,
+            expected_version=version,
+        ),
+    )
+    return written(response, saved)
+
+
+@router.get("/{key_result_id}")
+def get_key_result(
+    key_result_id: UUID,
+    ledger: LedgerDep,
+    _grant: GrantDep,
+    response: Response,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+) -> KeyResultPublic:
+    """The key result as of a date and as known at a time, scored on both plans."""
+    moment = utc(known_at)
+    key_result = ledger.get_key_result(key_result_id, moment)
+    cycle = ledger.get_cycle(key_result.cycle_id, moment)
+    etag(response, key_result.version)
+    day = as_of if as_of is not None else ledger.default_as_of(cycle)
+    return KeyResultPublic.of(key_result, key_result.status(cycle, day), moment)

@@ -1,0 +1,136 @@
+"""Objectives: create, align, retire, read one, list."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from api.deps import (
+    ExpectedVersionDep,
+    GrantDep,
+    IdempotencyDep,
+    LedgerDep,
+    require_writer,
+)
+from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
+from api.schemas import Align, ObjectiveCreate, ObjectivePublic, Page, Retire, Written
+from domain.errors import NotFoundError
+
+router = APIRouter(prefix="/v1/objectives", tags=["objectives"], responses=PROBLEMS)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_objective(
+    body: ObjectiveCreate,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    response: Response,
+) -> Written:
+    """Create an objective in a cycle, optionally aligned to a parent objective."""
+    require_writer(grant, body.owner)
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.create_objective(
+            actor=grant.subject,
+            cycle_id=body.cycle_id,
+            title=body.title,
+            owner=body.owner,
+            kind=body.kind,
+            parent_id=body.parent_id,
+        ),
+    )
+    return written(response, saved, f"/v1/objectives/{saved.id}")
+
+
+@router.post("/{objective_id}/align")
+def align_objective(
+    objective_id: UUID,
+    body: Align,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Align the objective to another (or unalign it with a null parent), with a reason."""
+    require_writer(grant, ledger.get_objective(objective_id).owner)
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.align_objective(
+            actor=grant.subject,
+            objective_id=objective_id,
+            parent_id=body.parent_id,
+            reason=body.reason,
+            reason_code=body.reason_code,
+            expected_version=version,
+        ),
+    )
+    return written(response, saved)
+
+
+@router.post("/{objective_id}/retire")
+def retire_objective(
+    objective_id: UUID,
+    body: Retire,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Retire the objective before its time, with a reason; it stays in every report."""
+    require_writer(grant, ledger.get_objective(objective_id).owner)
+    saved = ledger.idempotent(
+        request,
+        lambda: ledger.retire_objective(
+            actor=grant.subject,
+            objective_id=objective_id,
+            reason=body.reason,
+            reason_code=body.reason_code,
+            effective_on=body.effective_on,
+            expected_version=version,
+        ),
+    )
+    return written(response, saved)
+
+
+@router.get("/{objective_id}")
+def get_objective(
+    objective_id: UUID,
+    ledger: LedgerDep,
+    _grant: GrantDep,
+    response: Response,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+) -> ObjectivePublic:
+    """The objective with its weighted score and each key result's score."""
+    moment = utc(known_at)
+    objective_status = ledger.objective_status(objective_id, as_of=as_of, known_at=moment)
+    etag(response, objective_status.version)
+    return ObjectivePublic.of(objective_status, moment)
+
+
+@router.get("")
+def list_objectives(
+    ledger: LedgerDep,
+    _grant: GrantDep,
+    cycle_id: str | None = None,
+    owner: str | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ObjectivePublic]:
+    """Objectives in creation order, by cycle and owner."""
+
+    def load(objective_id: UUID) -> ObjectivePublic | None:
+        try:
+            objective = ledger.get_objective(objective_id)
+        except NotFoundError:
+            return None
+        if owner is not None and objective.owner != owner:
+            return None
+        return ObjectivePublic.of(ledger.objective_status(objective_id), None)
+
+    items, next_cursor = paginate(ledger.objective_ids(cycle_id), cursor, limit, load)
+    return Page[ObjectivePublic](items=items, next_cursor=next_cursor)
