@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -178,3 +179,76 @@ def test_store_description_never_shows_the_password() -> None:
     described = describe_store("postgresql://goalpost:s3cret@db.internal:5433/goals?schema=q3")
     assert "s3cret" not in described
     assert "goalpost@db.internal:5433/goals" in described
+
+
+def test_importing_check_ins_from_csv_twice_stores_them_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    # A key result exists, with no check-ins yet.
+    ledger = open_ledger(store_url, create_tables=True)
+    try:
+        ledger.open_cycle(
+            actor="ceo", key="2026-Q2", starts_on=date(2026, 4, 1), ends_on=date(2026, 6, 30)
+        )
+        objective = ledger.create_objective(
+            actor="ceo", cycle_id="2026-Q2", title="Reliability", owner="cto", kind="committed"
+        )
+        key_result = ledger.create_key_result(
+            actor="cto",
+            objective_id=objective.id,
+            title="P1 incidents",
+            owner="cto",
+            unit="incidents",
+            direction="decrease",
+            baseline="9",
+            target="3",
+            measurement_source="incident tracker",
+            measurement_query="P1 count",
+            effective_on=date(2026, 4, 1),
+        )
+    finally:
+        ledger.close()
+
+    # The team exported a spreadsheet of last quarter's weekly check-ins.
+    csv_file = tmp_path / "check-ins.csv"
+    csv_file.write_text(
+        "key_result_id,value,confidence,effective_on,note\n"
+        f"{key_result.id},8,on_track,2026-04-10,first runbook\n"
+        f"{key_result.id},6,on_track,2026-05-15,alert tuning\n"
+        f"{key_result.id},5.0,at_risk,2026-06-26,one regression\n",
+        encoding="utf-8",
+    )
+
+    # Imported once, then again by mistake: the second run adds nothing.
+    first = goalpost(store_url, "import-check-ins", str(csv_file))
+    assert first.exit_code == 0, first.output
+    assert "Imported 3 check-ins; 0 were already there." in first.stdout
+    again = goalpost(store_url, "import-check-ins", str(csv_file))
+    assert again.exit_code == 0, again.output
+    assert "Imported 0 check-ins; 3 were already there." in again.stdout
+
+    # The key result scores from its latest imported value: 9 -> 3 at 5 is 2/3.
+    ledger = open_ledger(store_url)
+    try:
+        imported = ledger.get_key_result(key_result.id)
+        assert len(imported.check_ins) == 3
+        status = imported.status(ledger.get_cycle("2026-Q2"), date(2026, 6, 30))
+        assert rounded(status.score) == Decimal("0.6667")
+    finally:
+        ledger.close()
+
+    # A row the key result's rules refuse stores nothing and names the row.
+    csv_file.write_text(
+        "key_result_id,value,confidence,effective_on,note\n"
+        f"{key_result.id},4,on_track,2026-06-27,fine\n"
+        f"{key_result.id},4,maybe,2026-06-28,bad confidence\n",
+        encoding="utf-8",
+    )
+    refused = goalpost(store_url, "import-check-ins", str(csv_file))
+    assert refused.exit_code == 2
+    assert "row 1" in refused.stderr
+    ledger = open_ledger(store_url)
+    try:
+        assert len(ledger.get_key_result(key_result.id).check_ins) == 3
+    finally:
+        ledger.close()
