@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -46,6 +47,32 @@ A = TypeVar("A", bound=LedgerAggregate)
 # One transaction per this many imported events: large enough to amortise the commit,
 # small enough to stay clear of pipeline and lock-hold limits.
 IMPORT_BATCH_EVENTS = 2000
+
+
+P = ParamSpec("P")
+# Attempts for a command that lost a race without asking for a version check.
+CONFLICT_ATTEMPTS = 5
+
+
+def retried_on_conflict(method: Callable[P, Saved]) -> Callable[P, Saved]:
+    """Re-run a command that lost a race, unless the caller named the version it expects.
+
+    The command reloads the goal and re-checks every rule, so a retry can only store what
+    would have been accepted had it come a moment later; with `expected_version` the
+    caller asked to be told instead (409/412).
+    """
+
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> Saved:
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return method(*args, **kwargs)
+            except ConcurrencyError:
+                if kwargs.get("expected_version") is not None or attempt == CONFLICT_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return run
 
 
 def _pending_check_in_id(aggregate: LedgerAggregate) -> UUID | None:
@@ -341,6 +368,7 @@ class GoalLedger(Application[UUID]):
             raise AlreadyExistsError(f"cycle {key} is already open", field="id") from None
         return Saved(cycle.id, cycle.version, positions)
 
+    @retried_on_conflict
     def close_cycle(self, *, actor: str, key: str, expected_version: int | None = None) -> Saved:
         cycle = self.get_cycle(key)
         self._check_version(cycle, expected_version)
@@ -359,6 +387,7 @@ class GoalLedger(Application[UUID]):
     def get_objective(self, objective_id: UUID, known_at: datetime | None = None) -> Objective:
         return self._get_known_at(Objective, objective_id, known_at)
 
+    @retried_on_conflict
     def create_objective(
         self,
         *,
@@ -380,6 +409,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(objective.id, objective.version, self._save(objective, cycle))
 
+    @retried_on_conflict
     def align_objective(
         self,
         *,
@@ -405,6 +435,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(objective.id, objective.version, self._save(objective))
 
+    @retried_on_conflict
     def retire_objective(
         self,
         *,
@@ -431,6 +462,7 @@ class GoalLedger(Application[UUID]):
     def get_key_result(self, key_result_id: UUID, known_at: datetime | None = None) -> KeyResult:
         return self._get_known_at(KeyResult, key_result_id, known_at)
 
+    @retried_on_conflict
     def create_key_result(
         self,
         *,
@@ -466,6 +498,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(key_result.id, key_result.version, self._save(key_result, objective))
 
+    @retried_on_conflict
     def record_check_in(
         self,
         *,
@@ -490,6 +523,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(key_result.id, key_result.version, self._save(key_result), check_in_id)
 
+    @retried_on_conflict
     def correct_check_in(
         self,
         *,
@@ -511,6 +545,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(key_result.id, key_result.version, self._save(key_result))
 
+    @retried_on_conflict
     def rebaseline_key_result(
         self,
         *,
@@ -536,6 +571,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(key_result.id, key_result.version, self._save(key_result))
 
+    @retried_on_conflict
     def reweight_key_result(
         self,
         *,
@@ -559,6 +595,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(key_result.id, key_result.version, self._save(key_result))
 
+    @retried_on_conflict
     def retire_key_result(
         self,
         *,
@@ -684,6 +721,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(kpi.id, kpi.version, self._save(kpi))
 
+    @retried_on_conflict
     def record_kpi_reading(
         self,
         *,
@@ -704,6 +742,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(kpi.id, kpi.version, self._save(kpi), reading_id)
 
+    @retried_on_conflict
     def correct_kpi_reading(
         self,
         *,
@@ -725,6 +764,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(kpi.id, kpi.version, self._save(kpi))
 
+    @retried_on_conflict
     def change_kpi_target(
         self,
         *,
@@ -750,6 +790,7 @@ class GoalLedger(Application[UUID]):
         )
         return Saved(kpi.id, kpi.version, self._save(kpi))
 
+    @retried_on_conflict
     def retire_kpi(
         self,
         *,
@@ -787,6 +828,7 @@ class GoalLedger(Application[UUID]):
         )
         return token, Saved(grant.id, grant.version, self._save(grant))
 
+    @retried_on_conflict
     def revoke_token(self, *, actor: str, token: str, reason: str) -> Saved:
         grant = self._get(AccessGrant, grant_id_for(token))
         grant.revoke(actor=actor, reason=reason)
