@@ -1,0 +1,533 @@
+"""The library's own recorder contract, run against Goalpost's recorder subclasses.
+
+`storage.postgres.GoalpostPostgresRecorder` and `storage.sqlite.GoalpostSQLiteRecorder`
+override how events are inserted and what tables exist, so the test cases eventsourcing
+runs on its own recorders (`eventsourcing.tests.persistence`) run here on ours, set up
+the way the library's `tests/persistence_tests/test_postgres.py`, `test_sqlite.py` and
+`test_noninterleaving_notification_ids.py` set up theirs, but on a fresh PostgreSQL
+schema (or SQLite file) per test. Beside them, the contract Goalpost adds: record times
+commit and roll back with their events, and both tables refuse UPDATE and DELETE.
+
+Not run: `AggregateRecorderTestCase` asserts that `insert_events` returns None, which is
+the contract of aggregate (snapshot) recorders; Goalpost subclasses only the application
+recorders and leaves aggregate recorders to the library, as
+`test_create_aggregate_recorder` below confirms. The library's datastore tests that
+terminate every server connection (`pg_close_all_connections`) are not mirrored: they
+would cut other sessions on the shared server.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+from unittest import mock
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    IntegrityError,
+    ProcessRecorder,
+    ProgrammingError,
+    StoredEvent,
+    TrackingRecorder,
+)
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+    PostgresProcessRecorder,
+    PostgresTrackingRecorder,
+)
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteDatastore,
+    SQLiteFactory,
+    SQLiteProcessRecorder,
+    SQLiteTrackingRecorder,
+)
+from eventsourcing.utils import Environment
+from psycopg import sql
+
+from storage.postgres import GoalpostPostgresFactory, GoalpostPostgresRecorder
+from storage.settings import store_env
+from storage.sqlite import GoalpostSQLiteFactory, GoalpostSQLiteRecorder
+from tests.conftest import PG_HOST, PG_PORT, PG_USER, pg_admin, pg_url_for
+
+# The library's test cases import its AES cipher, which needs eventsourcing's `crypto`
+# extra; without it the contract cannot run at all, so say so rather than error.
+pytest.importorskip(
+    "Crypto",
+    reason="eventsourcing.tests.persistence needs pycryptodome (eventsourcing[crypto]): "
+    "add it to the dev extra in pyproject.toml",
+)
+
+# Imported as a module: pytest collects every TestCase class in a module's namespace.
+from eventsourcing.tests import persistence as library
+
+# The name Goalpost's application gives its events table on PostgreSQL.
+EVENTS_TABLE_NAME = "goalpost_events"
+
+# The library tests with the longest identifier PostgreSQL keeps (63); ours appends
+# "_requests" for completed idempotent requests, so 54 is the longest it accepts.
+LONGEST_EVENTS_TABLE_NAME = "e" * 41 + "stored_events"
+assert len(LONGEST_EVENTS_TABLE_NAME) + len("_requests") == 63
+
+Tamper = tuple[str, str]  # (kind, table)
+
+
+class GoalpostRecorderContract(ABC):
+    """What Goalpost's recorders promise beyond the library's contract."""
+
+    @abstractmethod
+    def create_recorder(self) -> GoalpostPostgresRecorder | GoalpostSQLiteRecorder:
+        """A recorder on a fresh store, its tables created."""
+
+    @abstractmethod
+    def another_process(self) -> GoalpostPostgresRecorder | GoalpostSQLiteRecorder:
+        """A recorder on the same store with a connection of its own, as another process has."""
+
+    @abstractmethod
+    def tamper(self, kind: str, table: str) -> Exception | None:
+        """Run a raw UPDATE or DELETE of every row; the database's error, if it refused."""
+
+    @abstractmethod
+    def count(self, table: str) -> int:
+        """Rows in a table, counted behind the recorder's back."""
+
+    @staticmethod
+    def event(originator_id: UUID, version: int) -> StoredEvent:
+        return StoredEvent(originator_id, version, "topic", f"state{version}".encode())
+
+    def test_record_times_commit_and_roll_back_with_their_events(self) -> None:
+        recorder = self.create_recorder()
+        goal = uuid4()
+        monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        tuesday = monday + timedelta(days=1)
+
+        # Two events recorded on Monday and Tuesday, each with its record time.
+        recorder.insert_events([self.event(goal, 1)], event_timestamps=[(goal, 1, monday)])
+        recorder.insert_events([self.event(goal, 2)], event_timestamps=[(goal, 2, tuesday)])
+        assert self.count(recorder.times_table_name) == 2
+
+        # What was known when: nothing before Monday, version 1 on Monday, 2 from Tuesday.
+        assert recorder.version_at(goal, monday - timedelta(microseconds=1)) is None
+        assert recorder.version_at(goal, monday) == 1
+        assert recorder.version_at(goal, tuesday - timedelta(microseconds=1)) == 1
+        assert recorder.version_at(goal, tuesday + timedelta(days=9)) == 2
+        assert recorder.version_at(uuid4(), tuesday) is None
+
+        # A batch whose event clashes stores neither its new event nor any record time.
+        with pytest.raises(IntegrityError):
+            recorder.insert_events(
+                [self.event(goal, 3), self.event(goal, 2)],
+                event_timestamps=[(goal, 3, tuesday), (goal, 2, tuesday)],
+            )
+        # A batch whose record time clashes stores no event either.
+        with pytest.raises(IntegrityError):
+            recorder.insert_events(
+                [self.event(goal, 3)],
+                event_timestamps=[(goal, 3, tuesday), (goal, 1, tuesday)],
+            )
+        assert [e.originator_version for e in recorder.select_events(goal)] == [1, 2]
+        assert self.count(recorder.times_table_name) == 2
+        assert recorder.version_at(goal, tuesday + timedelta(days=9)) == 2
+
+    def test_a_lost_race_is_an_integrity_error_at_once(self) -> None:
+        """The loser of a race must hear IntegrityError (ConcurrencyError, 409) straight away.
+
+        The library retries OperationalError (10 attempts, 0.2 s apart); a conflict that
+        surfaces as one costs the loser that wait, and at worst ends as an OperationalError
+        the application does not translate. Real sleeps, only counted.
+        """
+        recorder = self.create_recorder()
+        goal = uuid4()
+        now = datetime.now(tz=UTC)
+        recorder.insert_events([self.event(goal, 1)], event_timestamps=[(goal, 1, now)])
+
+        # Another writer stores the same version with its record time, again and again.
+        with mock.patch("eventsourcing.utils.sleep", side_effect=time.sleep) as retry_waits:
+            for _ in range(12):
+                with pytest.raises(IntegrityError):
+                    recorder.insert_events([self.event(goal, 1)], event_timestamps=[(goal, 1, now)])
+                if retry_waits.called:
+                    break
+        assert retry_waits.call_count == 0, "the conflict was retried as an OperationalError"
+
+    def test_a_lost_race_leaves_the_writer_fit_for_its_next_writes(self) -> None:
+        """A process that loses a race reloads and writes again: that write must be stored.
+
+        psycopg prepares a statement on its sixth use on a connection; the race is lost
+        on the fifth write's successor, ten times over, each on a fresh connection.
+        """
+        winner = self.create_recorder()
+        now = datetime.now(tz=UTC)
+        for _ in range(10):
+            # A process starts and records five events of its goal.
+            process = self.another_process()
+            goal = uuid4()
+            for version in range(1, 6):
+                process.insert_events(
+                    [self.event(goal, version)], event_timestamps=[(goal, version, now)]
+                )
+
+            # Another process records version 6 first: this one loses the race.
+            winner.insert_events([self.event(goal, 6)], event_timestamps=[(goal, 6, now)])
+            with pytest.raises(IntegrityError):
+                process.insert_events([self.event(goal, 6)], event_timestamps=[(goal, 6, now)])
+
+            # It reloads and records versions 7 and 8: both are stored, with their times.
+            for version in (7, 8):
+                process.insert_events(
+                    [self.event(goal, version)], event_timestamps=[(goal, version, now)]
+                )
+            assert [e.originator_version for e in process.select_events(goal)] == list(range(1, 9))
+            assert process.version_at(goal, now) == 8
+
+    def test_history_tables_refuse_update_and_delete(self) -> None:
+        recorder = self.create_recorder()
+        goal = uuid4()
+        now = datetime.now(tz=UTC)
+        recorder.insert_events(
+            [self.event(goal, 1), self.event(goal, 2)],
+            event_timestamps=[(goal, 1, now), (goal, 2, now)],
+        )
+        for table in (recorder.events_table_name, recorder.times_table_name):
+            for kind in ("update", "delete"):
+                error = self.tamper(kind, table)
+                assert error is not None, f"{kind} on {table} was allowed"
+                assert "append-only" in str(error)
+            assert self.count(table) == 2
+        assert recorder.select_events(goal) == [self.event(goal, 1), self.event(goal, 2)]
+
+
+# PostgreSQL
+
+
+class PostgresSchemaCase:
+    """A fresh schema in the session's own database for every test, as `pg_schema` gives."""
+
+    pool_size = 1
+    max_overflow = 0
+    enable_db_functions = False
+    events_table_name = EVENTS_TABLE_NAME
+
+    @pytest.fixture(autouse=True)
+    def _fresh_schema(self, pg_database: str, pg_schema: str) -> None:
+        self.pg_database = pg_database
+        self.pg_schema = pg_schema
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.datastore = PostgresDatastore(
+            self.pg_database,
+            PG_HOST,
+            PG_PORT,
+            PG_USER,
+            "",
+            pool_size=self.pool_size,
+            max_overflow=self.max_overflow,
+            schema=self.pg_schema,
+            enable_db_functions=self.enable_db_functions,
+        )
+        self.other_datastores: list[PostgresDatastore] = []
+
+    def tearDown(self) -> None:
+        for datastore in [self.datastore, *self.other_datastores]:
+            datastore.close()
+        super().tearDown()
+
+    def another_process(self) -> GoalpostPostgresRecorder:
+        datastore = PostgresDatastore(
+            self.pg_database,
+            PG_HOST,
+            PG_PORT,
+            PG_USER,
+            "",
+            schema=self.pg_schema,
+            enable_db_functions=self.enable_db_functions,
+        )
+        self.other_datastores.append(datastore)
+        return GoalpostPostgresRecorder(datastore, events_table_name=self.events_table_name)
+
+    def create_recorder(self) -> GoalpostPostgresRecorder:
+        recorder = GoalpostPostgresRecorder(
+            self.datastore, events_table_name=self.events_table_name
+        )
+        recorder.create_table()
+        return recorder
+
+    def tamper(self, kind: str, table: str) -> Exception | None:
+        statement = {
+            "update": sql.SQL("UPDATE {} SET originator_version = originator_version + 1000"),
+            "delete": sql.SQL("DELETE FROM {}"),
+            "truncate": sql.SQL("TRUNCATE {}"),
+        }[kind]
+        with pg_admin(self.pg_database) as conn:
+            try:
+                conn.execute(statement.format(sql.Identifier(self.pg_schema, table)))
+            except psycopg.Error as e:
+                return e
+        return None
+
+    def count(self, table: str) -> int:
+        with pg_admin(self.pg_database) as conn:
+            row = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(self.pg_schema, table))
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+# One root cause, two symptoms: the companion INSERTs (record times, completed requests)
+# are queued after the events INSERT in the library's pipeline without prepare=False, so
+# psycopg prepares them on their sixth use on a connection. When that use falls in a
+# pipeline aborted by a lost race, their Parse never runs but psycopg records them as
+# prepared.
+COMPANION_PREPARED_IN_ABORTED_PIPELINE = (
+    "BUG storage/postgres.py GoalpostPostgresRecorder._insert_stored_events: the companion "
+    "INSERTs after the events INSERT are auto-prepared by psycopg on their 6th use "
+    "(prepare_threshold=5) since they do not pass prepare=False; "
+)
+LOST_RACE_RETRIED_BUG = pytest.mark.xfail(
+    strict=True,
+    reason=COMPANION_PREPARED_IN_ABORTED_PIPELINE
+    + "when that use is a lost race the pipeline exit raises PipelineAborted, an "
+    "OperationalError that insert_events retries (0.2 s each, up to 10 times) instead "
+    "of raising IntegrityError at once",
+)
+WRITER_UNFIT_AFTER_LOST_RACE_BUG = pytest.mark.xfail(
+    strict=True,
+    reason=COMPANION_PREPARED_IN_ABORTED_PIPELINE
+    + "when that use is a lost race the statement is recorded as prepared but never "
+    "parsed, and the connection's next writes fail with ProgrammingError 'prepared "
+    'statement "_pg3_N" does not exist\' (a valid check-in answered with a 500)',
+)
+
+
+@pytest.mark.postgres
+class TestGoalpostPostgresRecorder(
+    PostgresSchemaCase,
+    library.ApplicationRecorderTestCase[GoalpostPostgresRecorder],
+    GoalpostRecorderContract,
+):
+    # The library's own PostgreSQL subclass widens the pool for these, and so do we.
+    def test_insert_subscribe(self) -> None:
+        self.datastore.pool.open()
+        self.datastore.pool.resize(2, 2)
+        super().optional_test_insert_subscribe()
+
+    def test_concurrent_no_conflicts(self, initial_position: int = 0) -> None:
+        self.datastore.pool.open()
+        self.datastore.pool.resize(12, 12)
+        super().test_concurrent_no_conflicts()
+
+    def test_concurrent_throughput(self) -> None:
+        self.datastore.pool.open()
+        self.datastore.pool.resize(10, 10)
+        super().test_concurrent_throughput()
+
+    @LOST_RACE_RETRIED_BUG
+    def test_a_lost_race_is_an_integrity_error_at_once(self) -> None:
+        super().test_a_lost_race_is_an_integrity_error_at_once()
+
+    @WRITER_UNFIT_AFTER_LOST_RACE_BUG
+    def test_a_lost_race_leaves_the_writer_fit_for_its_next_writes(self) -> None:
+        super().test_a_lost_race_leaves_the_writer_fit_for_its_next_writes()
+
+    def test_history_tables_refuse_truncate(self) -> None:
+        recorder = self.create_recorder()
+        goal = uuid4()
+        recorder.insert_events(
+            [self.event(goal, 1)], event_timestamps=[(goal, 1, datetime.now(tz=UTC))]
+        )
+        for table in (recorder.events_table_name, recorder.times_table_name):
+            error = self.tamper("truncate", table)
+            self.assertIsNotNone(error, f"truncate on {table} was allowed")
+            self.assertIn("append-only", str(error))
+            self.assertEqual(self.count(table), 1)
+
+    def test_a_table_name_too_long_for_its_companion_tables_is_refused(self) -> None:
+        with self.assertRaises(ProgrammingError):
+            GoalpostPostgresRecorder(
+                self.datastore, events_table_name=LONGEST_EVENTS_TABLE_NAME + "s"
+            )
+
+
+@pytest.mark.postgres
+class TestGoalpostPostgresRecorderWithLongestTableName(TestGoalpostPostgresRecorder):
+    """Every companion name (times, requests, triggers) still distinct at the boundary."""
+
+    events_table_name = LONGEST_EVENTS_TABLE_NAME
+
+
+DB_FUNCTIONS_BUG = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "LATENT BUG storage/postgres.py GoalpostPostgresRecorder: on a datastore with "
+        "enable_db_functions=True the library's insert_events calls es_insert_events_* and "
+        "never _insert_stored_events, so no record times are written and known_at reads "
+        "find nothing; open_ledger no longer reaches it (store_env pins "
+        "POSTGRES_ENABLE_DB_FUNCTIONS=n and the ledger ignores os.environ), but the recorder "
+        "should refuse that option rather than silently drop its index"
+    ),
+)
+
+
+@pytest.mark.postgres
+class TestGoalpostPostgresRecorderWithDbFunctions(TestGoalpostPostgresRecorder):
+    """The library's POSTGRES_ENABLE_DB_FUNCTIONS insert path, which the env can switch on."""
+
+    enable_db_functions = True
+
+    # With no record times inserted, only the events' own key can clash, as in the library.
+    def test_a_lost_race_is_an_integrity_error_at_once(self) -> None:
+        GoalpostRecorderContract.test_a_lost_race_is_an_integrity_error_at_once(self)
+
+    @DB_FUNCTIONS_BUG
+    def test_a_lost_race_leaves_the_writer_fit_for_its_next_writes(self) -> None:
+        GoalpostRecorderContract.test_a_lost_race_leaves_the_writer_fit_for_its_next_writes(self)
+
+    @DB_FUNCTIONS_BUG
+    def test_record_times_commit_and_roll_back_with_their_events(self) -> None:
+        super().test_record_times_commit_and_roll_back_with_their_events()
+
+    # With no record times written there is nothing for the triggers to guard.
+    @DB_FUNCTIONS_BUG
+    def test_history_tables_refuse_update_and_delete(self) -> None:
+        super().test_history_tables_refuse_update_and_delete()
+
+    @DB_FUNCTIONS_BUG
+    def test_history_tables_refuse_truncate(self) -> None:
+        super().test_history_tables_refuse_truncate()
+
+
+@pytest.mark.postgres
+class TestGoalpostPostgresNonInterleavingNotificationIDs(
+    PostgresSchemaCase, library.NonInterleavingNotificationIDsBaseCase
+):
+    # As the library runs it on PostgreSQL; two writers need two connections.
+    insert_num = 100
+    pool_size = 2
+
+
+class PostgresTrackingRecorderSubclass(PostgresTrackingRecorder):
+    pass
+
+
+@pytest.mark.postgres
+class TestGoalpostPostgresFactory(library.InfrastructureFactoryTestCase[PostgresFactory]):
+    """The factory `storage.settings` names builds Goalpost's recorder from the URL."""
+
+    @pytest.fixture(autouse=True)
+    def _fresh_schema(self, pg_database: str, pg_schema: str) -> None:
+        self.env = Environment(
+            "goalpost", store_env(pg_url_for(pg_database, pg_schema), create_tables=True)
+        )
+
+    def expected_factory_class(self) -> type[PostgresFactory]:
+        return GoalpostPostgresFactory
+
+    def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
+        return PostgresAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
+        return GoalpostPostgresRecorder
+
+    def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
+        return PostgresTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
+        return PostgresTrackingRecorderSubclass
+
+    def expected_process_recorder_class(self) -> type[ProcessRecorder]:
+        return PostgresProcessRecorder
+
+
+# SQLite
+
+
+class SQLiteFileCase:
+    """A fresh SQLite file for every test, in WAL mode, as `sqlite:///PATH` opens it."""
+
+    pool_size: ClassVar[int] = 100
+
+    @pytest.fixture(autouse=True)
+    def _fresh_file(self, tmp_path: Path) -> None:
+        self.db_path = tmp_path / "goalpost.sqlite"
+
+    def create_recorder(self) -> GoalpostSQLiteRecorder:
+        recorder = GoalpostSQLiteRecorder(
+            SQLiteDatastore(db_name=str(self.db_path), pool_size=self.pool_size)
+        )
+        recorder.create_table()
+        return recorder
+
+    def another_process(self) -> GoalpostSQLiteRecorder:
+        return GoalpostSQLiteRecorder(SQLiteDatastore(db_name=str(self.db_path), pool_size=1))
+
+    def tamper(self, kind: str, table: str) -> Exception | None:
+        statement = {
+            "update": f'UPDATE "{table}" SET originator_version = originator_version + 1000',
+            "delete": f'DELETE FROM "{table}"',
+        }[kind]
+        with closing(sqlite3.connect(self.db_path, isolation_level=None)) as conn:
+            try:
+                conn.execute(statement)
+            except sqlite3.Error as e:
+                return e
+        return None
+
+    def count(self, table: str) -> int:
+        with closing(sqlite3.connect(self.db_path)) as conn:
+            return int(conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+
+
+class TestGoalpostSQLiteRecorder(
+    SQLiteFileCase,
+    library.ApplicationRecorderTestCase[GoalpostSQLiteRecorder],
+    GoalpostRecorderContract,
+):
+    pass
+
+
+class TestGoalpostSQLiteNonInterleavingNotificationIDs(
+    SQLiteFileCase, library.NonInterleavingNotificationIDsBaseCase
+):
+    pass
+
+
+class SQLiteTrackingRecorderSubclass(SQLiteTrackingRecorder):
+    pass
+
+
+class TestGoalpostSQLiteFactory(library.InfrastructureFactoryTestCase[SQLiteFactory]):
+    @pytest.fixture(autouse=True)
+    def _fresh_file(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'goalpost.sqlite'}"
+        self.env = Environment("goalpost", store_env(url))
+
+    def expected_factory_class(self) -> type[SQLiteFactory]:
+        return GoalpostSQLiteFactory
+
+    def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
+        return SQLiteAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
+        return GoalpostSQLiteRecorder
+
+    def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
+        return SQLiteTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
+        return SQLiteTrackingRecorderSubclass
+
+    def expected_process_recorder_class(self) -> type[ProcessRecorder]:
+        return SQLiteProcessRecorder
