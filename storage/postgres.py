@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
@@ -59,6 +59,12 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
+        if datastore.enable_db_functions:
+            # The library's stored function inserts events alone, without the table lock
+            # or the record times this recorder writes beside them (ADR 0002).
+            raise ProgrammingError(
+                "Goalpost's recorder does not support POSTGRES_ENABLE_DB_FUNCTIONS"
+            )
         super().__init__(datastore, events_table_name=events_table_name)
         self.times_table_name = f"{events_table_name}_times"
         self.check_identifier_length(self.times_table_name)
@@ -75,10 +81,6 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
         )
         self.sql_create_statements.extend(append_only_statements(schema, self.events_table_name))
         self.sql_create_statements.extend(append_only_statements(schema, self.times_table_name))
-        self.insert_times_statement = SQL(
-            "INSERT INTO {times} (originator_id, originator_version, recorded_at) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])"
-        ).format(times=times)
         self.requests_table_name = f"{events_table_name}_requests"
         self.check_identifier_length(self.requests_table_name)
         requests = Identifier(schema, self.requests_table_name)
@@ -93,17 +95,28 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (actor, key))"
             ).format(requests=requests)
         )
-        self.insert_request_statement = SQL(
-            "INSERT INTO {requests} (actor, key, fingerprint, result) VALUES (%s, %s, %s, %s)"
-        ).format(requests=requests)
         self.select_request_statement = SQL(
             "SELECT fingerprint, result FROM {requests} WHERE actor = %s AND key = %s"
         ).format(requests=requests)
-        self.insert_columns_statement = SQL(
-            "INSERT INTO {events} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
-            "RETURNING notification_id"
-        ).format(events=Identifier(schema, self.events_table_name))
+        # Events, their record times and the completed request in ONE statement: a lost
+        # race fails it at one point (the events' primary key), never halfway through a
+        # pipeline of several, which would surface as a retried OperationalError.
+        # Rows travel as arrays of plain columns, which psycopg dumps in C, rather than
+        # as an array of composite values, which it dumps in Python (about 60 us an event).
+        self.insert_all_statement = SQL(
+            "WITH new_events AS ("
+            " INSERT INTO {events} (originator_id, originator_version, topic, state)"
+            " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+            " RETURNING notification_id),"
+            " new_times AS ("
+            " INSERT INTO {times} (originator_id, originator_version, recorded_at)"
+            " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])),"
+            " new_requests AS ("
+            " INSERT INTO {requests} (actor, key, fingerprint, result)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]))"
+            # Ids come from the sequence in insertion order, so this is the input's order.
+            " SELECT notification_id FROM new_events ORDER BY notification_id"
+        ).format(events=Identifier(schema, self.events_table_name), times=times, requests=requests)
         self.version_at_statement = SQL(
             "SELECT max(originator_version) AS version FROM {times} "
             "WHERE originator_id = %s AND recorded_at <= %s"
@@ -112,40 +125,40 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        """The library's transaction, lock and NOTIFY, then the rows that go with the events.
-
-        Everything here runs inside the library's error handling, events first: a lost
-        race surfaces as the events' own primary-key clash (IntegrityError), never as a
-        failure of a companion row. Companion rows are not prepared, because a statement
-        prepared inside an aborted pipeline is left unknown to the server.
-        """
+        """The library's transaction, table lock and NOTIFY, then one INSERT of everything."""
         self._lock_table(curs)
         self._notify_channel(curs)
-        # Four arrays of plain columns, which psycopg dumps in C, rather than an array
-        # of composite values, which it dumps in Python (about 60 us an event).
+        times: EventTimes = kwargs.get("event_timestamps") or ()
+        request: CompletedRequest | None = kwargs.get("request")
+        requests = [request] if request is not None else []
         curs.execute(
-            self.insert_columns_statement,
+            self.insert_all_statement,
             (
                 [e.originator_id for e in stored_events],
                 [e.originator_version for e in stored_events],
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
+                [t[0] for t in times],
+                [t[1] for t in times],
+                [t[2] for t in times],
+                [r[0] for r in requests],
+                [r[1] for r in requests],
+                [r[2] for r in requests],
+                [r[3] for r in requests],
             ),
             prepare=True,
         )
-        times: EventTimes = kwargs.get("event_timestamps") or ()
-        request: CompletedRequest | None = kwargs.get("request")
-        if not times and request is None:
-            return
-        # A second cursor, so the library still reads the notification ids from the first.
-        with curs.connection.cursor() as companion:
-            if times:
-                companion.execute(
-                    self.insert_times_statement,
-                    ([t[0] for t in times], [t[1] for t in times], [t[2] for t in times]),
-                )
-            if request is not None:
-                companion.execute(self.insert_request_statement, request)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The statement is a SELECT over the INSERT's RETURNING, not a bare INSERT.
+        ids = [row["notification_id"] for row in curs.fetchall()]
+        if len(ids) != len(stored_events):
+            raise ProgrammingError(
+                f"expected {len(stored_events)} notification ids, got {len(ids)}"
+            )
+        return ids
 
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

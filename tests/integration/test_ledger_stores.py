@@ -238,21 +238,6 @@ def test_bitemporal_reads_answer_as_of_a_date_and_known_at_a_time(ledger: GoalLe
         ledger.get_key_result(quarter.nps_id, known_at=before_anything)
 
 
-PREPARED_STATEMENT_DESYNC = (
-    "BUG storage/postgres.py GoalpostPostgresRecorder._insert_stored_events: the record-time "
-    "and request INSERTs queued after the events INSERT do not pass prepare=False, so "
-    "psycopg prepares them on their 6th use on a connection; when that use falls in a "
-    "pipeline aborted by a lost race, they are recorded as prepared but never parsed and "
-    "the connection's next writes fail with ProgrammingError 'prepared statement "
-    '"_pg3_N" does not exist\' (a 500, not ConcurrencyError); deterministic version: '
-    "test_recorder_contract.py::test_a_lost_race_leaves_the_writer_fit_for_its_next_writes"
-)
-
-
-def _is_prepared_statement_desync(outcome: object) -> bool:
-    return isinstance(outcome, ProgrammingError) and "prepared statement" in str(outcome)
-
-
 def _waiting_at(barrier: threading.Barrier, save: Callable[..., Any]) -> Callable[..., Any]:
     """Hold each save until the other process has loaded the goal too."""
 
@@ -312,10 +297,6 @@ def test_two_processes_racing_on_one_key_result_store_exactly_one_check_in(
                 assert [(n.originator_id, n.originator_version) for n in added] == [
                     (quarter.nps_id, version + 1) for _ in winners
                 ]
-
-                # A known storage bug now and then answers with a raw database error.
-                if any(_is_prepared_statement_desync(o) for o in outcomes):
-                    pytest.xfail(PREPARED_STATEMENT_DESYNC)
 
                 # Exactly one wins; the other is told of the conflict, not of a stale form.
                 losers = [o for o in outcomes if not isinstance(o, Saved)]

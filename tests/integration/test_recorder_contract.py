@@ -286,32 +286,6 @@ class PostgresSchemaCase:
         return int(row[0])
 
 
-# One root cause, two symptoms: the companion INSERTs (record times, completed requests)
-# are queued after the events INSERT in the library's pipeline without prepare=False, so
-# psycopg prepares them on their sixth use on a connection. When that use falls in a
-# pipeline aborted by a lost race, their Parse never runs but psycopg records them as
-# prepared.
-COMPANION_PREPARED_IN_ABORTED_PIPELINE = (
-    "BUG storage/postgres.py GoalpostPostgresRecorder._insert_stored_events: the companion "
-    "INSERTs after the events INSERT are auto-prepared by psycopg on their 6th use "
-    "(prepare_threshold=5) since they do not pass prepare=False; "
-)
-LOST_RACE_RETRIED_BUG = pytest.mark.xfail(
-    strict=True,
-    reason=COMPANION_PREPARED_IN_ABORTED_PIPELINE
-    + "when that use is a lost race the pipeline exit raises PipelineAborted, an "
-    "OperationalError that insert_events retries (0.2 s each, up to 10 times) instead "
-    "of raising IntegrityError at once",
-)
-WRITER_UNFIT_AFTER_LOST_RACE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason=COMPANION_PREPARED_IN_ABORTED_PIPELINE
-    + "when that use is a lost race the statement is recorded as prepared but never "
-    "parsed, and the connection's next writes fail with ProgrammingError 'prepared "
-    'statement "_pg3_N" does not exist\' (a valid check-in answered with a 500)',
-)
-
-
 @pytest.mark.postgres
 class TestGoalpostPostgresRecorder(
     PostgresSchemaCase,
@@ -333,14 +307,6 @@ class TestGoalpostPostgresRecorder(
         self.datastore.pool.open()
         self.datastore.pool.resize(10, 10)
         super().test_concurrent_throughput()
-
-    @LOST_RACE_RETRIED_BUG
-    def test_a_lost_race_is_an_integrity_error_at_once(self) -> None:
-        super().test_a_lost_race_is_an_integrity_error_at_once()
-
-    @WRITER_UNFIT_AFTER_LOST_RACE_BUG
-    def test_a_lost_race_leaves_the_writer_fit_for_its_next_writes(self) -> None:
-        super().test_a_lost_race_leaves_the_writer_fit_for_its_next_writes()
 
     def test_history_tables_refuse_truncate(self) -> None:
         recorder = self.create_recorder()
@@ -368,45 +334,23 @@ class TestGoalpostPostgresRecorderWithLongestTableName(TestGoalpostPostgresRecor
     events_table_name = LONGEST_EVENTS_TABLE_NAME
 
 
-DB_FUNCTIONS_BUG = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "LATENT BUG storage/postgres.py GoalpostPostgresRecorder: on a datastore with "
-        "enable_db_functions=True the library's insert_events calls es_insert_events_* and "
-        "never _insert_stored_events, so no record times are written and known_at reads "
-        "find nothing; open_ledger no longer reaches it (store_env pins "
-        "POSTGRES_ENABLE_DB_FUNCTIONS=n and the ledger ignores os.environ), but the recorder "
-        "should refuse that option rather than silently drop its index"
-    ),
-)
-
-
 @pytest.mark.postgres
-class TestGoalpostPostgresRecorderWithDbFunctions(TestGoalpostPostgresRecorder):
-    """The library's POSTGRES_ENABLE_DB_FUNCTIONS insert path, which the env can switch on."""
-
-    enable_db_functions = True
-
-    # With no record times inserted, only the events' own key can clash, as in the library.
-    def test_a_lost_race_is_an_integrity_error_at_once(self) -> None:
-        GoalpostRecorderContract.test_a_lost_race_is_an_integrity_error_at_once(self)
-
-    @DB_FUNCTIONS_BUG
-    def test_a_lost_race_leaves_the_writer_fit_for_its_next_writes(self) -> None:
-        GoalpostRecorderContract.test_a_lost_race_leaves_the_writer_fit_for_its_next_writes(self)
-
-    @DB_FUNCTIONS_BUG
-    def test_record_times_commit_and_roll_back_with_their_events(self) -> None:
-        super().test_record_times_commit_and_roll_back_with_their_events()
-
-    # With no record times written there is nothing for the triggers to guard.
-    @DB_FUNCTIONS_BUG
-    def test_history_tables_refuse_update_and_delete(self) -> None:
-        super().test_history_tables_refuse_update_and_delete()
-
-    @DB_FUNCTIONS_BUG
-    def test_history_tables_refuse_truncate(self) -> None:
-        super().test_history_tables_refuse_truncate()
+def test_the_recorder_refuses_the_db_functions_option(pg_database: str, pg_schema: str) -> None:
+    """The library's stored-function insert path would skip the table lock and record times."""
+    datastore = PostgresDatastore(
+        pg_database,
+        PG_HOST,
+        PG_PORT,
+        PG_USER,
+        "",
+        schema=pg_schema,
+        enable_db_functions=True,
+    )
+    try:
+        with pytest.raises(ProgrammingError, match="POSTGRES_ENABLE_DB_FUNCTIONS"):
+            GoalpostPostgresRecorder(datastore, events_table_name="goalpost_events")
+    finally:
+        datastore.close()
 
 
 @pytest.mark.postgres
