@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.persistence import ProgrammingError
 from eventsourcing.utils import clear_topic_cache, get_topic, register_topic
 from psycopg import sql
 
