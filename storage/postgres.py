@@ -117,6 +117,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             # Ids come from the sequence in insertion order, so this is the input's order.
             " SELECT notification_id FROM new_events ORDER BY notification_id"
         ).format(events=Identifier(schema, self.events_table_name), times=times, requests=requests)
+        self.version_at_position_statement = SQL(
+            "SELECT max(originator_version) AS version FROM {events} "
+            "WHERE originator_id = %s AND notification_id <= %s"
+        ).format(events=Identifier(schema, self.events_table_name))
         self.version_at_statement = SQL(
             "SELECT max(originator_version) AS version FROM {times} "
             "WHERE originator_id = %s AND recorded_at <= %s"
@@ -165,6 +169,13 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(self.select_request_statement, (actor, key), prepare=True)
             row = curs.fetchone()
             return (row["fingerprint"], row["result"]) if row else None
+
+    def version_at_position(self, originator_id: UUID, position: int) -> int | None:
+        """The aggregate's version as of a position in the log (for projections)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.version_at_position_statement, (originator_id, position))
+            row = curs.fetchone()
+            return row["version"] if row else None
 
     def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -99,6 +99,17 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return (str(row[0]), str(row[1])) if row else None
 
+    def version_at_position(self, originator_id: UUID, position: int) -> int | None:
+        """The aggregate's version as of a position in the log (for projections)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT max(originator_version) FROM {self.events_table_name} "  # noqa: S608
+                "WHERE originator_id = ? AND rowid <= ?",
+                (originator_id.hex, position),
+            )
+            row = c.fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+
     def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(self.version_at_statement, (originator_id.hex, _sortable(timestamp)))
