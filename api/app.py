@@ -10,8 +10,9 @@ from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
-from api.routes import cycles, key_results, kpis, objectives
+from api.routes import audit, cycles, evidence, history, key_results, kpis, objectives
 from domain.application import GoalLedger
+from projections.database import ViewDatabase
 from storage.ledger import open_ledger
 
 MAX_BODY_BYTES = 64 * 1024
@@ -108,7 +109,9 @@ def create_app(ledger: GoalLedger) -> FastAPI:
     )
     app.state.ledger = ledger
     problems.install(app)
-    for module in (cycles, objectives, key_results, kpis):
+    app.state.views = ViewDatabase(ledger)
+    # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
+    for module in (history, evidence, audit, cycles, objectives, key_results, kpis):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 from api.problems import ProblemError
 from domain.access import AccessGrant, Role
 from domain.application import GoalLedger, IdempotentRequest
+from projections.database import ViewDatabase
 
 MAX_IDEMPOTENCY_KEY = 255
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
@@ -23,6 +24,14 @@ def get_ledger(request: Request) -> GoalLedger:
 
 
 LedgerDep = Annotated[GoalLedger, Depends(get_ledger)]
+
+
+def get_views(request: Request) -> ViewDatabase:
+    views: ViewDatabase = request.app.state.views
+    return views
+
+
+ViewsDep = Annotated[ViewDatabase, Depends(get_views)]
 
 
 def current_grant(

@@ -190,6 +190,11 @@ class Written(BaseModel):
 
     id: UUID | str
     version: int
+    position: int | None = Field(
+        default=None,
+        description="The write's position in the event log; read models that have passed "
+        "it show the write (absent when a retry replays an earlier result).",
+    )
     check_in_id: UUID | None = None
     reading_id: UUID | None = None
 

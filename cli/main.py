@@ -19,6 +19,7 @@ from cli.demo import demo_loaded, load_demo
 from cli.render import render_kpis, render_scoreboard
 from domain.application import CheckInImport, GoalLedger
 from domain.errors import AlreadyExistsError, DomainError, NotFoundError
+from projections.registry import worker_for
 from storage.ledger import init_store, open_ledger
 from storage.settings import Settings, StoreUrlError, store_env
 
@@ -118,6 +119,11 @@ def db_init() -> None:
     with user_errors():
         url = database_url()
         init_store(url)
+        ledger = open_ledger(url)
+        try:
+            worker_for(ledger).create_tables()
+        finally:
+            ledger.close()
         typer.echo(f"Initialised {describe_store(url)}")
 
 

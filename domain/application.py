@@ -624,6 +624,7 @@ class GoalLedger(Application[UUID]):
         the first bad row is reported by its index and nothing is written.
         """
         key_results: dict[UUID, KeyResult] = {}
+        loaded_versions: dict[UUID, int] = {}
         cycles: dict[str, Cycle] = {}
         imported = already_present = 0
         for index, row in enumerate(rows):
@@ -632,6 +633,7 @@ class GoalLedger(Application[UUID]):
                 if key_result is None:
                     key_result = self.get_key_result(row.key_result_id)
                     key_results[row.key_result_id] = key_result
+                    loaded_versions[key_result.id] = key_result.version
                 cycle = cycles.get(key_result.cycle_id)
                 if cycle is None:
                     cycle = cycles[key_result.cycle_id] = self.get_cycle(key_result.cycle_id)
@@ -670,15 +672,22 @@ class GoalLedger(Application[UUID]):
                     "stored, re-run the import to complete it"
                 ) from None
             positions.extend(r.notification.id for r in recordings if r.notification.id)
-        self._snapshot_imported(key_results.values())
+        self._snapshot_imported(key_results.values(), loaded_versions)
         return ImportReport(imported, already_present, tuple(positions))
 
-    def _snapshot_imported(self, key_results: Iterable[KeyResult]) -> None:
-        """Imports bypass save(), so snapshot what they lengthened, from memory."""
+    def _snapshot_imported(
+        self, key_results: Iterable[KeyResult], loaded_versions: dict[UUID, int]
+    ) -> None:
+        """Imports bypass save(), so snapshot from memory each key result they carried past
+        a snapshot interval (not one they left as it was: its snapshot exists already)."""
         interval = self.snapshotting_intervals[KeyResult]
         if self.snapshots is None:
             return
-        snapshots = [KeyResult.Snapshot.take(kr) for kr in key_results if kr.version >= interval]
+        snapshots = [
+            KeyResult.Snapshot.take(kr)
+            for kr in key_results
+            if kr.version // interval > loaded_versions[kr.id] // interval
+        ]
         if snapshots:
             self.snapshots.put(snapshots)
 

@@ -54,6 +54,7 @@ def written(
     return Written(
         id=key if key is not None else saved.id,
         version=saved.version,
+        position=saved.position,
         check_in_id=saved.check_in_id,
     )
 

@@ -93,7 +93,9 @@ def record_reading(
         ),
     )
     result = written(response, saved, f"/v1/kpis/{kpi_id}")
-    return Written(id=result.id, version=result.version, reading_id=saved.check_in_id)
+    return Written(
+        id=result.id, version=result.version, position=result.position, reading_id=saved.check_in_id
+    )
 
 
 @router.post("/{kpi_id}/readings/corrections")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from domain.application import GoalLedger, replay
+from domain.application import CheckInImport, GoalLedger, replay
 from domain.key_result import KeyResult
 from domain.values import Confidence, Direction, ReasonCode
 
@@ -85,3 +85,41 @@ def test_a_long_key_result_reads_the_same_from_its_snapshot() -> None:
     cycle = ledger.get_cycle("2026-Q3")
     for day in (date(2026, 7, 20), date(2026, 8, 20), date(2026, 9, 30)):
         assert from_snapshot.status(cycle, day) == from_events.status(cycle, day)
+
+
+def test_importing_a_long_history_twice_stores_it_once() -> None:
+    # A key result and 250 historical check-ins, imported: snapshots at 100 and 200.
+    ledger = GoalLedger(env={})
+    ledger.open_cycle(actor="ops", key="2026-Q3", starts_on=Q3_START, ends_on=date(2026, 9, 30))
+    objective = ledger.create_objective(
+        actor="ops", cycle_id="2026-Q3", title="Retention", owner="cs", kind="committed"
+    )
+    saved = ledger.create_key_result(
+        actor="ops",
+        objective_id=objective.id,
+        title="Churn",
+        owner="cs",
+        unit="%",
+        direction="decrease",
+        baseline="3.1",
+        target="2.0",
+        measurement_source="billing",
+        measurement_query="churn",
+        effective_on=Q3_START,
+    )
+    rows = [
+        CheckInImport(
+            saved.id, f"3.{n % 10}", "on_track", Q3_START + timedelta(days=n % 90), f"row {n}"
+        )
+        for n in range(250)
+    ]
+    first = ledger.import_check_ins(actor="ops", rows=rows)
+    assert (first.imported, first.already_present) == (250, 0)
+    assert ledger.snapshots is not None
+    assert [s.originator_version for s in ledger.snapshots.get(saved.id)] == [200]
+
+    # The same file again adds nothing and takes no second snapshot.
+    again = ledger.import_check_ins(actor="ops", rows=rows)
+    assert (again.imported, again.already_present) == (0, 250)
+    assert ledger.get_key_result(saved.id).version == 251
+    assert [s.originator_version for s in ledger.snapshots.get(saved.id)] == [200]
