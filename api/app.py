@@ -10,7 +10,16 @@ from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
-from api.routes import audit, cycles, evidence, history, key_results, kpis, objectives
+from api.routes import (
+    audit,
+    cycles,
+    events,
+    evidence,
+    history,
+    key_results,
+    kpis,
+    objectives,
+)
 from domain.application import GoalLedger
 from projections.database import ViewDatabase
 from storage.ledger import open_ledger
@@ -111,7 +120,7 @@ def create_app(ledger: GoalLedger) -> FastAPI:
     problems.install(app)
     app.state.views = ViewDatabase(ledger)
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
-    for module in (history, evidence, audit, cycles, objectives, key_results, kpis):
+    for module in (history, evidence, audit, events, cycles, objectives, key_results, kpis):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -1,0 +1,88 @@
+"""Goal events as CloudEvents 1.0: type names, subjects and data, from stored events."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from domain.base import LedgerAggregate
+from domain.cycle import Cycle
+from domain.key_result import KeyResult
+from domain.kpi import Kpi
+from domain.objective import Objective
+
+SOURCE = "/goalpost"
+_FORMAT = JSONFormat()
+_KINDS: dict[type[LedgerAggregate], tuple[str, str]] = {
+    Cycle: ("cycle", "cycles"),
+    Objective: ("objective", "objectives"),
+    KeyResult: ("key_result", "key-results"),
+    Kpi: ("kpi", "kpis"),
+}
+# What a subscriber sees of a stored event: everything but the envelope the CloudEvent
+# attributes already carry.
+_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _event_classes() -> dict[str, tuple[str, str, str]]:
+    """Topic -> (CloudEvents type, collection path, kind) for every goal event class."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for aggregate, (kind, collection) in _KINDS.items():
+        for attribute in vars(aggregate).values():
+            if isinstance(attribute, type) and issubclass(
+                attribute, LedgerAggregate.Event | LedgerAggregate.Created
+            ):
+                version = getattr(attribute, "class_version", 1)
+                name = f"goalpost.{kind}.{_snake(attribute.__name__)}.v{version}"
+                found[get_topic(attribute)] = (name, collection, kind)
+    return found
+
+
+EVENT_TYPES = _event_classes()
+TOPICS_BY_TYPE = {name: topic for topic, (name, _, _) in EVENT_TYPES.items()}
+GOAL_TOPICS = sorted(EVENT_TYPES)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def cloud_event(stored: Notification, event: LedgerAggregate.Event) -> dict[str, Any]:
+    """One stored goal event as a CloudEvents 1.0 JSON object; `position` is its log position."""
+    name, collection, _ = EVENT_TYPES[stored.topic]
+    data = {k: _plain(v) for k, v in vars(event).items() if k not in _ENVELOPE}
+    attributes = {
+        "specversion": "1.0",
+        "id": f"{event.originator_id}:{event.originator_version}",
+        "source": SOURCE,
+        "type": name,
+        "subject": f"{collection}/{event.originator_id}",
+        "time": event.timestamp,
+        "datacontenttype": "application/json",
+        "position": stored.id,
+        "goalversion": event.originator_version,
+    }
+    # The library validates the attributes (names, types) as the spec requires.
+    document: dict[str, Any] = json.loads(_FORMAT.write(CloudEvent(attributes, data)))
+    return document

@@ -1,0 +1,129 @@
+"""The event feed for subscribing services: ordered, gap-aware, resumable; and its live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, cloud_event
+from api.deps import GrantDep, LedgerDep, require_role
+from api.problems import ProblemError
+from api.routes.common import PROBLEMS
+from domain.access import Role
+from domain.application import GoalLedger
+
+router = APIRouter(prefix="/v1/events", tags=["events"], responses=PROBLEMS)
+
+HEARTBEAT_SECONDS = 15.0
+STREAM_POLL_SECONDS = 0.5
+
+
+class FeedPage(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        description="CloudEvents 1.0 JSON objects in log order; `position` is the cursor."
+    )
+    next_after: int = Field(description="Pass as `after` to continue; stable across restarts.")
+    head: int = Field(description="The log's last position when this page was read.")
+
+
+def _topics(types: list[str] | None) -> list[str]:
+    if not types:
+        return GOAL_TOPICS
+    unknown = [t for t in types if t not in TOPICS_BY_TYPE]
+    if unknown:
+        raise ProblemError(
+            422,
+            "invalid-input",
+            "Unknown event type",
+            f"unknown event type {unknown[0]!r}; known types are listed in the API docs",
+            field="type",
+        )
+    return [TOPICS_BY_TYPE[t] for t in types]
+
+
+def read_page(ledger: GoalLedger, after: int, limit: int, topics: list[str]) -> FeedPage:
+    """Events after a position, in order. Positions commit in order (the save holds the
+    table lock), so everything at or below the head read first is already visible: a
+    page that ends early can safely move the cursor to that head."""
+    head = ledger.recorder.max_notification_id() or 0
+    stored = ledger.recorder.select_notifications(
+        start=after, stop=head, limit=limit, topics=topics, inclusive_of_start=False
+    )
+    events = [cloud_event(s, ledger.mapper.to_domain_event(s)) for s in stored]  # type: ignore[arg-type]
+    next_after = stored[-1].id if len(stored) == limit else max(after, head)
+    return FeedPage(events=events, next_after=next_after, head=head)
+
+
+@router.get("")
+def feed(
+    ledger: LedgerDep,
+    grant: GrantDep,
+    after: Annotated[
+        int, Query(ge=0, description="Position to read after (0: from the start).")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    type: Annotated[  # noqa: A002 - the parameter's public name
+        list[str] | None, Query(description="Only these CloudEvents types; repeatable.")
+    ] = None,
+) -> FeedPage:
+    """Goal events in log order as CloudEvents, from a cursor; resume from `next_after`."""
+    require_role(grant, Role.SERVICE)
+    return read_page(ledger, after, limit, _topics(type))
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    type: Annotated[list[str] | None, Query()] = None,  # noqa: A002
+) -> StreamingResponse:
+    """Live goal events as server-sent events; reconnect with `Last-Event-ID` to resume."""
+    require_role(grant, Role.SERVICE)
+    topics = _topics(type)
+    position = after
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            raise ProblemError(
+                400, "bad-last-event-id", "Malformed Last-Event-ID",
+                "Last-Event-ID must be a position from this stream", field="Last-Event-ID",
+            )  # fmt: skip
+        position = int(last_event_id.strip())
+
+    async def events() -> AsyncIterator[str]:
+        cursor = position
+        last_sent = time.monotonic()
+        yield f"retry: {int(STREAM_POLL_SECONDS * 2000)}\n\n"
+        while not await request.is_disconnected():
+            page = await run_in_threadpool(read_page, ledger, cursor, 200, topics)
+            for event in page.events:
+                body = json.dumps(event)
+                yield f"id: {event['position']}\nevent: {event['type']}\ndata: {body}\n\n"
+                last_sent = time.monotonic()
+            cursor = page.next_after
+            if page.events:
+                continue
+            if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
+                yield ": heartbeat\n\n"
+                last_sent = time.monotonic()
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
