@@ -19,6 +19,7 @@ from api.routes import (
     key_results,
     kpis,
     objectives,
+    webhooks,
 )
 from domain.application import GoalLedger
 from projections.database import ViewDatabase
@@ -120,7 +121,9 @@ def create_app(ledger: GoalLedger) -> FastAPI:
     problems.install(app)
     app.state.views = ViewDatabase(ledger)
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
-    for module in (history, evidence, audit, events, cycles, objectives, key_results, kpis):
+    for module in (
+        history, evidence, audit, events, webhooks, cycles, objectives, key_results, kpis
+    ):  # fmt: skip
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -14,7 +14,7 @@ import typer
 import uvicorn
 from eventsourcing.persistence import PersistenceError, ProgrammingError
 
-from cli import audit
+from cli import audit, webhooks
 from cli.demo import CYCLE as DEMO_CYCLE
 from cli.demo import demo_loaded, load_demo
 from cli.render import render_kpis, render_scoreboard
@@ -36,6 +36,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the event store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.command("verify")(audit.verify)
+app.command("dispatch")(webhooks.dispatch)
 
 
 class CommandLineError(Exception):
