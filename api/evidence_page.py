@@ -1,0 +1,632 @@
+"""The printable evidence page: what a reviewer reads at a glance, every item with its source.
+
+Plain HTML and inline SVG built from the evidence alone (no template engine, no script,
+nothing fetched), so the same evidence always gives the same bytes and the page prints
+as it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from html import escape
+from itertools import pairwise
+
+from projections.evidence import (
+    AreaEvidence,
+    CheckInItem,
+    Citation,
+    KeyResultEvidence,
+    KpiEvidence,
+    ObjectiveEvidence,
+    PersonEvidence,
+    PlanChangeItem,
+    ReadingItem,
+    RetirementItem,
+    TargetChangeItem,
+    plan_on,
+    plans_of,
+)
+
+NONE = "\N{EN DASH}"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# A month cell lists this many KPI readings; more (daily, weekly KPIs) are summarised.
+MAX_READINGS_LISTED = 5
+CONFIDENCE = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"}
+
+STYLE = """
+@page { size: A4; margin: 12mm 11mm; }
+* { box-sizing: border-box; }
+body { font: 13px/1.45 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #1d2433;
+  max-width: 1120px; margin: 0 auto; padding: 18px 20px;
+  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+h1 { font-size: 21px; margin: 0 0 2px; }
+h2 { font-size: 16px; margin: 22px 0 6px; padding-bottom: 3px; border-bottom: 2px solid #1d2433; }
+h3 { font-size: 14px; margin: 14px 0 4px; }
+h4 { font-size: 13.5px; margin: 0 0 3px; }
+p { margin: 3px 0; }
+.meta, .hint { color: #4b5565; }
+.hint { font-size: 11.5px; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; }
+th, td { border: 1px solid #c9ced6; padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #eef1f5; font-weight: 600; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+.cite { color: #6b7280; font-size: 10px; white-space: nowrap;
+  font-family: "DejaVu Sans Mono", monospace; }
+.good { color: #1a7f37; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
+.warn { color: #a15c07; font-weight: 600; }
+.empty { color: #b42318; font-style: italic; }
+.muted { color: #6b7280; }
+.flag { display: inline-block; font-size: 10px; padding: 0 4px; margin-left: 3px;
+  border-radius: 3px; background: #fdecc8; color: #7a4b00; white-space: nowrap; }
+.card { border: 1px solid #b8bfca; border-radius: 5px; padding: 9px 11px; margin: 10px 0 12px;
+  break-inside: avoid; page-break-inside: avoid; }
+.card-head { display: flex; gap: 14px; align-items: flex-start; }
+.facts { flex: 1 1 auto; min-width: 0; }
+.chart { flex: 0 0 auto; }
+.plan { font-size: 15px; margin: 4px 0; }
+.plan b { font-size: 16px; }
+.dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin: 0 1px; }
+.on_track { background: #1a7f37; } .at_risk { background: #f0a020; }
+.off_track { background: #b42318; }
+.strip span.m { font-size: 11px; color: #4b5565; margin: 0 3px 0 7px; }
+.strip span.m:first-child { margin-left: 0; }
+.change { border-left: 3px solid #f0a020; padding: 1px 0 1px 7px; margin: 5px 0; }
+.retired { border-left: 3px solid #6b7280; padding: 1px 0 1px 7px; margin: 5px 0; }
+.overview th:first-child { width: 190px; }
+.checkins td.month { width: 84px; white-space: nowrap; font-weight: 600; }
+.ci { margin: 1px 0; }
+.ci .v { font-weight: 600; font-variant-numeric: tabular-nums; }
+.corr { color: #a15c07; }
+svg text { font-family: "DejaVu Sans", Arial, sans-serif; }
+@media print { body { padding: 0; max-width: none; } h2 { break-after: avoid; } }
+"""
+
+
+def render_evidence(evidence: PersonEvidence) -> str:
+    """The whole page; a pure function of the evidence."""
+    known_at = evidence.known_at.isoformat().replace("+00:00", "Z")
+    title = f"Appraisal evidence: {evidence.person}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{escape(title)}, {evidence.period_from} to {evidence.period_to}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">Review period <b>{evidence.period_from}</b> to '
+        f"<b>{evidence.period_to}</b>, as it was recorded and known at <b>{known_at}</b>.</p>",
+        '<p class="hint">KRA/KPI achievement is the backbone of the review; OKR contribution is '
+        "narrative evidence, not a score. Every item cites its event: "
+        '<span class="cite">#position·vN</span> is its place in the event log and the '
+        "goal's version. The same request with <code>known_at="
+        f"{escape(known_at)}</code> gives this same page.</p>",
+        _overview(evidence),
+        "<h2>KRA and KPI achievement</h2>",
+        _areas(evidence.areas),
+        "<h2>OKR contribution</h2>",
+        _objectives(evidence),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+# Pieces
+
+
+def _cite(cite: Citation) -> str:
+    recorded = cite.recorded_at.isoformat().replace("+00:00", "Z")
+    detail = (
+        f"{cite.event}, goal {cite.goal_id} version {cite.version}, by {cite.actor} at {recorded}"
+    )
+    return f'<span class="cite" title="{escape(detail)}">#{cite.position}·v{cite.version}</span>'
+
+
+def _flags(flags: Sequence[str]) -> str:
+    return "".join(f'<span class="flag">{escape(f.replace("_", " "))}</span>' for f in flags)
+
+
+def _num(value: Decimal | None) -> str:
+    return NONE if value is None else escape(str(value))
+
+
+def _month_name(key: str) -> str:
+    year, month = key.split("-")
+    return f"{MONTHS[int(month) - 1]} {year}"
+
+
+def _reason(reason: str | None, code: str | None) -> str:
+    text = escape(reason) if reason else '<span class="muted">no reason recorded</span>'
+    return f'{text} <span class="muted">({escape(code or "no code")})</span>'
+
+
+def _share(part: int, whole: int, share: Decimal | None) -> str:
+    if share is None:
+        return '<span class="empty">no readings</span>'
+    percent = (share * 100).quantize(Decimal("1"))
+    css = "good" if share >= Decimal("0.7") else ("warn" if share >= Decimal("0.4") else "bad")
+    return f'<span class="{css}">{part} of {whole}</span> ({percent}%)'
+
+
+def _overview(evidence: PersonEvidence) -> str:
+    head = "".join(f'<th class="n">{_month_name(m.month)}</th>' for m in evidence.months)
+
+    def row(label: str, cells: list[str]) -> str:
+        return f"<tr><th>{label}</th>{''.join(cells)}</tr>"
+
+    def cell(value: int | str, css: str = "") -> str:
+        return f'<td class="n {css}">{value}</td>'
+
+    months = evidence.months
+    rows = [
+        row("key results in play", [cell(m.key_results) for m in months]),
+        row(
+            "… without a check-in",
+            [
+                cell(
+                    m.key_results_without_check_in,
+                    "empty" if m.key_results_without_check_in else "",
+                )
+                for m in months
+            ],
+        ),
+        row("OKR check-ins", [cell(m.check_ins) for m in months]),
+        row("with a note", [cell(m.notes) for m in months]),
+        row(
+            "KPI readings (healthy)",
+            [
+                cell(f"{m.readings} ({m.healthy_readings})") if m.readings else cell(0, "empty")
+                for m in months
+            ],
+        ),
+        row("changes of plan", [cell(m.changes) for m in months]),
+    ]
+    return (
+        "<h2>Evidence month by month</h2>"
+        '<p class="hint">Every month of the period carries its own evidence below, the '
+        "first as fully as the last; a month without check-ins or readings is shown as a "
+        "gap, not left out.</p>"
+        f'<table class="overview"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+    )
+
+
+def _level(direction: str, target: Decimal, low: Decimal | None, high: Decimal | None) -> str:
+    if low is not None and high is not None:
+        return f"{_num(low)} to {_num(high)}"
+    if low is not None:
+        return f"≥ {_num(low)}"
+    if high is not None:
+        return f"≤ {_num(high)}"
+    return f"{'≥' if direction == 'stay_above' else '≤'} {_num(target)}"
+
+
+def _areas(areas: Sequence[AreaEvidence]) -> str:
+    if not areas:
+        return '<p class="empty">No KPIs owned in this period.</p>'
+    parts = []
+    for area in areas:
+        parts.append(
+            f"<h3>{escape(area.area)} "
+            f'<span class="muted">— readings in the healthy range: '
+            f"{_share(area.healthy_count, area.reading_count, area.healthy_share)}</span></h3>"
+        )
+        months = area.kpis[0].months
+        head = "".join(f"<th>{_month_name(m.month)}</th>" for m in months)
+        rows = [
+            "<tr><th>KPI</th><th>Healthy level</th><th>Healthy readings</th><th>Trend</th>"
+            f"{head}</tr>"
+        ]
+        changes: list[str] = []
+        for kpi in area.kpis:
+            rows.append(_kpi_row(kpi))
+            changes.extend(_target_change(kpi, c) for c in kpi.target_changes)
+            if kpi.retired is not None:
+                changes.append(_retirement(f"KPI “{escape(kpi.name)}” retired", kpi.retired))
+        parts.append(f"<table>{''.join(rows)}</table>")
+        parts.extend(changes)
+    return "\n".join(parts)
+
+
+def _kpi_row(kpi: KpiEvidence) -> str:
+    start, end = kpi.threshold_at_start, kpi.threshold_at_end
+    level = _level(kpi.direction, end.target, end.healthy_low, end.healthy_high)
+    if start.cite.position != end.cite.position:
+        before = _level(kpi.direction, start.target, start.healthy_low, start.healthy_high)
+        level = f"{before} → {level}"
+    trend = '<span class="muted">one reading or none</span>'
+    if kpi.trend is not None:
+        css = {"improving": "good", "worsening": "bad"}.get(kpi.trend.verdict, "muted")
+        trend = (
+            f"{_num(kpi.trend.first_value)} → {_num(kpi.trend.last_value)} "
+            f'<span class="{css}">{kpi.trend.verdict}</span>'
+        )
+    cells = []
+    for month in kpi.months:
+        if not month.readings:
+            cells.append('<td class="empty">no reading</td>')
+            continue
+        if len(month.readings) > MAX_READINGS_LISTED:
+            cells.append(f"<td>{_readings_summary(month.readings)}</td>")
+            continue
+        cells.append(f"<td>{'<br>'.join(_reading(r) for r in month.readings)}</td>")
+    definition = escape(kpi.formula or "")
+    return (
+        f'<tr><td><b title="{definition}">{escape(kpi.name)}</b> {_cite(kpi.defined)}</td>'
+        f"<td>{level}</td>"
+        f"<td>{_share(kpi.healthy_count, kpi.reading_count, kpi.healthy_share)}</td>"
+        f"<td>{trend}</td>{''.join(cells)}</tr>"
+    )
+
+
+def _readings_summary(readings: Sequence[ReadingItem]) -> str:
+    """A month of daily or weekly readings: counts, first and last (the JSON lists all)."""
+    healthy = sum(1 for r in readings if r.healthy)
+    first, last = readings[0], readings[-1]
+    return (
+        f"{len(readings)} readings, {healthy} healthy<br>first {_reading(first)}<br>"
+        f"last {_reading(last)}"
+    )
+
+
+def _reading(reading: ReadingItem) -> str:
+    mark = '<span class="good">✓</span>' if reading.healthy else '<span class="bad">✗</span>'
+    corrected = ""
+    if reading.corrections:
+        corrected = f' <span class="corr">(recorded {_num(reading.recorded_value)})</span>'
+    return (
+        f"{reading.effective_on:%d %b}: <b>{_num(reading.value)}</b> {mark}{corrected} "
+        f"{_cite(reading.cite)}"
+    )
+
+
+def _target_change(kpi: KpiEvidence, change: TargetChangeItem) -> str:
+    before = (
+        _level(kpi.direction, change.target_before, change.healthy_low_before,
+               change.healthy_high_before)
+        if change.target_before is not None
+        else NONE
+    )  # fmt: skip
+    after = _level(
+        kpi.direction, change.target_after, change.healthy_low_after, change.healthy_high_after
+    )
+    return (
+        f'<div class="change"><b>Target of “{escape(kpi.name)}” changed</b> from {before} to '
+        f"{after}, effective {change.effective_on}, by {escape(change.cite.actor)}: "
+        f"{_reason(change.reason, change.reason_code)}{_flags(change.flags)} "
+        f"{_cite(change.cite)}</div>"
+    )
+
+
+def _retirement(label: str, retired: RetirementItem) -> str:
+    then = ""
+    if retired.score_then is not None:
+        light = escape(retired.traffic_light_then or "")
+        then = f"; it stood at {_num(retired.score_then)} ({light})"
+    return (
+        f'<div class="retired"><b>{label}</b> effective {retired.effective_on}, by '
+        f"{escape(retired.cite.actor)}: {_reason(retired.reason, retired.reason_code)}{then}"
+        f"{_flags(retired.flags)} {_cite(retired.cite)}</div>"
+    )
+
+
+def _objectives(evidence: PersonEvidence) -> str:
+    if not evidence.objectives:
+        return '<p class="empty">No OKRs owned in this period.</p>'
+    parts = []
+    for objective in evidence.objectives:
+        parts.append(_objective(evidence, objective))
+    return "\n".join(parts)
+
+
+def _objective(evidence: PersonEvidence, objective: ObjectiveEvidence) -> str:
+    title = escape(objective.title or str(objective.objective_id))
+    about = ", ".join(
+        escape(x)
+        for x in (
+            f"cycle {objective.cycle_id}" if objective.cycle_id else None,
+            objective.kind,
+            f"owned by {objective.owner}" if objective.owner else None,
+        )
+        if x
+    )
+    cite = _cite(objective.created) if objective.created else ""
+    parts = [f'<h3>Objective: {title} <span class="muted">({about})</span> {cite}</h3>']
+    if objective.retired is not None:
+        parts.append(_retirement("Objective retired", objective.retired))
+    if not objective.key_results:
+        parts.append(
+            f'<p class="muted">No key results of {escape(evidence.person)}\'s own '
+            "under this objective.</p>"
+        )
+    parts.extend(_key_result(evidence, kr) for kr in objective.key_results)
+    return "\n".join(parts)
+
+
+def _key_result(evidence: PersonEvidence, kr: KeyResultEvidence) -> str:
+    plan, original = kr.plan_at_end, kr.original_plan
+    unit = f" {escape(kr.unit)}" if kr.unit else ""
+    final = '<span class="empty">no check-in in the period</span>'
+    if kr.final is not None:
+        final = f"<b>{_num(kr.final.value)}</b>{unit} "
+        final += f'<span class="muted">on {kr.final.effective_on}</span>'
+    lines = [
+        f"<h4>{escape(kr.title)} {_cite(kr.created)}</h4>",
+        f'<p class="plan">Baseline <b>{_num(plan.baseline)}</b> → target '
+        f"<b>{_num(plan.target)}</b> → final {final}</p>",
+    ]
+    if (plan.baseline, plan.target) != (original.baseline, original.target):
+        lines.append(
+            f"<p>Originally {_num(original.baseline)} → {_num(original.target)} "
+            f'<span class="muted">(from {original.effective_on})</span>; see the '
+            "re-baselines below.</p>"
+        )
+    lines.append(
+        f'<p class="muted">{escape(kr.direction)}; measured by '
+        f"{escape(kr.measurement_source or NONE)}; {kr.check_in_count} check-ins in the period; "
+        f"weight {_num(plan.weight)}.</p>"
+    )
+    lines.append(_confidence_strip(kr))
+    changes = [_plan_change(change) for change in kr.plan_changes]
+    if kr.retired is not None:
+        changes.append(_retirement("Retired", kr.retired))
+    return (
+        '<div class="card"><div class="card-head"><div class="facts">'
+        f"{''.join(lines)}{''.join(changes)}</div>"
+        f'<div class="chart">{_key_result_chart(evidence, kr)}</div></div>'
+        f"{_check_in_table(kr)}</div>"
+    )
+
+
+def _confidence_strip(kr: KeyResultEvidence) -> str:
+    parts = ['<p class="strip">Confidence: ']
+    for month in (m for m in kr.months if m.active):
+        label = MONTHS[month.starts_on.month - 1]
+        dots = "".join(
+            f'<span class="dot {escape(c.confidence)}" '
+            f'title="{c.effective_on}: {CONFIDENCE.get(c.confidence, c.confidence)}"></span>'
+            for c in month.check_ins
+        )
+        parts.append(f'<span class="m">{label}</span>{dots or "<span class=empty>none</span>"}')
+    parts.append("</p>")
+    return "".join(parts)
+
+
+def _plan_change(change: PlanChangeItem) -> str:
+    if change.kind == "rebaselined":
+        what = (
+            f"<b>Re-baselined</b>: baseline {_num(change.baseline_before)} → "
+            f"{_num(change.baseline_after)}, target {_num(change.target_before)} → "
+            f"{_num(change.target_after)}"
+        )
+    else:
+        what = f"<b>Re-weighted</b>: {_num(change.weight_before)} → {_num(change.weight_after)}"
+    return (
+        f'<div class="change">{what}, effective {change.effective_on}, by '
+        f"{escape(change.cite.actor)}: {_reason(change.reason, change.reason_code)}"
+        f"{_flags(change.flags)} {_cite(change.cite)}</div>"
+    )
+
+
+def _check_in_table(kr: KeyResultEvidence) -> str:
+    rows = ['<table class="checkins"><tr><th>Month</th><th>Check-ins and notes</th></tr>']
+    for month in kr.months:
+        if not month.active:
+            continue
+        if month.check_ins:
+            cell = "".join(_check_in(c) for c in month.check_ins)
+        else:
+            cell = '<span class="empty">no check-in this month</span>'
+        rows.append(f'<tr><td class="month">{_month_name(month.month)}</td><td>{cell}</td></tr>')
+    rows.append("</table>")
+    outside = _month_ranges([m.month for m in kr.months if not m.active])
+    if outside:
+        cycle = f"cycle {kr.cycle_id}" if kr.cycle_id else "its life"
+        rows.append(f'<p class="muted">Outside {escape(cycle)}: {outside}.</p>')
+    return "".join(rows)
+
+
+def _month_ranges(keys: Sequence[str]) -> str:
+    """Months as runs: `2026-01`..`2026-06`, `2026-10` -> "Jan 2026 to Jun 2026, Oct 2026"."""
+    runs: list[list[str]] = []
+    for key in keys:
+        year, month = (int(part) for part in key.split("-"))
+        if runs:
+            last_year, last_month = (int(part) for part in runs[-1][-1].split("-"))
+            if (year, month) == (last_year + last_month // 12, last_month % 12 + 1):
+                runs[-1].append(key)
+                continue
+        runs.append([key])
+    return ", ".join(
+        _month_name(run[0]) if len(run) == 1 else f"{_month_name(run[0])} to {_month_name(run[-1])}"
+        for run in runs
+    )
+
+
+def _check_in(check_in: CheckInItem) -> str:
+    corrections = "".join(
+        f' <span class="corr">(recorded as {_num(check_in.recorded_value)}; corrected to '
+        f"{_num(c.value)} by {escape(c.cite.actor)}: {escape(c.reason or '')})</span> "
+        f"{_cite(c.cite)}"
+        for c in check_in.corrections
+    )
+    # Backdating is how history is loaded, not news on every line; auditors see it elsewhere.
+    flags = _flags([f for f in check_in.flags if f != "backdated_more_than_7_days"])
+    confidence = CONFIDENCE.get(check_in.confidence, check_in.confidence)
+    note = f" — {escape(check_in.note)}" if check_in.note else ""
+    return (
+        f'<div class="ci"><span class="dot {escape(check_in.confidence)}" '
+        f'title="{escape(confidence)}"></span> {check_in.effective_on:%d %b} '
+        f'<span class="v">{_num(check_in.value)}</span>{note} {_cite(check_in.cite)}'
+        f"{corrections}{flags}</div>"
+    )
+
+
+# The chart: value over time against the baseline and target in force, changes marked.
+
+
+@dataclass(frozen=True)
+class _Point:
+    day: date
+    value: Decimal
+    recorded: Decimal | None
+
+
+@dataclass(frozen=True)
+class _Segment:
+    starts_on: date
+    ends_on: date
+    baseline: Decimal
+    target: Decimal
+
+
+@dataclass(frozen=True)
+class _Marker:
+    day: date
+    label: str
+
+
+def _key_result_chart(evidence: PersonEvidence, kr: KeyResultEvidence) -> str:
+    start = max(evidence.period_from, kr.cycle_starts_on or evidence.period_from)
+    end = min(evidence.period_to, kr.cycle_ends_on or evidence.period_to)
+    if end <= start:
+        start, end = evidence.period_from, evidence.period_to
+    plans = plans_of(kr)
+    boundaries = sorted(
+        {start, end} | {p.effective_on for p in plans if start < p.effective_on < end}
+    )
+    segments = []
+    for first, last in pairwise(boundaries):
+        plan = plan_on(plans, first)
+        segments.append(_Segment(first, last, plan.baseline, plan.target))
+    points = [
+        _Point(c.effective_on, c.value, c.recorded_value if c.corrections else None)
+        for month in kr.months
+        for c in month.check_ins
+    ]
+    markers = [
+        _Marker(c.effective_on, "re-baselined")
+        for c in kr.plan_changes
+        if c.kind == "rebaselined" and start <= c.effective_on <= end
+    ]
+    if kr.retired is not None and start <= kr.retired.effective_on <= end:
+        markers.append(_Marker(kr.retired.effective_on, "retired"))
+    return _chart(kr.title, start, end, points, segments, markers)
+
+
+WIDTH, HEIGHT = 500, 200
+LEFT, RIGHT, TOP, BOTTOM = 46, 92, 32, 24
+
+
+def _chart(
+    title: str,
+    start: date,
+    end: date,
+    points: Sequence[_Point],
+    segments: Sequence[_Segment],
+    markers: Sequence[_Marker],
+) -> str:
+    values = [p.value for p in points] + [p.recorded for p in points if p.recorded is not None]
+    values += [s.baseline for s in segments] + [s.target for s in segments]
+    low, high = min(values), max(values)
+    span = high - low or abs(high) or Decimal(1)
+    bottom, top = float(low - span * Decimal("0.08")), float(high + span * Decimal("0.08"))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    days = max(1, (end - start).days)
+
+    def x(day: date) -> float:
+        return LEFT + (day - start).days / days * plot_w
+
+    def y(value: Decimal) -> float:
+        return TOP + (top - float(value)) / (top - bottom) * plot_h
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img">'
+        f"<title>{escape(title)}: value over time against baseline and target</title>",
+        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fafbfc" '
+        'stroke="#c9ced6"/>',
+    ]
+    # Month lines and names along the bottom.
+    month = date(start.year, start.month, 1)
+    while month <= end:
+        left = max(month, start)
+        if month > start:
+            out.append(
+                f'<line x1="{x(month):.1f}" y1="{TOP}" x2="{x(month):.1f}" '
+                f'y2="{TOP + plot_h}" stroke="#e1e5ea"/>'
+            )
+        out.append(
+            f'<text x="{x(left) + 3:.1f}" y="{HEIGHT - 8}" font-size="10" fill="#4b5565">'
+            f"{MONTHS[month.month - 1]}</text>"
+        )
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    # Value ticks: the lowest and highest values shown.
+    for value in sorted({low, high}):
+        out.append(
+            f'<text x="{LEFT - 4}" y="{y(value) + 3:.1f}" font-size="10" fill="#4b5565" '
+            f'text-anchor="end">{escape(str(value))}</text>'
+        )
+    # Baseline and target as steps: a re-baseline moves them on its effective date.
+    for name, colour, dash in (("baseline", "#6b7280", "2 3"), ("target", "#1a7f37", "6 3")):
+        path = []
+        for index, segment in enumerate(segments):
+            level = y(segment.baseline if name == "baseline" else segment.target)
+            path.append(f"{'M' if index == 0 else 'L'}{x(segment.starts_on):.1f},{level:.1f}")
+            path.append(f"L{x(segment.ends_on):.1f},{level:.1f}")
+        out.append(
+            f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="1.6" '
+            f'stroke-dasharray="{dash}"/>'
+        )
+    last = segments[-1]
+    labels = sorted(
+        [(y(last.target), f"target {last.target}", "#1a7f37"),
+         (y(last.baseline), f"baseline {last.baseline}", "#6b7280")]
+    )  # fmt: skip
+    if labels[1][0] - labels[0][0] < 12:
+        labels[1] = (labels[0][0] + 12, labels[1][1], labels[1][2])
+    for level, text, colour in labels:
+        out.append(
+            f'<text x="{WIDTH - RIGHT + 4}" y="{level + 3:.1f}" font-size="10" '
+            f'fill="{colour}">{escape(text)}</text>'
+        )
+    # Changes of plan and retirement, marked where they took effect.
+    for index, marker in enumerate(markers):
+        at = x(marker.day)
+        anchor = "end" if at > LEFT + plot_w * 0.75 else "start"
+        out.append(
+            f'<line x1="{at:.1f}" y1="{TOP - 4}" x2="{at:.1f}" y2="{TOP + plot_h}" '
+            'stroke="#c2410c" stroke-width="1.2" stroke-dasharray="3 2"/>'
+            f'<text x="{at + (-3 if anchor == "end" else 3):.1f}" y="{TOP - 7 - 11 * (index % 2)}" '
+            f'font-size="10" fill="#c2410c" text-anchor="{anchor}">'
+            f"{escape(marker.label)} {marker.day:%d %b}</text>"
+        )
+    # The values as known, joined; a corrected value also shows where it was first recorded.
+    if points:
+        line = " ".join(f"{x(p.day):.1f},{y(p.value):.1f}" for p in points)
+        out.append(f'<polyline points="{line}" fill="none" stroke="#1f5fbf" stroke-width="1.8"/>')
+        for point in points:
+            if point.recorded is not None:
+                out.append(
+                    f'<line x1="{x(point.day):.1f}" y1="{y(point.recorded):.1f}" '
+                    f'x2="{x(point.day):.1f}" y2="{y(point.value):.1f}" stroke="#a15c07" '
+                    'stroke-dasharray="2 2"/>'
+                    f'<circle cx="{x(point.day):.1f}" cy="{y(point.recorded):.1f}" r="3.2" '
+                    'fill="#fff" stroke="#a15c07" stroke-width="1.4"/>'
+                )
+            out.append(
+                f'<circle cx="{x(point.day):.1f}" cy="{y(point.value):.1f}" r="2.8" '
+                'fill="#1f5fbf"/>'
+            )
+        final = points[-1]
+        out.append(
+            f'<text x="{x(final.day) + 4:.1f}" y="{y(final.value) - 5:.1f}" font-size="10.5" '
+            f'font-weight="bold" fill="#1f5fbf">{escape(str(final.value))}</text>'
+        )
+    else:
+        out.append(
+            f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" font-size="11" '
+            'fill="#b42318" text-anchor="middle">no check-in in the period</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)

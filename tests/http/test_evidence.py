@@ -1,0 +1,250 @@
+"""Appraisal evidence over HTTP: reviewers read the demo quarter as JSON and as a page."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from datetime import date, timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from cli.demo import load_demo
+from domain.access import Role
+from domain.application import GoalLedger
+from domain.values import utc_now
+from projections.registry import worker_for
+from storage.ledger import open_ledger
+from tests.http.conftest import Headers, Tokens, problem, serve
+
+pytestmark = pytest.mark.postgres
+
+PERSON = "head-of-cs"
+PERIOD = {"from": "2026-07-01", "to": "2026-09-30"}
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+SCREENSHOT_TIMEOUT = 60
+
+
+def evidence(
+    client: httpx.Client, headers: Headers, *, accept: str | None = None, **params: str
+) -> httpx.Response:
+    if accept is not None:
+        headers = {**headers, "Accept": accept}
+    return client.get(f"/v1/people/{PERSON}/evidence", params={**PERIOD, **params}, headers=headers)
+
+
+def caught_up(ledger: GoalLedger) -> None:
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+
+
+@pytest.fixture
+def reviewer(tokens: Tokens, ledger: GoalLedger) -> Headers:
+    """The demo quarter loaded, the audit trail caught up, and a reviewer's token."""
+    load_demo(ledger)
+    headers = tokens.headers("appraisals", Role.REVIEWER)
+    caught_up(ledger)
+    return headers
+
+
+@pytest.fixture
+def one_check_in(tokens: Tokens, ledger: GoalLedger) -> Headers:
+    """A quarter with one key result of the person's and one check-in; a reviewer's token."""
+    ledger.open_cycle(
+        actor="ceo", key="2026-Q3", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30)
+    )
+    objective = ledger.create_objective(
+        actor="ceo",
+        cycle_id="2026-Q3",
+        title="Stop the leaky bucket",
+        owner="ceo",
+        kind="committed",
+    ).id
+    key_result = ledger.create_key_result(
+        actor="ceo",
+        objective_id=objective,
+        title="Gross revenue churn (monthly)",
+        owner=PERSON,
+        unit="% of MRR",
+        direction="decrease",
+        baseline="3.1",
+        target="2.0",
+        measurement_source="billing",
+        measurement_query="churned MRR / opening MRR",
+        effective_on=date(2026, 7, 1),
+    ).id
+    ledger.record_check_in(
+        actor=PERSON,
+        key_result_id=key_result,
+        value="3.0",
+        confidence="on_track",
+        note="save calls started",
+        effective_on=date(2026, 7, 10),
+    )
+    headers = tokens.headers("appraisals", Role.REVIEWER)
+    caught_up(ledger)
+    return headers
+
+
+def test_evidence_is_for_reviewers(
+    client: httpx.Client, one_check_in: Headers, admin: Headers, tokens: Tokens
+) -> None:
+    reviewer = one_check_in
+    # A reviewer reads it, and so does an admin.
+    assert evidence(client, reviewer).status_code == 200
+    assert evidence(client, admin).status_code == 200
+    # The person under review, as a member, and an auditor may not; nor may a stranger.
+    for role in (Role.MEMBER, Role.MANAGER, Role.AUDITOR):
+        problem(evidence(client, tokens.headers(PERSON, role)), 403)
+    problem(evidence(client, {}), 401)
+
+
+def test_the_same_known_at_answers_the_same_bytes(
+    client: httpx.Client, reviewer: Headers, ledger: GoalLedger
+) -> None:
+    # The first answer states the known_at it used.
+    first = evidence(client, reviewer)
+    assert first.status_code == 200, first.text
+    assert first.headers["content-type"] == "application/json"
+    known_at = first.json()["known_at"]
+
+    # Churn's week-2 check-in is corrected afterwards.
+    churn = next(
+        kr
+        for objective in first.json()["objectives"]
+        for kr in objective["key_results"]
+        if kr["title"] == "Gross revenue churn (monthly)"
+    )
+    week_two = churn["months"][0]["check_ins"][1]
+    ledger.correct_check_in(
+        actor=PERSON,
+        key_result_id=UUID(churn["key_result_id"]),
+        check_in_id=UUID(week_two["check_in_id"]),
+        value="2.95",
+        reason="late refund booked against the wrong month",
+    )
+    caught_up(ledger)
+
+    # Asked with that known_at, the answer is byte for byte the first; asked now, it differs.
+    again = evidence(client, reviewer, known_at=known_at)
+    assert again.content == first.content
+    now = evidence(client, reviewer)
+    assert now.content != first.content
+    assert "late refund booked against the wrong month" in now.text
+    # The page reproduces too.
+    page = evidence(client, reviewer, accept="text/html", known_at=known_at)
+    assert page.content == evidence(client, reviewer, accept="text/html", known_at=known_at).content
+
+
+def test_the_page_shows_each_key_result_with_its_plan_and_chart(
+    client: httpx.Client, reviewer: Headers
+) -> None:
+    data = evidence(client, reviewer).json()
+    page = evidence(client, reviewer, accept=BROWSER)
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Accept" in page.headers["vary"]
+    html = page.text
+
+    key_results: list[dict[str, Any]] = [
+        kr for objective in data["objectives"] for kr in objective["key_results"]
+    ]
+    titles = {kr["title"] for kr in key_results}
+    assert titles == {"Gross revenue churn (monthly)", "Health-score coverage of accounts"}
+    cards = html.split('<div class="card">')[1:]
+    assert len(cards) == len(key_results)
+    for kr in key_results:
+        # Each key result's card: its title, baseline → target → final, and its chart.
+        [card] = [c for c in cards if escape(kr["title"]) in c]
+        plan = kr["plan_at_end"]
+        assert f"Baseline <b>{plan['baseline']}</b> → target <b>{plan['target']}</b>" in card
+        assert f"final <b>{kr['final']['value']}</b>" in card
+        assert "<svg" in card and "</svg>" in card
+        # Every month of the quarter, each with its own check-ins.
+        for month in ("Jul 2026", "Aug 2026", "Sep 2026"):
+            assert f'<td class="month">{month}</td>' in card
+    # Coverage was re-baselined from 100 to 80: the reason is there and the chart marks it.
+    [coverage] = [c for c in cards if "Health-score coverage" in c]
+    assert "Originally 0 → 100" in coverage
+    assert "re-baselined 14 Aug" in coverage
+    assert "Mid-quarter review: legacy-plan accounts" in coverage
+    # The KPI backbone: churn's readings in the healthy range, month by month.
+    assert "Gross revenue churn</b>" in html
+    assert "1 of 3</span> (33%)" in html
+
+
+def test_a_browser_gets_the_page_and_a_client_gets_json(
+    client: httpx.Client, one_check_in: Headers
+) -> None:
+    reviewer = one_check_in
+    for accept, media_type in (
+        (BROWSER, "text/html"),
+        ("text/html", "text/html"),
+        ("*/*", "application/json"),
+        ("application/json, text/html;q=0.5", "application/json"),
+    ):
+        response = evidence(client, reviewer, accept=accept)
+        assert response.headers["content-type"].startswith(media_type), accept
+
+
+def test_a_review_names_a_period_a_past_time_and_an_owner(
+    client: httpx.Client, one_check_in: Headers
+) -> None:
+    reviewer = one_check_in
+    problem(client.get(f"/v1/people/{PERSON}/evidence", headers=reviewer), 422)
+    problem(evidence(client, reviewer, **{"from": "2026-09-30", "to": "2026-07-01"}), 422, "to")
+    future = (utc_now() + timedelta(hours=1)).isoformat()
+    problem(evidence(client, reviewer, known_at=future), 422, "known_at")
+    problem(client.get("/v1/people/nobody/evidence", params=PERIOD, headers=reviewer), 404)
+
+
+def test_without_read_models_evidence_is_unavailable_not_an_error(pg_url: str) -> None:
+    # A store nobody ran `goalpost db init` on: events, but no audit trail to read yet.
+    with (
+        serve(open_ledger(pg_url, create_tables=True)) as server,
+        httpx.Client(base_url=server.url, timeout=10.0) as http,
+    ):
+        reviewer = Tokens(server.ledger).headers("appraisals", Role.REVIEWER)
+        found = problem(evidence(http, reviewer), 503)
+    assert found["type"] == "/problems/read-model-unavailable"
+
+
+def test_the_page_renders_in_a_real_browser(
+    client: httpx.Client, reviewer: Headers, tmp_path: Path
+) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed; the page's content is checked without it")
+    page = tmp_path / "evidence.html"
+    page.write_bytes(evidence(client, reviewer, accept="text/html").content)
+    shot = tmp_path / "evidence.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,1600",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=SCREENSHOT_TIMEOUT,
+    )
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (1200, 1600)
+    # A blank page compresses to a few kilobytes; text, tables and charts do not.
+    assert len(png) > 50_000
