@@ -6,10 +6,13 @@ aggregates as they stood at that point of the log.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -22,13 +25,40 @@ from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
 from domain.scoring import TrafficLight, objective_score, rounded, traffic_light
+from domain.values import Direction
 from projections.base import ReadModel
-from projections.database import ViewTransaction
+from projections.database import ViewDatabase, ViewTransaction
 
 BACKDATED_AFTER_DAYS = 7
 
+# Events whose effective date is a claim about the past: a check-in or reading for a day,
+# a change of plan taking effect on a day. Creation dates the goal's first plan (a goal
+# set up late is not a backdated value), and a correction has no date of its own.
+BACKDATABLE = (
+    KeyResult.CheckInRecorded,
+    KeyResult.Rebaselined,
+    KeyResult.Reweighted,
+    KeyResult.Retired,
+    Objective.Retired,
+    Kpi.ReadingRecorded,
+    Kpi.TargetChanged,
+    Kpi.Retired,
+)
+# Directions whose target is a ceiling: "lowering the target" there means raising it.
+LOWER_IS_BETTER = frozenset({Direction.DECREASE.value, Direction.STAY_BELOW.value})
 
-class Flag:
+
+class Flag(StrEnum):
+    """What the change report flags; each is decided once, when the event is projected.
+
+    - target lowered: the new target is easier to reach (lower where higher is better,
+      higher for `decrease`/`stay_below` goals), on a re-baseline or a KPI target change;
+    - retired while red: the goal scored red on the retirement's effective date;
+    - re-baselined after half the cycle: recorded (or effective) past the cycle's midpoint;
+    - backdated more than 7 days: recorded over 7 days after the date it is effective on;
+    - changed after close: recorded after its cycle was closed (only corrections can be).
+    """
+
     TARGET_LOWERED = "target_lowered"
     RETIRED_WHILE_RED = "retired_while_red"
     REBASELINED_AFTER_HALF = "rebaselined_after_half_the_cycle"
@@ -113,8 +143,10 @@ class AuditTrail(ReadModel):
     def _key_result_before(self, kr: KeyResult, event: object) -> dict[str, Any]:
         plan = kr.current_plan
         if isinstance(event, KeyResult.CheckInRecorded):
+            # Without an earlier check-in the value is the baseline of the plan in force then.
             latest = kr.latest_check_in(event.effective_on)
-            return {"value": _number(latest.value if latest else plan.baseline)}
+            baseline = kr.plan_on(event.effective_on).baseline
+            return {"value": _number(latest.value if latest else baseline)}
         if isinstance(event, KeyResult.CheckInCorrected):
             return {"value": _number(kr.check_ins[event.check_in_id].value)}
         if isinstance(event, KeyResult.Rebaselined):
@@ -306,27 +338,38 @@ class AuditTrail(ReadModel):
 
     def _flag(self, entry: Entry, event: LedgerAggregate.Event, position: int) -> None:
         recorded_on = event.timestamp.date()
-        if entry.effective_on is not None and (
-            recorded_on - entry.effective_on > timedelta(days=BACKDATED_AFTER_DAYS)
+        if (
+            isinstance(event, BACKDATABLE)
+            and entry.effective_on is not None
+            and recorded_on - entry.effective_on > timedelta(days=BACKDATED_AFTER_DAYS)
         ):
-            entry.flags.append(Flag.BACKDATED)
+            entry.flags.append(Flag.BACKDATED.value)
         if isinstance(event, KeyResult.Rebaselined):
-            if Decimal(entry.after["target"]) < Decimal(entry.before["target"]):
-                entry.flags.append(Flag.TARGET_LOWERED)
+            kr = entry.goal
+            if isinstance(kr, KeyResult) and _eases(
+                kr.direction.value, Decimal(entry.before["target"]), Decimal(entry.after["target"])
+            ):
+                entry.flags.append(Flag.TARGET_LOWERED.value)
             cycle = self._cycle(entry.cycle_id) if entry.cycle_id else None
             if cycle is not None:
                 half = cycle.starts_on + (cycle.ends_on - cycle.starts_on) / 2
                 if max(recorded_on, event.effective_on) > half:
-                    entry.flags.append(Flag.REBASELINED_AFTER_HALF)
-        if isinstance(event, Kpi.TargetChanged) and Decimal(entry.after["target"]) < Decimal(
-            entry.before["target"]
+                    entry.flags.append(Flag.REBASELINED_AFTER_HALF.value)
+        if (
+            isinstance(event, Kpi.TargetChanged)
+            and isinstance(entry.goal, Kpi)
+            and _eases(
+                entry.goal.direction.value,
+                Decimal(entry.before["target"]),
+                Decimal(entry.after["target"]),
+            )
         ):
-            entry.flags.append(Flag.TARGET_LOWERED)
+            entry.flags.append(Flag.TARGET_LOWERED.value)
         if (
             isinstance(event, KeyResult.Retired | Objective.Retired)
             and entry.before.get("traffic_light") == TrafficLight.RED.value
         ):
-            entry.flags.append(Flag.RETIRED_WHILE_RED)
+            entry.flags.append(Flag.RETIRED_WHILE_RED.value)
         if entry.cycle_id is not None and not isinstance(event, Cycle.Closed):
             cycle = self._cycle(entry.cycle_id)
             if (
@@ -334,4 +377,216 @@ class AuditTrail(ReadModel):
                 and cycle.closed_at is not None
                 and (event.timestamp > cycle.closed_at)
             ):
-                entry.flags.append(Flag.CHANGED_AFTER_CLOSE)
+                entry.flags.append(Flag.CHANGED_AFTER_CLOSE.value)
+
+
+def _eases(direction: str, before: Decimal, after: Decimal) -> bool:
+    """The new target is easier to reach: lower where higher is better, higher where lower is."""
+    if direction in LOWER_IS_BETTER:
+        return after > before
+    return after < before
+
+
+FLAGS: tuple[str, ...] = tuple(flag.value for flag in Flag)
+# The changes of plan an auditor reviews, whatever their flags.
+REPORTED_EVENTS = ("rebaselined", "reweighted", "retired", "check_in_corrected")
+
+
+# Reads
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One row of the audit trail, as stored; `title` only where the query looks it up."""
+
+    position: int
+    goal_id: UUID
+    goal_kind: str
+    version: int
+    event: str
+    actor: str
+    recorded_at: datetime
+    effective_on: date | None
+    cycle_id: str | None
+    owner: str | None
+    reason: str | None
+    reason_code: str | None
+    subject_id: UUID | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    flags: tuple[str, ...]
+    title: str | None = None
+
+
+_COLUMNS = (
+    "t.position, t.goal_id, t.goal_kind, t.version, t.event, t.actor, t.recorded_at,"
+    " t.effective_on, t.cycle_id, t.owner, t.reason, t.reason_code, t.subject_id,"
+    " t.before, t.after, t.flags"
+)
+
+
+def _json(value: Any) -> Any:
+    # jsonb comes back parsed from PostgreSQL; SQLite keeps the text.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _uuid(value: Any) -> UUID | None:
+    if value is None or isinstance(value, UUID):
+        return value
+    return UUID(str(value))
+
+
+def _moment(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(UTC)
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _entry(row: dict[str, Any]) -> TrailEntry:
+    return TrailEntry(
+        position=int(row["position"]),
+        goal_id=UUID(str(row["goal_id"])),
+        goal_kind=row["goal_kind"],
+        version=int(row["version"]),
+        event=row["event"],
+        actor=row["actor"],
+        recorded_at=_moment(row["recorded_at"]),
+        effective_on=_day(row["effective_on"]),
+        cycle_id=row["cycle_id"],
+        owner=row["owner"],
+        reason=row["reason"],
+        reason_code=row["reason_code"],
+        subject_id=_uuid(row["subject_id"]),
+        before=_json(row["before"]),
+        after=_json(row["after"]),
+        flags=tuple(_json(row["flags"])),
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    """Aware and in UTC, so SQLite's ISO 8601 text compares in time order."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _has_flag() -> str:
+    # Flags are a JSON list of plain names; its text holds each as `"name"` on both stores.
+    return "CAST(t.flags AS {text}) LIKE %s"
+
+
+def _flag_pattern(flag: str) -> str:
+    return f'%"{flag}"%'
+
+
+def goal_known(database: ViewDatabase, goal_id: UUID, kind: str) -> bool:
+    """Whether the trail has any row of this goal, as this kind of goal."""
+    rows = database.query(
+        "SELECT 1 AS found FROM {audit_trail} WHERE goal_id = %s AND goal_kind = %s LIMIT 1",
+        (goal_id, kind),
+    )
+    return bool(rows)
+
+
+def goal_history(
+    database: ViewDatabase,
+    goal_id: UUID,
+    kind: str,
+    *,
+    after_position: int = 0,
+    limit: int = 50,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+) -> tuple[list[TrailEntry], bool]:
+    """One goal's events in log order after a position; and whether more follow."""
+    where = ["t.goal_id = %s", "t.goal_kind = %s", "t.position > %s"]
+    params: list[Any] = [goal_id, kind, after_position]
+    if known_at is not None:
+        where.append("t.recorded_at <= %s")
+        params.append(_utc(known_at))
+    if as_of is not None:
+        # In effect by that day: effective on or before it; undated events, recorded by then.
+        where.append(
+            "((t.effective_on IS NOT NULL AND t.effective_on <= %s)"
+            " OR (t.effective_on IS NULL AND t.recorded_at < %s))"
+        )
+        params += [as_of, _midnight(as_of + timedelta(days=1))]
+    # Built from constant fragments only; every value is a parameter.
+    rows = database.query(
+        f"SELECT {_COLUMNS} FROM {{audit_trail}} t WHERE {' AND '.join(where)}"  # noqa: S608
+        " ORDER BY t.position LIMIT %s",
+        (*params, limit + 1),
+    )
+    return [_entry(row) for row in rows[:limit]], len(rows) > limit
+
+
+def change_report(
+    database: ViewDatabase,
+    cycle_id: str,
+    *,
+    owner: str | None = None,
+    flags: Sequence[str] = (),
+    recorded_from: date | None = None,
+    recorded_to: date | None = None,
+    known_at: datetime | None = None,
+) -> list[TrailEntry]:
+    """A cycle's changes of plan, corrections, backdated check-ins and post-close events.
+
+    `recorded_from`/`recorded_to` bound the UTC day the change was recorded (both
+    inclusive); `flags` keeps the rows carrying any of them (names from `FLAGS`).
+    """
+    unknown = set(flags) - set(FLAGS)
+    if unknown:
+        raise ValueError(f"not a change-report flag: {sorted(unknown)}")
+    events = ", ".join(f"'{name}'" for name in REPORTED_EVENTS)
+    where = [
+        "t.cycle_id = %s",
+        "t.goal_kind IN ('key_result', 'objective')",
+        f"(t.event IN ({events})"
+        f" OR (t.event = 'check_in_recorded' AND {_has_flag()})"
+        f" OR {_has_flag()})",
+    ]
+    params: list[Any] = [
+        cycle_id,
+        _flag_pattern(Flag.BACKDATED),
+        _flag_pattern(Flag.CHANGED_AFTER_CLOSE),
+    ]
+    if owner is not None:
+        where.append("t.owner = %s")
+        params.append(owner)
+    if flags:
+        wanted = [flag for flag in FLAGS if flag in flags]
+        where.append("(" + " OR ".join([_has_flag()] * len(wanted)) + ")")
+        params += [_flag_pattern(flag) for flag in wanted]
+    if recorded_from is not None:
+        where.append("t.recorded_at >= %s")
+        params.append(_midnight(recorded_from))
+    if recorded_to is not None:
+        where.append("t.recorded_at < %s")
+        params.append(_midnight(recorded_to + timedelta(days=1)))
+    if known_at is not None:
+        where.append("t.recorded_at <= %s")
+        params.append(_utc(known_at))
+    # Built from constant fragments only (a bounded set of shapes); values are parameters.
+    rows = database.query(
+        f"SELECT {_COLUMNS} FROM {{audit_trail}} t"  # noqa: S608
+        f" WHERE {' AND '.join(where)} ORDER BY t.position",
+        params,
+    )
+    # Titles from the goals' creations, read after the rows so each row's goal is there.
+    titles = {
+        str(row["goal_id"]): _json(row["after"]).get("title")
+        for row in database.query(
+            "SELECT goal_id, after FROM {audit_trail} WHERE cycle_id = %s AND version = 1"
+            " AND goal_kind IN ('key_result', 'objective')",
+            (cycle_id,),
+        )
+    }
+    return [replace(_entry(row), title=titles.get(str(row["goal_id"]))) for row in rows]

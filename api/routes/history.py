@@ -1,9 +1,587 @@
-"""Read-model routes: history."""
+"""Read-model routes: a goal's history, the auditors' change report, KPI health."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from api.routes.common import PROBLEMS
+from eventsourcing.persistence import PersistenceError
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, Field
 
-router = APIRouter(tags=["history"], responses=PROBLEMS)
+from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
+from api.problems import Problem, ProblemError
+from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, utc
+from domain.access import Role
+from domain.application import GoalLedger
+from domain.values import KpiDirection, utc_today
+from projections.audit_trail import (
+    AuditTrail,
+    Flag,
+    TrailEntry,
+    change_report,
+    goal_history,
+    goal_known,
+)
+from projections.database import ViewDatabase
+from projections.kpi_health import (
+    KpiHealth,
+    KpiHealthRow,
+    ReadingHealth,
+    kpi_health,
+    kpi_health_replayed,
+)
+
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "content": {"application/problem+json": {}}}
+}
+router = APIRouter(tags=["history"], responses={**PROBLEMS, **UNAVAILABLE})
+
+CSV = "text/csv"
+POSITION_HEADER = "Goalpost-Position"
+MAX_CURSOR_DIGITS = 18
+Position = Annotated[
+    int,
+    Field(description="The log position this read reflects: every event up to it is included."),
+]
+
+
+# Responses
+
+
+class HistoryEntry(BaseModel):
+    """One event of a goal: who, when recorded, when effective, why, before and after."""
+
+    position: int
+    version: int
+    event: str = Field(examples=["rebaselined"])
+    actor: str
+    recorded_at: datetime
+    effective_on: date | None
+    reason: str | None
+    reason_code: str | None
+    subject_id: UUID | None = Field(description="The check-in, reading or goal the event names.")
+    before: dict[str, Any] = Field(examples=[{"baseline": "32", "target": "50"}])
+    after: dict[str, Any] = Field(examples=[{"baseline": "32", "target": "45"}])
+    flags: list[Flag]
+
+    @classmethod
+    def of(cls, entry: TrailEntry) -> HistoryEntry:
+        return cls(
+            position=entry.position,
+            version=entry.version,
+            event=entry.event,
+            actor=entry.actor,
+            recorded_at=entry.recorded_at,
+            effective_on=entry.effective_on,
+            reason=entry.reason,
+            reason_code=entry.reason_code,
+            subject_id=entry.subject_id,
+            before=entry.before,
+            after=entry.after,
+            flags=[Flag(f) for f in entry.flags],
+        )
+
+
+class GoalHistory(BaseModel):
+    goal_kind: str
+    goal_id: UUID
+    items: list[HistoryEntry]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page (the last position); null on the last."
+    )
+    position: Position
+
+
+class ChangeRow(BaseModel):
+    """A change an auditor reviews, with the flags it raised."""
+
+    position: int
+    goal_kind: Literal["key_result", "objective"]
+    goal_id: UUID
+    title: str | None
+    owner: str | None
+    event: str = Field(examples=["rebaselined"])
+    subject_id: UUID | None
+    actor: str
+    recorded_at: datetime
+    effective_on: date | None
+    reason: str | None
+    reason_code: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    flags: list[Flag]
+
+    @classmethod
+    def of(cls, entry: TrailEntry) -> ChangeRow:
+        return cls(
+            position=entry.position,
+            goal_kind=entry.goal_kind,
+            goal_id=entry.goal_id,
+            title=entry.title,
+            owner=entry.owner,
+            event=entry.event,
+            subject_id=entry.subject_id,
+            actor=entry.actor,
+            recorded_at=entry.recorded_at,
+            effective_on=entry.effective_on,
+            reason=entry.reason,
+            reason_code=entry.reason_code,
+            before=entry.before,
+            after=entry.after,
+            flags=[Flag(f) for f in entry.flags],
+        )
+
+
+class ChangeReport(BaseModel):
+    cycle_id: str
+    starts_on: date
+    ends_on: date
+    closed_at: datetime | None
+    known_at: datetime | None
+    items: list[ChangeRow]
+    position: Position
+
+
+class ReadingHealthPublic(BaseModel):
+    effective_on: date
+    value: Decimal
+    healthy: bool
+
+    @classmethod
+    def of(cls, reading: ReadingHealth | None) -> ReadingHealthPublic | None:
+        if reading is None:
+            return None
+        return cls(effective_on=reading.effective_on, value=reading.value, healthy=reading.healthy)
+
+
+class KpiHealthPublic(BaseModel):
+    id: UUID
+    area: str
+    name: str
+    owner: str
+    unit: str
+    direction: KpiDirection
+    target: Decimal
+    healthy_low: Decimal | None
+    healthy_high: Decimal | None
+    target_set_on: date
+    last_reading: ReadingHealthPublic | None
+    previous_reading: ReadingHealthPublic | None
+    healthy: bool | None = Field(description="The last reading is healthy; null without one.")
+    okr_candidate: bool = Field(
+        description="Out of its healthy level for its last two readings: a candidate OKR."
+    )
+    retired_on: date | None
+    version: int
+
+    @classmethod
+    def of(cls, row: KpiHealthRow) -> KpiHealthPublic:
+        return cls(
+            id=row.kpi_id,
+            area=row.area,
+            name=row.name,
+            owner=row.owner,
+            unit=row.unit,
+            direction=KpiDirection(row.direction),
+            target=row.target,
+            healthy_low=row.healthy_low,
+            healthy_high=row.healthy_high,
+            target_set_on=row.target_set_on,
+            last_reading=ReadingHealthPublic.of(row.last),
+            previous_reading=ReadingHealthPublic.of(row.previous),
+            healthy=row.healthy,
+            okr_candidate=row.okr_candidate,
+            retired_on=row.retired_on,
+            version=row.version,
+        )
+
+
+class KpiHealthPage(BaseModel):
+    items: list[KpiHealthPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+    as_of: date | None
+    known_at: datetime | None
+    position: Position
+
+
+# Helpers
+
+
+def _position(views: ViewDatabase, ledger: GoalLedger, model: str, response: Response) -> int:
+    """The position the read model reflects, also sent as the `Goalpost-Position` header."""
+    position = views.tracking.max_tracking_id(f"{ledger.name}:{model}") or 0
+    response.headers[POSITION_HEADER] = str(position)
+    return position
+
+
+@contextmanager
+def _read_model() -> Iterator[None]:
+    """A store without the read-model tables (or not answering) is a 503, not a 500."""
+    try:
+        yield
+    except PersistenceError as error:
+        raise ProblemError(
+            503,
+            "read-model-unavailable",
+            "The read model cannot be read",
+            f"the read models are missing or not answering ({type(error).__name__}); "
+            "`goalpost db init` creates them",
+        ) from None
+
+
+def _cursor(cursor: str | None) -> int:
+    """Cursors are log positions (history) or definition ranks (KPI health)."""
+    if cursor is None:
+        return 0
+    # ASCII digits that fit a bigint: what the previous page's `next_cursor` looked like.
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= MAX_CURSOR_DIGITS):
+        raise ProblemError(
+            400, "bad-cursor", "Unknown cursor", "cursor is not from this list", field="cursor"
+        )
+    return int(cursor)
+
+
+def _history(
+    views: ViewDatabase,
+    ledger: GoalLedger,
+    kind: str,
+    goal_id: UUID,
+    load: Callable[[UUID], object],
+    response: Response,
+    *,
+    as_of: date | None,
+    known_at: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> GoalHistory:
+    after = _cursor(cursor)
+    with _read_model():
+        # The position first: the rows read next reflect at least this much of the log.
+        position = _position(views, ledger, AuditTrail.name, response)
+        known = goal_known(views, goal_id, kind)
+        entries, more = goal_history(
+            views,
+            goal_id,
+            kind,
+            after_position=after,
+            limit=limit,
+            as_of=as_of,
+            known_at=utc(known_at),
+        )
+    if not known:
+        # Not in the trail (yet): 404 unless the goal exists and the trail lags behind.
+        load(goal_id)
+    return GoalHistory(
+        goal_kind=kind,
+        goal_id=goal_id,
+        items=[HistoryEntry.of(e) for e in entries],
+        next_cursor=str(entries[-1].position) if more and entries else None,
+        position=position,
+    )
+
+
+HistoryAsOf = Annotated[
+    date | None,
+    Query(
+        description="Only events in effect by this date: effective on or before it "
+        "(events without an effective date: recorded on or before it, UTC)."
+    ),
+]
+
+
+# Routes
+
+
+@router.get("/v1/key-results/{key_result_id}/history")
+def key_result_history(
+    key_result_id: UUID,
+    views: ViewsDep,
+    ledger: LedgerDep,
+    _grant: GrantDep,
+    response: Response,
+    as_of: HistoryAsOf = None,
+    known_at: KnownAt = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> GoalHistory:
+    """Every event of the key result in log order: actor, times, reason, before and after."""
+    return _history(
+        views,
+        ledger,
+        "key_result",
+        key_result_id,
+        ledger.get_key_result,
+        response,
+        as_of=as_of,
+        known_at=known_at,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/v1/objectives/{objective_id}/history")
+def objective_history(
+    objective_id: UUID,
+    views: ViewsDep,
+    ledger: LedgerDep,
+    _grant: GrantDep,
+    response: Response,
+    as_of: HistoryAsOf = None,
+    known_at: KnownAt = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> GoalHistory:
+    """Every event of the objective in log order: actor, times, reason, before and after."""
+    return _history(
+        views,
+        ledger,
+        "objective",
+        objective_id,
+        ledger.get_objective,
+        response,
+        as_of=as_of,
+        known_at=known_at,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/v1/kpis/health")
+def kpis_health(
+    views: ViewsDep,
+    ledger: LedgerDep,
+    _grant: GrantDep,
+    response: Response,
+    include: Annotated[
+        Literal["candidates", "all"],
+        Query(description="`candidates`: unretired KPIs out of range twice running; `all`."),
+    ] = "candidates",
+    area: Annotated[str | None, Query(max_length=200)] = None,
+    owner: Annotated[str | None, Query(max_length=120)] = None,
+    as_of: AsOf = None,
+    known_at: KnownAt = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> KpiHealthPage:
+    """KPIs out of their healthy level for two consecutive readings: candidate OKRs."""
+    after = _cursor(cursor)
+    candidates_only = include == "candidates"
+    moment = utc(known_at)
+    if as_of is None and moment is None:
+        with _read_model():
+            position = _position(views, ledger, KpiHealth.name, response)
+            rows, more = kpi_health(
+                views,
+                candidates_only=candidates_only,
+                area=area,
+                owner=owner,
+                after=after,
+                limit=limit,
+            )
+    else:
+        # Another day or another state of knowledge: replayed from the KPIs themselves,
+        # which reflect at least the log as it stood before the replay.
+        position = ledger.recorder.max_notification_id() or 0
+        response.headers[POSITION_HEADER] = str(position)
+        rows, more = kpi_health_replayed(
+            ledger,
+            as_of=as_of if as_of is not None else utc_today(),
+            known_at=moment,
+            candidates_only=candidates_only,
+            area=area,
+            owner=owner,
+            after=after,
+            limit=limit,
+        )
+    return KpiHealthPage(
+        items=[KpiHealthPublic.of(row) for row in rows],
+        next_cursor=str(rows[-1].defined_at) if more and rows else None,
+        as_of=as_of,
+        known_at=moment,
+        position=position,
+    )
+
+
+@router.get("/v1/kpis/{kpi_id}/history")
+def kpi_history(
+    kpi_id: UUID,
+    views: ViewsDep,
+    ledger: LedgerDep,
+    _grant: GrantDep,
+    response: Response,
+    as_of: HistoryAsOf = None,
+    known_at: KnownAt = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> GoalHistory:
+    """Every event of the KPI in log order: actor, times, reason, before and after."""
+    return _history(
+        views,
+        ledger,
+        "kpi",
+        kpi_id,
+        ledger.get_kpi,
+        response,
+        as_of=as_of,
+        known_at=known_at,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+# The change report: JSON, or CSV for a spreadsheet.
+
+CSV_COLUMNS = (
+    "position",
+    "goal_kind",
+    "goal_id",
+    "title",
+    "owner",
+    "event",
+    "subject_id",
+    "actor",
+    "recorded_at",
+    "effective_on",
+    "reason",
+    "reason_code",
+    "before",
+    "after",
+    "flags",
+)
+# Free text a spreadsheet would otherwise run as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str | None) -> str:
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _csv(rows: Sequence[ChangeRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [
+                row.position,
+                row.goal_kind,
+                row.goal_id,
+                _cell(row.title),
+                row.owner or "",
+                row.event,
+                row.subject_id or "",
+                row.actor,
+                row.recorded_at.isoformat(),
+                row.effective_on.isoformat() if row.effective_on else "",
+                _cell(row.reason),
+                row.reason_code or "",
+                json.dumps(row.before, sort_keys=True, separators=(",", ":")),
+                json.dumps(row.after, sort_keys=True, separators=(",", ":")),
+                ";".join(flag.value for flag in row.flags),
+            ]
+        )
+    return out.getvalue()
+
+
+def _wants_csv(format_: str | None, accept: str | None) -> bool:
+    """`?format=` decides; else `Accept`, where text/csv must outrank JSON to be chosen."""
+    if format_ is not None:
+        return format_ == "csv"
+    quality: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media.lower()] = q
+    csv_q = quality.get(CSV, 0.0)
+    json_q = max(quality.get("application/json", 0.0), quality.get("*/*", 0.0) - 0.001)
+    return csv_q > 0 and csv_q >= json_q
+
+
+@router.get(
+    "/v1/cycles/{cycle_id}/changes",
+    response_model=ChangeReport,
+    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
+)
+def cycle_changes(
+    cycle_id: str,
+    views: ViewsDep,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    response: Response,
+    owner: Annotated[str | None, Query(max_length=120)] = None,
+    flag: Annotated[
+        list[Flag] | None, Query(description="Repeatable; rows with any of these flags.")
+    ] = None,
+    recorded_from: Annotated[
+        date | None,
+        Query(alias="from", description="Recorded on or after this day (UTC)."),
+    ] = None,
+    recorded_to: Annotated[
+        date | None,
+        Query(alias="to", description="Recorded on or before this day (UTC)."),
+    ] = None,
+    known_at: KnownAt = None,
+    format_: Annotated[
+        Literal["json", "csv"] | None,
+        Query(alias="format", description="Overrides `Accept` (`text/csv` for CSV)."),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> ChangeReport | Response:
+    """The cycle's changes of plan, corrections and backdated check-ins, flagged; JSON or CSV."""
+    require_role(grant, Role.AUDITOR)
+    if recorded_from is not None and recorded_to is not None and recorded_from > recorded_to:
+        raise ProblemError(
+            422, "invalid-input", "Invalid input", "`from` must not be after `to`", field="to"
+        )
+    moment = utc(known_at)
+    cycle = ledger.get_cycle(cycle_id, moment)
+    with _read_model():
+        # Read before the rows: they reflect at least this much of the log.
+        position = _position(views, ledger, AuditTrail.name, response)
+        entries = change_report(
+            views,
+            cycle.key,
+            owner=owner,
+            flags=[f.value for f in flag or []],
+            recorded_from=recorded_from,
+            recorded_to=recorded_to,
+            known_at=moment,
+        )
+    rows = [ChangeRow.of(entry) for entry in entries]
+    if _wants_csv(format_, accept):
+        return Response(
+            content=_csv(rows),
+            media_type=f"{CSV}; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="changes-{cycle.key}.csv"',
+                POSITION_HEADER: str(position),
+            },
+        )
+    return ChangeReport(
+        cycle_id=cycle.key,
+        starts_on=cycle.starts_on,
+        ends_on=cycle.ends_on,
+        closed_at=cycle.closed_at,
+        known_at=moment,
+        items=rows,
+        position=position,
+    )
