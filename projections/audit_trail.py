@@ -117,6 +117,9 @@ class AuditTrail(ReadModel):
         " after {json} NOT NULL,"
         " flags {json} NOT NULL)",
         "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_goal ON {audit_trail} (goal_id, position)",
+        # Appraisal evidence reads a person's rows over a period.
+        "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_owner"
+        " ON {audit_trail} (owner, effective_on)",
         "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_cycle"
         " ON {audit_trail} (cycle_id, position)",
     )
@@ -314,6 +317,7 @@ class AuditTrail(ReadModel):
             entry.after = {
                 "area": kpi.area,
                 "name": kpi.name,
+                "unit": kpi.unit,
                 "direction": kpi.direction.value,
                 "target": str(threshold.target),
                 "healthy_low": _number(threshold.healthy_low),
@@ -326,7 +330,11 @@ class AuditTrail(ReadModel):
             reading = kpi.readings[event.reading_id]
             entry.subject_id = reading.id
             entry.effective_on = reading.effective_on
-            entry.after = {"value": str(reading.value), "healthy": kpi.is_healthy(reading)}
+            entry.after = {
+                "value": str(reading.value),
+                "healthy": kpi.is_healthy(reading),
+                "note": reading.note,
+            }
         elif isinstance(event, Kpi.TargetChanged):
             entry.after = {
                 "target": str(threshold.target),
