@@ -40,6 +40,7 @@ log = logging.getLogger("goalpost.webhooks")
 CONTENT_TYPE = "application/cloudevents+json"
 USER_AGENT = "goalpost-webhooks/1"
 MAX_ERROR_BODY = 200
+MAX_ANSWER_BYTES = 64 * 1024
 # A topic no event has: a subscription whose types all left the code matches nothing,
 # rather than everything (an empty topic list means "all" to the recorder).
 _NO_TOPIC = "goalpost:no-such-event"
@@ -180,7 +181,12 @@ class WebhookDispatcher:
             # Deliveries go where the subscription says, never through an environment proxy.
             trust_env=False,
             headers={"user-agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=2 * self.settings.concurrency),
+            transport=httpx.HTTPTransport(
+                limits=httpx.Limits(max_connections=2 * self.settings.concurrency),
+                # Headers and body go out in two writes: without this, a kept-alive
+                # connection waits on the receiver's delayed ACK before the body.
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            ),
         )
 
     def close(self) -> None:
@@ -323,13 +329,14 @@ class WebhookDispatcher:
         headers["content-type"] = CONTENT_TYPE
         try:
             with self.client.stream("POST", url, content=body.encode(), headers=headers) as reply:
-                if 200 <= reply.status_code < 300:
-                    return _Outcome(True)
+                # A short answer is read to its end, so the connection is kept for the next.
                 excerpt = b""
                 for chunk in reply.iter_bytes():
                     excerpt += chunk
-                    if len(excerpt) >= MAX_ERROR_BODY:
+                    if len(excerpt) > MAX_ANSWER_BYTES:
                         break
+                if 200 <= reply.status_code < 300:
+                    return _Outcome(True)
                 text = excerpt[:MAX_ERROR_BODY].decode("utf-8", "replace").strip()
                 error = f"HTTP {reply.status_code}" + (f": {text}" if text else "")
                 if 300 <= reply.status_code < 400:

@@ -71,6 +71,8 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are two writes; Nagle would hold the body for an ACK.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 path = self.path
@@ -91,6 +93,8 @@ class Receiver:
                     if receiver.delay:
                         time.sleep(receiver.delay)
                     answer = b"ok" if status < 300 else b"receiver says no"
+                    if status in (204, 304):
+                        answer = b""  # these answers have no body
                     self.send_response(status)
                     self.send_header("content-length", str(len(answer)))
                     self.end_headers()
