@@ -6,10 +6,13 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import problems
+from api import consistency, problems
 from api.routes import (
     audit,
     cycles,
@@ -22,8 +25,11 @@ from api.routes import (
     webhooks,
 )
 from domain.application import GoalLedger
+from projections.base import BackgroundWorker, ReadModelStatus, read_model_status
 from projections.database import ViewDatabase
+from projections.registry import READ_MODELS, background_worker_for
 from storage.ledger import open_ledger
+from storage.sqlite import GoalpostSQLiteRecorder
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -97,13 +103,46 @@ class _TooLargeError(Exception):
     pass
 
 
-def create_app(ledger: GoalLedger) -> FastAPI:
-    """The API over one ledger; the caller owns the ledger's lifetime."""
+class ReadModelPosition(BaseModel):
+    position: int = Field(description="The log position the read model reflects.")
+    lag: int = Field(description="Positions it is behind the log's last one.")
+    generation: int = Field(description="Its live generation (a rebuild makes a new one).")
+    rebuilding: int | None = Field(
+        default=None, description="The generation a rebuild in progress is building."
+    )
+
+
+class Readiness(BaseModel):
+    status: str
+    position: int | None = Field(default=None, description="The log's last position.")
+    read_models: dict[str, ReadModelPosition] | None = None
+    detail: str | None = None
+
+
+def _read_models(views: ViewDatabase) -> tuple[int, list[ReadModelStatus]]:
+    return read_model_status(views, [model.name for model in READ_MODELS])
+
+
+def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
+    """The API over one ledger; the caller owns the ledger's lifetime.
+
+    With `run_projections`, a projection worker runs on a thread of this process from
+    startup to shutdown (the embedded store's one-command demo); otherwise `goalpost
+    worker` keeps the read models, in a process of its own.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        ledger.close()
+        background: BackgroundWorker | None = None
+        if run_projections:
+            background = background_worker_for(ledger)
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+            ledger.close()
 
     app = FastAPI(
         title="Goalpost",
@@ -119,7 +158,8 @@ def create_app(ledger: GoalLedger) -> FastAPI:
     )
     app.state.ledger = ledger
     problems.install(app)
-    app.state.views = ViewDatabase(ledger)
+    consistency.install(app)
+    app.state.views = views = ViewDatabase(ledger)
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
     for module in (
         history, evidence, audit, events, webhooks, cycles, objectives, key_results, kpis
@@ -131,20 +171,73 @@ def create_app(ledger: GoalLedger) -> FastAPI:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"model": problems.Problem}})
-    def readyz(response: Response) -> dict[str, str | int | None]:
-        """The store answers; reports the log's last position."""
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=Readiness,
+        response_model_exclude_none=True,
+        responses={503: {"model": Readiness}},
+    )
+    def readyz(response: Response) -> Readiness:
+        """The store answers; the log's last position and each read model's position and lag."""
         try:
-            position = ledger.recorder.max_notification_id()
+            position = ledger.recorder.max_notification_id() or 0
         except Exception as error:  # any store failure means not ready
             response.status_code = 503
-            return {"status": "unavailable", "detail": type(error).__name__}
-        return {"status": "ready", "position": position}
+            return Readiness(status="unavailable", detail=type(error).__name__)
+        try:
+            head, found = _read_models(views)
+        except PersistenceError as error:
+            # Writes work without read models; their routes answer once `db init` made them.
+            return Readiness(
+                status="ready", position=position, detail=f"read models: {type(error).__name__}"
+            )
+        return Readiness(
+            status="ready",
+            position=max(position, head),
+            read_models={
+                s.name: ReadModelPosition(
+                    position=s.position, lag=s.lag, generation=s.generation, rebuilding=s.building
+                )
+                for s in found
+            },
+        )
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    def metrics() -> str:
+        """Log and read-model positions and lag, in the Prometheus text format."""
+        try:
+            head, found = _read_models(views)
+        except PersistenceError:
+            head, found = ledger.recorder.max_notification_id() or 0, []
+        lines = [
+            "# HELP goalpost_log_position The log's last position.",
+            "# TYPE goalpost_log_position gauge",
+            f"goalpost_log_position {head}",
+            "# HELP goalpost_read_model_position The log position a read model reflects.",
+            "# TYPE goalpost_read_model_position gauge",
+            *(f'goalpost_read_model_position{{read_model="{s.name}"}} {s.position}' for s in found),
+            "# HELP goalpost_read_model_lag Positions a read model is behind the log.",
+            "# TYPE goalpost_read_model_lag gauge",
+            *(f'goalpost_read_model_lag{{read_model="{s.name}"}} {s.lag}' for s in found),
+            "# HELP goalpost_read_model_generation A read model's live generation.",
+            "# TYPE goalpost_read_model_generation gauge",
+            *(
+                f'goalpost_read_model_generation{{read_model="{s.name}"}} {s.generation}'
+                for s in found
+            ),
+        ]
+        return "\n".join(lines) + "\n"
 
     app.add_middleware(BodyLimit)
     return app
 
 
 def app_from_environment() -> FastAPI:
-    """For `uvicorn --factory`: the ledger on the store GOALPOST_DATABASE_URL names."""
-    return create_app(open_ledger())
+    """For `uvicorn --factory`: the ledger on the store GOALPOST_DATABASE_URL names.
+
+    On the embedded SQLite store the read models are kept in-process, so `goalpost
+    serve` is the whole demo; on PostgreSQL `goalpost worker` runs beside the API.
+    """
+    ledger = open_ledger()
+    return create_app(ledger, run_projections=isinstance(ledger.recorder, GoalpostSQLiteRecorder))

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, NoReturn
 from uuid import UUID
 
@@ -20,7 +25,15 @@ from cli.demo import demo_loaded, load_demo
 from cli.render import render_kpis, render_scoreboard
 from domain.application import CheckInImport, GoalLedger
 from domain.errors import AlreadyExistsError, DomainError, NotFoundError
-from projections.registry import worker_for
+from projections.base import (
+    DEFAULT_BATCH,
+    DEFAULT_POLL_SECONDS,
+    ReadModelStatus,
+    Rebuild,
+    RebuildInterruptedError,
+    RebuildSupersededError,
+)
+from projections.registry import READ_MODELS, read_model_named, worker_for
 from storage.ledger import init_store, open_ledger
 from storage.settings import Settings, StoreUrlError, store_env
 
@@ -276,7 +289,11 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) on the store GOALPOST_DATABASE_URL names."""
+    """Serve the HTTP API (OpenAPI at /docs) on the store GOALPOST_DATABASE_URL names.
+
+    On the embedded SQLite store the read models are kept up to date in this process;
+    on PostgreSQL run `goalpost worker` beside it.
+    """
     with user_errors():
         url = database_url()
         if workers > 1 and url.startswith("sqlite"):
@@ -290,3 +307,150 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+# Projections: the worker, their status, rebuilds
+
+projections_app = typer.Typer(help="Read models: status and rebuilds.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+log = logging.getLogger("goalpost.cli")
+
+
+def log_to_stderr() -> None:
+    """Progress and lag as timestamped lines on stderr."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT ask to stop (the batch in progress finishes) instead of killing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _: FrameType | None) -> None:
+        log.info("%s received: stopping after the batch in progress", signal.Signals(signum).name)
+        stop()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, restored in previous.items():
+            signal.signal(number, restored)
+
+
+@app.command()
+def worker(
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Events per transaction and read model.")
+    ] = DEFAULT_BATCH,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            help="Seconds between polls for new events (PostgreSQL is also woken by NOTIFY).",
+        ),
+    ] = DEFAULT_POLL_SECONDS,
+    once: Annotated[
+        bool, typer.Option("--once", help="Catch up with the log, then exit (for cron and tests).")
+    ] = False,
+) -> None:
+    """Keep the read models up to date with the log until SIGTERM or Ctrl-C."""
+    log_to_stderr()
+    with ledger_session() as ledger:
+        projections = worker_for(ledger, batch_size=batch_size, poll_interval=poll_interval)
+        with stop_on_signals(projections.stop):
+            if once:
+                applied = projections.run_until_caught_up()
+                head, found = projections.status()
+                typer.echo(f"Applied {applied} events; log position {head}.")
+                typer.echo(render_status(head, found))
+                return
+            head, found = projections.status()
+            log.info(
+                "worker started at log position %d: %s",
+                head,
+                ", ".join(f"{s.name} {s.lag} behind" for s in found),
+            )
+            projections.run_forever()
+            log.info("worker stopped")
+
+
+def render_status(head: int, found: list[ReadModelStatus]) -> str:
+    rows = [("read model", "generation", "position", "behind", "rebuilding")]
+    for s in found:
+        rebuilding = (
+            f"generation {s.building} at {s.building_position}" if s.building is not None else ""
+        )
+        rows.append((s.name, str(s.generation), str(s.position), str(s.lag), rebuilding))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [f"Log position: {head}"]
+    lines.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                 for row in rows)  # fmt: skip
+    return "\n".join(lines)
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Each read model's live generation, the position it reflects and how far behind it is."""
+    with ledger_session() as ledger:
+        typer.echo(render_status(*worker_for(ledger).status()))
+
+
+def rebuild_progress(name: str, every: float = 2.0) -> Callable[[int, int], None]:
+    """Logs a rebuild's position every so often."""
+    reported = time.monotonic()
+
+    def progress(position: int, head: int) -> None:
+        nonlocal reported
+        if time.monotonic() - reported >= every:
+            reported = time.monotonic()
+            log.info("rebuilding %s: position %d of %d", name, position, head)
+
+    return progress
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="NAME...",
+            help=f"Read models to rebuild: {', '.join(m.name for m in READ_MODELS)}.",
+        ),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Rebuild every read model.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = DEFAULT_BATCH,
+) -> None:
+    """Rebuild read models from the whole log beside the live ones, then switch to them.
+
+    Reads keep answering from the live generation (and a running worker keeps it
+    current) until the rebuilt one has caught up; the switch is one transaction.
+    """
+    log_to_stderr()
+    with user_errors():
+        if every == bool(names):
+            raise CommandLineError("name the read models to rebuild, or pass --all")
+        try:
+            read_models = list(READ_MODELS) if every else [read_model_named(n) for n in names or ()]
+        except KeyError as error:
+            raise CommandLineError(str(error.args[0])) from None
+    with ledger_session() as ledger:
+        stopping = threading.Event()
+        with stop_on_signals(stopping.set):
+            for read_model in read_models:
+                rebuild = Rebuild(ledger, read_model, batch_size=batch_size)
+                progress = rebuild_progress(read_model.name)
+                try:
+                    done = rebuild.run(progress=progress, stopping=stopping)
+                except (RebuildInterruptedError, RebuildSupersededError) as error:
+                    fail(f"{error}; the live {read_model.name} is unchanged", STORE_ERROR)
+                typer.echo(
+                    f"Rebuilt {done.name}: generation {done.generation} (was {done.replaced}) "
+                    f"is live at position {done.position}; {done.events} events in "
+                    f"{done.seconds:.1f} s."
+                )

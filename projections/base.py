@@ -1,4 +1,4 @@
-"""Read models and the worker that keeps them: batches, exactly once, resumable."""
+"""Read models and the worker that keeps them: batches, exactly once, resumable, rebuildable."""
 
 from __future__ import annotations
 
@@ -6,20 +6,34 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import psycopg
 from eventsourcing.persistence import Notification, Tracking
+from psycopg import sql
 
 from domain.application import GoalLedger
 from domain.base import LedgerAggregate
-from projections.database import ViewDatabase, ViewTransaction
+from projections.database import (
+    FIRST_GENERATION,
+    ReadModelState,
+    ViewDatabase,
+    ViewTransaction,
+    table_names,
+)
 from projections.replicas import Replicas
 
 log = logging.getLogger("goalpost.projections")
 
 DEFAULT_BATCH = 500
+DEFAULT_POLL_SECONDS = 1.0
+REPORT_EVERY_SECONDS = 10.0
+# How long a read asking for its own write (`min_position`) waits for the projection.
+READ_YOUR_WRITES_TIMEOUT = 5.0
+# The LISTEN connection's name in pg_stat_activity, so operators (and tests) can find it.
+LISTENER_APPLICATION_NAME = "goalpost-projections-listener"
 
 
 class ReadModel(ABC):
@@ -32,13 +46,22 @@ class ReadModel(ABC):
         self.ledger = ledger
         self.database = database
         self.replicas = Replicas(ledger)
+        # The position the replicas are in step with; None once they may not be.
+        self.applied_through: int | None = None
+
+    @classmethod
+    def table_names(cls) -> tuple[str, ...]:
+        """The tables `tables` creates (`{name}` placeholders, without prefix)."""
+        return table_names(cls.tables)
 
     @property
     def tracking_name(self) -> str:
-        return f"{self.ledger.name}:{self.name}"
+        """Where the live generation records its position."""
+        return self.database.tracking_name(self.name)
 
     def position(self) -> int:
-        return self.database.tracking.max_tracking_id(self.tracking_name) or 0
+        """The position the live generation reflects."""
+        return self.database.position(self.name)
 
     def before(self, event: LedgerAggregate.Event, position: int) -> Any:
         """Read what the event is about to change (the goal as it stood); default nothing."""
@@ -62,13 +85,84 @@ class ReadModel(ABC):
         self.replicas.advance(event)  # type: ignore[arg-type]
         self.after(tx, event, stored, context)  # type: ignore[arg-type]
 
+    def forget(self) -> None:
+        """After a rolled-back batch: what the replicas learnt from it is not stored."""
+        self.replicas.clear()
+        self.applied_through = None
+
+
+def apply_batch(model: ReadModel, tx: ViewTransaction, tracking_name: str, limit: int) -> int:
+    """Apply the next events after the tracked position; the number applied.
+
+    The position is read under a row lock in the batch's own transaction, and the
+    events are those after it, so a batch applies exactly what follows what is
+    committed, whoever else (another worker, a rebuild's switch) moved it meanwhile.
+    Gaps in notification ids are normal (a rolled-back insert leaves one); the log is
+    read by range, never by counting.
+    """
+    position = tx.lock_position(tracking_name)
+    if model.applied_through != position:
+        # Someone else moved the position: the goals in memory are not in step with it.
+        model.replicas.clear()
+    notifications = model.ledger.recorder.select_notifications(
+        start=position, limit=limit, inclusive_of_start=False
+    )
+    for stored in notifications:
+        model.process(tx, stored)
+    if notifications:
+        position = notifications[-1].id
+        tx.track(Tracking(tracking_name, position))
+    model.applied_through = position
+    return len(notifications)
+
+
+@dataclass(frozen=True)
+class ReadModelStatus:
+    """Where one read model stands against the log."""
+
+    name: str
+    generation: int
+    position: int
+    lag: int
+    building: int | None = None
+    building_position: int | None = None
+
+
+def read_model_status(
+    database: ViewDatabase, names: Sequence[str]
+) -> tuple[int, list[ReadModelStatus]]:
+    """The log's head and each read model's live generation, position and lag behind it."""
+    states = {state.name: state for state in database.states()}
+    # Positions first: a position read before the head is never ahead of it.
+    positions = {name: database.position(name) for name in names}
+    head = database.head()
+    found = []
+    for name in names:
+        state = states.get(name) or ReadModelState(name, FIRST_GENERATION, None, ())
+        building_position = None
+        if state.building is not None:
+            building_position = (
+                database.tracking.max_tracking_id(database.tracking_name(name, state.building)) or 0
+            )
+        found.append(
+            ReadModelStatus(
+                name=name,
+                generation=state.generation,
+                position=positions[name],
+                lag=max(head - positions[name], 0),
+                building=state.building,
+                building_position=building_position,
+            )
+        )
+    return head, found
+
 
 class ProjectionWorker:
     """Applies the log to read models in batches; each batch and its position commit together.
 
     Killed at any point, it loses or repeats nothing: a batch's rows and its tracking
-    record are one transaction, and the tracking insert refuses a position that does
-    not advance, so two workers racing on one read model cannot both apply a batch.
+    record are one transaction, and the batch starts from the position it locked in
+    that transaction, so two workers racing on one read model take turns.
     """
 
     def __init__(
@@ -77,77 +171,121 @@ class ProjectionWorker:
         read_models: Sequence[type[ReadModel]],
         *,
         batch_size: int = DEFAULT_BATCH,
-        poll_interval: float = 1.0,
+        poll_interval: float = DEFAULT_POLL_SECONDS,
     ) -> None:
         self.ledger = ledger
         self.database = ViewDatabase(ledger)
         self.read_models = [cls(ledger, self.database) for cls in read_models]
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.report_interval = REPORT_EVERY_SECONDS
         self.stopping = threading.Event()
 
     def create_tables(self) -> None:
-        self.database.create_tables(
-            [statement for model in self.read_models for statement in model.tables]
-        )
+        self.database.create_read_models([(model.name, model.tables) for model in self.read_models])
 
     def run_once(self) -> int:
         """One batch for each read model that is behind; the number of events applied."""
+        head = self.ledger.recorder.max_notification_id() or 0
         applied = 0
         for model in self.read_models:
-            notifications = self.ledger.recorder.select_notifications(
-                start=model.position(), limit=self.batch_size, inclusive_of_start=False
-            )
-            if not notifications:
+            if self.stopping.is_set():
+                break
+            # A read, not a locking transaction, for the read models already there.
+            if model.position() >= head:
                 continue
-            try:
-                with self.database.transaction() as tx:
-                    for stored in notifications:
-                        model.process(tx, stored)
-                    tx.track(Tracking(model.tracking_name, notifications[-1].id))
-            except BaseException:
-                # The batch rolled back; what the replicas learnt from it is not stored.
-                model.replicas.clear()
-                raise
-            applied += len(notifications)
+            applied += self._batch(model)
         return applied
+
+    def _batch(self, model: ReadModel) -> int:
+        try:
+            with self.database.transaction(batched=True) as tx:
+                # Shared with other batches; a rebuild's switch waits for it, and it for one.
+                state = tx.read_model(model.name, lock="share")
+                tx.pin(model.table_names(), state.generation if state else FIRST_GENERATION)
+                return apply_batch(model, tx, model.tracking_name, self.batch_size)
+        except BaseException:
+            model.forget()
+            raise
 
     def run_until_caught_up(self) -> int:
         total = 0
-        while applied := self.run_once():
+        while not self.stopping.is_set() and (applied := self.run_once()):
             total += applied
         return total
 
     def lag(self) -> dict[str, int]:
-        """Events each read model is behind the log."""
+        """Positions each read model is behind the log's head."""
         head = self.ledger.recorder.max_notification_id() or 0
-        return {model.name: head - model.position() for model in self.read_models}
+        return {model.name: max(head - model.position(), 0) for model in self.read_models}
+
+    def status(self) -> tuple[int, list[ReadModelStatus]]:
+        return read_model_status(self.database, [model.name for model in self.read_models])
 
     def run_forever(self) -> None:
         """Until stopped: catch up, then wait for new events (NOTIFY where there is one)."""
         waker = _Waker(self.ledger)
+        progress = _Progress(self)
         try:
             while not self.stopping.is_set():
+                # Listen before catching up, so an event stored meanwhile still wakes us.
+                waker.listen()
                 try:
-                    if self.run_until_caught_up():
-                        continue
+                    applied = self.run_once()
                 except Exception:
-                    log.exception("projection batch failed; retrying after a pause")
+                    log.exception("projection batch failed; retrying in %.1f s", self.poll_interval)
                     self.stopping.wait(self.poll_interval)
                     continue
-                waker.wait(self.poll_interval, self.stopping)
+                progress.note(applied)
+                if not applied:
+                    waker.wait(self.poll_interval, self.stopping)
         finally:
             waker.close()
 
     def stop(self) -> None:
+        """Stop after the batch in progress (from any thread or a signal handler)."""
         self.stopping.set()
+
+
+class _Progress:
+    """Logs positions and lag while catching up, every so often, and once when caught up."""
+
+    def __init__(self, worker: ProjectionWorker) -> None:
+        self.worker = worker
+        self.applied = 0
+        self.since = time.monotonic()
+
+    def note(self, applied: int) -> None:
+        self.applied += applied
+        elapsed = time.monotonic() - self.since
+        if not self.applied or (applied and elapsed < self.worker.report_interval):
+            return
+        try:
+            head, found = self.worker.status()
+        except Exception:  # reporting must never stop the worker
+            log.debug("could not read projection status", exc_info=True)
+            return
+        lags = ", ".join(f"{s.name} {s.lag} behind" for s in found)
+        rate = self.applied / elapsed if elapsed > 0 else 0.0
+        state = "caught up" if not applied else "catching up"
+        log.info(
+            "projections %s at log position %d: %s (%d events applied, %.0f/s)",
+            state,
+            head,
+            lags,
+            self.applied,
+            rate,
+        )
+        self.applied = 0
+        self.since = time.monotonic()
 
 
 class _Waker:
     """Wakes the worker when events are stored: LISTEN on PostgreSQL, else a poll.
 
     A dropped LISTEN connection is not fatal (the library's own subscription stops for
-    good then): the worker polls until the next attempt to listen again succeeds.
+    good then): the worker notices, catches up from its tracked position, listens again,
+    and polls for as long as it cannot.
     """
 
     def __init__(self, ledger: GoalLedger) -> None:
@@ -158,21 +296,57 @@ class _Waker:
         self._kwargs: dict[str, Any] = dict(getattr(pool, "kwargs", {}) or {})
         self._channel: str | None = getattr(recorder, "channel_name", None)
         self._connection: psycopg.Connection[Any] | None = None
+        self._failing = False
 
-    def wait(self, timeout: float, stopping: threading.Event) -> None:
-        if self._conninfo is None or self._channel is None:
-            stopping.wait(timeout)
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None and not self._connection.closed
+
+    def listen(self) -> None:
+        """LISTEN unless already listening; on failure, poll until the next try."""
+        if self._conninfo is None or self._channel is None or self.listening:
             return
         try:
-            if self._connection is None or self._connection.closed:
-                self._connection = psycopg.connect(self._conninfo, autocommit=True, **self._kwargs)
-                self._connection.execute(f'LISTEN "{self._channel}"')
-            for _ in self._connection.notifies(timeout=timeout, stop_after=1):
-                break
-        except psycopg.Error:
-            log.warning("listening for new events failed; polling instead")
+            self._connection = psycopg.connect(
+                self._conninfo,
+                **{
+                    **self._kwargs,
+                    "autocommit": True,
+                    "application_name": LISTENER_APPLICATION_NAME,
+                },
+            )
+            self._connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        except psycopg.Error as error:
             self.close()
-            time.sleep(min(timeout, 0.5))
+            if not self._failing:
+                log.warning("cannot LISTEN for new events (%s); polling instead", error)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("listening for new events again")
+        self._failing = False
+
+    def wait(self, timeout: float, stopping: threading.Event) -> None:
+        """Until a notification, the timeout, or stopping (checked every quarter second)."""
+        if not self.listening:
+            stopping.wait(timeout)
+            return
+        assert self._connection is not None
+        deadline = time.monotonic() + timeout
+        try:
+            while not stopping.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                for _ in self._connection.notifies(timeout=min(remaining, 0.25), stop_after=1):
+                    return
+        except psycopg.Error as error:
+            # The connection dropped: events may have come meanwhile; catch up and relisten.
+            log.warning(
+                "the LISTEN connection dropped (%s); resuming from the tracked position", error
+            )
+            self._failing = True
+            self.close()
 
     def close(self) -> None:
         if self._connection is not None:
@@ -180,3 +354,270 @@ class _Waker:
                 self._connection.close()
             finally:
                 self._connection = None
+
+
+class BackgroundWorker:
+    """A projection worker on a thread of this process, on connections of its own.
+
+    Its own ledger (and so its own connection pool) keeps it clear of the API's pool,
+    whose writers queue for one writer connection: a batch holding that connection
+    while asking the same pool for a reader could wait on an API writer waiting on it.
+    On SQLite the two meet only at the database's write lock, which waits (up to the
+    store's lock timeout) rather than fails, and batches are short.
+    """
+
+    def __init__(
+        self,
+        ledger: GoalLedger,
+        read_models: Sequence[type[ReadModel]],
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        poll_interval: float = DEFAULT_POLL_SECONDS,
+    ) -> None:
+        self._ledger = type(ledger)(env=dict(ledger.env))
+        self.worker = ProjectionWorker(
+            self._ledger, read_models, batch_size=batch_size, poll_interval=poll_interval
+        )
+        self._thread = threading.Thread(
+            target=self.worker.run_forever, name="goalpost-projections", daemon=True
+        )
+
+    def start(self) -> None:
+        self.worker.create_tables()
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.worker.stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the projection thread did not stop within %.0f s", timeout)
+            return
+        self._ledger.close()
+
+
+# Rebuilding a read model beside the live one
+
+
+class RebuildSupersededError(RuntimeError):
+    """Another rebuild of the same read model started and took over."""
+
+
+class RebuildInterruptedError(RuntimeError):
+    """The rebuild was asked to stop before it switched; the live generation is unchanged."""
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    name: str
+    replaced: int
+    generation: int
+    position: int
+    events: int
+    seconds: float
+
+
+class Rebuild:
+    """Builds the next generation of a read model from the whole log, then switches to it.
+
+    The live generation keeps serving reads and its worker keeps applying events all
+    along. The switch locks the read model's row (waiting for the live batch in flight,
+    holding off the next), applies the last events to the new generation in the same
+    transaction, hands it the live tracking name at its position, and commits; readers
+    and workers resolve names to it from then on. The replaced tables are dropped once
+    no reader can still be using them.
+    """
+
+    def __init__(
+        self, ledger: GoalLedger, read_model: type[ReadModel], *, batch_size: int = DEFAULT_BATCH
+    ) -> None:
+        self.ledger = ledger
+        self.database = ViewDatabase(ledger)
+        self.model = read_model(ledger, self.database)
+        self.batch_size = batch_size
+        self.tables = self.model.table_names()
+        self.generation = 0
+
+    @property
+    def building_name(self) -> str:
+        return self.database.tracking_name(self.model.name, self.generation)
+
+    def run(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        stopping: threading.Event | None = None,
+    ) -> Rebuilt:
+        """Start, catch up in batches, switch, drop the replaced generation."""
+        started = time.monotonic()
+        self.start()
+        try:
+            events = self.catch_up(progress=progress, stopping=stopping)
+        except RebuildInterruptedError:
+            self.abandon()
+            raise
+        replaced, position, last = self.switch()
+        self.drop(replaced)
+        return Rebuilt(
+            name=self.model.name,
+            replaced=replaced.generation,
+            generation=self.generation,
+            position=position,
+            events=events + last,
+            seconds=time.monotonic() - started,
+        )
+
+    def start(self) -> int:
+        """Create the next generation's tables and its position at 0."""
+        name = self.model.name
+        self.database.create_read_models([(name, self.model.tables)])
+        with self.database.transaction() as tx:
+            state = self._state(tx, "update")
+            if state.building is not None:
+                log.warning(
+                    "an earlier rebuild of %s (generation %d) did not finish; starting again",
+                    name,
+                    state.building,
+                )
+                self._remove(tx, state.building, (*state.tables, *self.tables))
+            self.generation = max(state.generation, state.building or 0) + 1
+            tx.update_read_model(
+                name, generation=state.generation, building=self.generation, tables=state.tables
+            )
+            tx.create(self.model.tables, self.tables, self.generation)
+            tx.lock_position(self.building_name)
+        self.model.forget()
+        return self.generation
+
+    def catch_up(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        stopping: threading.Event | None = None,
+    ) -> int:
+        """Batches into the new generation until one comes back short (near the head)."""
+        total = 0
+        while True:
+            if stopping is not None and stopping.is_set():
+                raise RebuildInterruptedError(f"the rebuild of {self.model.name} was stopped")
+            try:
+                with self.database.transaction(batched=True) as tx:
+                    self._state(tx, "share")
+                    tx.pin(self.tables, self.generation)
+                    applied = apply_batch(self.model, tx, self.building_name, self.batch_size)
+            except BaseException:
+                self.model.forget()
+                raise
+            total += applied
+            if progress is not None:
+                progress(self.model.applied_through or 0, self.database.head())
+            if applied < self.batch_size:
+                return total
+
+    def switch(self) -> tuple[ReadModelState, int, int]:
+        """Apply the last events and make the new generation live, in one transaction."""
+        try:
+            with self.database.transaction(batched=True) as tx:
+                replaced = self._state(tx, "update")
+                tx.pin(self.tables, self.generation)
+                last = 0
+                while applied := apply_batch(self.model, tx, self.building_name, self.batch_size):
+                    last += applied
+                position = tx.lock_position(self.building_name)
+                live = tx.lock_position(self.model.tracking_name)
+                if position < live:
+                    raise RuntimeError(
+                        f"the rebuilt {self.model.name} is at {position}, behind the live "
+                        f"one at {live}: the log lost events?"
+                    )
+                tx.set_position(self.model.tracking_name, position)
+                tx.forget_position(self.building_name)
+                tx.update_read_model(
+                    self.model.name, generation=self.generation, building=None, tables=self.tables
+                )
+        except BaseException:
+            self.model.forget()
+            raise
+        return replaced, position, last
+
+    def drop(self, replaced: ReadModelState) -> None:
+        """Drop the replaced generation's tables once no reader can be using them."""
+        with self.database.bare_transaction() as tx:
+            tx.exclude_readers()
+            tx.drop(replaced.tables or self.tables, replaced.generation)
+
+    def abandon(self) -> None:
+        """Remove the generation being built; the live one stays as it was."""
+        with self.database.transaction() as tx:
+            state = self._state(tx, "update")
+            if state.building == self.generation:
+                self._remove(tx, self.generation, self.tables)
+                tx.update_read_model(
+                    self.model.name, generation=state.generation, building=None, tables=state.tables
+                )
+
+    def _state(self, tx: ViewTransaction, lock: str) -> ReadModelState:
+        state = tx.read_model(self.model.name, lock="update" if lock == "update" else "share")
+        if state is None:
+            raise RuntimeError(f"read model {self.model.name} has no row: run `goalpost db init`")
+        if self.generation and state.building != self.generation:
+            raise RebuildSupersededError(
+                f"another rebuild of {self.model.name} took over (generation "
+                f"{state.building}, not {self.generation})"
+            )
+        return state
+
+    def _remove(self, tx: ViewTransaction, generation: int, tables: Sequence[str]) -> None:
+        tx.drop(list(dict.fromkeys(tables)), generation)
+        tx.forget_position(self.database.tracking_name(self.model.name, generation))
+
+
+# Read your writes
+
+
+class ProjectionBehindError(Exception):
+    """A read model had not reached a position within the time a reader would wait."""
+
+    def __init__(self, read_model: str, wanted: int, position: int, timeout: float) -> None:
+        super().__init__(
+            f"{read_model} reflects position {position}, not yet {wanted} "
+            f"(waited {timeout:g} s); retry shortly"
+        )
+        self.read_model = read_model
+        self.wanted = wanted
+        self.position = position
+        self.timeout = timeout
+
+
+class PositionNotInLogError(ValueError):
+    """A position past the log's head: no write has been given it."""
+
+
+def wait_until(
+    views: ViewDatabase,
+    read_model: str,
+    position: int,
+    timeout: float = READ_YOUR_WRITES_TIMEOUT,
+) -> int:
+    """Wait until the read model reflects `position`; returns the position it reflects.
+
+    Raises ProjectionBehindError after `timeout`, PositionNotInLogError at once for a
+    position the log has not reached (a write response's `position` always has).
+    """
+    current = views.position(read_model)
+    if current >= position:
+        return current
+    head = views.head()
+    if position > head:
+        raise PositionNotInLogError(f"position {position} is past the log's last position {head}")
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ProjectionBehindError(read_model, position, current, timeout)
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.1)
+        current = views.position(read_model)
+        if current >= position:
+            return current

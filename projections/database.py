@@ -4,20 +4,41 @@ Read models are written once, with `%s` placeholders, `{name}` table references 
 `{uuid}`-style column types; this module turns them into PostgreSQL (native types, a
 schema) or SQLite (text for exact decimals and times, `?` placeholders). Table names come
 from code and are checked against a strict pattern, never from input.
+
+A read model can be rebuilt beside the live one, as a new generation of its tables:
+generation 1 has the plain names (`goalpost_audit_trail`), generation N a suffix
+(`goalpost_audit_trail__gN`, its indexes likewise). The `goalpost_read_models` table
+names each read model's live generation and tables; every transaction resolves `{name}`
+through it, so one commit switches readers and workers to a rebuilt generation. The live
+generation always tracks its position under the read model's own tracking name; a
+generation being built tracks under `NAME#N` until the switch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, Literal
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    Tracking,
+)
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
@@ -26,6 +47,14 @@ from storage.postgres import GoalpostPostgresRecorder
 from storage.sqlite import GoalpostSQLiteRecorder
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,50}$")
+_CREATE_TABLE = re.compile(
+    r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\{([a-z][a-z0-9_]*)\}", re.IGNORECASE
+)
+_CREATE_INDEX = re.compile(
+    r"(CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?)"
+    r"(?!ON\s)([A-Za-z_][A-Za-z0-9_]*)",
+    re.IGNORECASE,
+)
 
 # Column types by dialect. SQLite keeps decimals and times as text: its NUMERIC affinity
 # would turn 2.40 into a float, and ISO 8601 text sorts in time order.
@@ -52,6 +81,54 @@ _TYPES = {
     },
 }
 TABLE_PREFIX = "goalpost_"
+READ_MODELS_TABLE = f"{TABLE_PREFIX}read_models"
+FIRST_GENERATION = 1
+# How long dropping a replaced generation waits politely for readers before queueing.
+DROP_PATIENCE_SECONDS = 5.0
+
+
+def table_names(statements: Sequence[str]) -> tuple[str, ...]:
+    """The tables a read model's statements create, in order."""
+    names: list[str] = []
+    for statement in statements:
+        names.extend(n for n in _CREATE_TABLE.findall(statement) if n not in names)
+    return tuple(names)
+
+
+def generation_suffix(generation: int) -> str:
+    return "" if generation == FIRST_GENERATION else f"__g{generation}"
+
+
+def for_generation(statement: str, generation: int) -> str:
+    """DDL for a later generation: index names are per schema, so they take the suffix too."""
+    if generation == FIRST_GENERATION:
+        return statement
+    suffix = generation_suffix(generation)
+    return _CREATE_INDEX.sub(lambda m: f"{m.group(1)}{m.group(2)}{suffix}", statement)
+
+
+@dataclass(frozen=True)
+class ReadModelState:
+    """One read model's row in `goalpost_read_models`."""
+
+    name: str
+    generation: int
+    building: int | None
+    tables: tuple[str, ...]
+
+
+def _sqlite_error(error: sqlite3.Error) -> PersistenceError:
+    """The library's exception for a sqlite3 one, as its own transactions translate them."""
+    translated: list[tuple[type[sqlite3.Error], type[PersistenceError]]] = [
+        (sqlite3.IntegrityError, IntegrityError),
+        (sqlite3.OperationalError, OperationalError),
+        (sqlite3.ProgrammingError, ProgrammingError),
+        (sqlite3.DatabaseError, DatabaseError),
+    ]
+    for sqlite_class, ours in translated:
+        if isinstance(error, sqlite_class):
+            return ours(error)
+    return PersistenceError(error)
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -73,23 +150,138 @@ def _pg_value(value: Any) -> Any:
 
 
 class ViewTransaction:
-    """One transaction of a read model: its rows and its position commit together."""
+    """One transaction of a read model: its rows and its position commit together.
 
-    def __init__(self, database: ViewDatabase, cursor: Any) -> None:
+    Batched (the worker's and the rebuild's), it holds its writes back and sends each
+    run of the same statement as one `executemany`, in order, before any read, any
+    bookkeeping and the commit: the same statements, but a batch of events costs a few
+    round trips instead of one an event. An error still comes before the commit.
+    """
+
+    def __init__(
+        self,
+        database: ViewDatabase,
+        cursor: Any,
+        generations: Mapping[str, int] | None = None,
+        *,
+        batched: bool = False,
+    ) -> None:
         self._database = database
-        self._cursor = cursor
+        self._connection_cursor = cursor
+        self._generations: dict[str, int] = dict(generations or {})
+        self._pending: list[tuple[str, Sequence[Any]]] | None = [] if batched else None
+
+    @property
+    def _cursor(self) -> Any:
+        """The cursor, once the writes held back are sent (so a read sees them)."""
+        self.flush()
+        return self._connection_cursor
 
     def execute(self, template: str, params: Sequence[Any] = ()) -> None:
-        self._cursor.execute(self._database.sql(template), self._database.params(params))
+        statement = self._database.sql(template, self._generations)
+        values = self._database.params(params)
+        if self._pending is None:
+            self._connection_cursor.execute(statement, values)
+        else:
+            self._pending.append((statement, values))
 
     def query(self, template: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        self._cursor.execute(self._database.sql(template), self._database.params(params))
-        return [dict(row) for row in self._cursor.fetchall()]
+        cursor = self._cursor
+        cursor.execute(
+            self._database.sql(template, self._generations), self._database.params(params)
+        )
+        return [dict(row) for row in cursor.fetchall()]
+
+    def flush(self) -> None:
+        """Send the writes held back, each run of one statement as one `executemany`."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        for statement, run in groupby(pending, key=itemgetter(0)):
+            rows = [values for _, values in run]
+            if len(rows) == 1:
+                self._connection_cursor.execute(statement, rows[0])
+            else:
+                self._connection_cursor.executemany(statement, rows)
 
     def track(self, tracking: Tracking) -> None:
         """Record the position in this same transaction; refused unless it advances."""
         # The library's own statement, run on this transaction's cursor.
         self._database.tracking._insert_tracking(self._cursor, tracking)
+
+    # Generations and positions: the worker's and the rebuild's bookkeeping.
+
+    def pin(self, tables: Iterable[str], generation: int) -> None:
+        """Resolve these tables to one generation for the rest of this transaction."""
+        self._generations.update(dict.fromkeys(tables, generation))
+
+    def read_model(
+        self, name: str, *, lock: Literal["share", "update"] = "share"
+    ) -> ReadModelState | None:
+        """The read model's row, locked until commit: shared by batches, exclusive by switches."""
+        rows = self._raw(f"lock_{lock}", (name,))
+        return self._database.state(rows[0]) if rows else None
+
+    def register(self, name: str, tables: Sequence[str]) -> None:
+        """Give a read model its row (generation 1) unless it has one."""
+        self._raw("register", (name, ",".join(tables)), fetch=False)
+
+    def update_read_model(
+        self, name: str, *, generation: int, building: int | None, tables: Sequence[str]
+    ) -> None:
+        self._raw("update_map", (generation, building, ",".join(tables), name), fetch=False)
+
+    def create(self, statements: Sequence[str], tables: Sequence[str], generation: int) -> None:
+        """Run a read model's DDL for one generation of its tables."""
+        self.pin(tables, generation)
+        for statement in statements:
+            self.execute(for_generation(statement, generation))
+
+    def drop(self, tables: Sequence[str], generation: int) -> None:
+        for name in tables:
+            self._cursor.execute(f"DROP TABLE IF EXISTS {self._database.table(name, generation)}")
+
+    def lock_position(self, tracking_name: str) -> int:
+        """The tracked position, locked until commit (a row at 0 is made if there is none)."""
+        rows = self._raw("select_position", (tracking_name,))
+        if not rows:
+            self._raw("insert_position", (tracking_name,), fetch=False)
+            rows = self._raw("select_position", (tracking_name,))
+        return int(rows[0]["notification_id"]) if rows else 0
+
+    def set_position(self, tracking_name: str, position: int) -> None:
+        """Move a position by fiat (a switch hands the rebuilt one to the live name)."""
+        self._raw("set_position", (position, tracking_name), fetch=False)
+
+    def forget_position(self, tracking_name: str) -> None:
+        self._raw("delete_position", (tracking_name,), fetch=False)
+
+    def exclude_readers(self, patience: float = DROP_PATIENCE_SECONDS) -> None:
+        """Wait until no reader can still be using a replaced generation (PostgreSQL).
+
+        Readers hold a shared advisory lock from reading the generations until their
+        transaction ends. Trying politely first keeps new readers from queueing behind
+        this request while older ones finish; after `patience` it queues like anyone.
+        SQLite needs none of this: each reader keeps the snapshot it resolved names in.
+        """
+        if self._database.dialect != "postgresql":
+            return
+        key = self._database.advisory_key
+        deadline = time.monotonic() + patience
+        pause = 0.01
+        while time.monotonic() < deadline:
+            self._cursor.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", (key,))
+            if self._cursor.fetchone()["ok"]:
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+        self._cursor.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+
+    def _raw(
+        self, statement: str, params: Sequence[Any], *, fetch: bool = True
+    ) -> list[dict[str, Any]]:
+        self._cursor.execute(self._database.statements[statement], params)
+        return [dict(row) for row in self._cursor.fetchall()] if fetch else []
 
 
 class ViewDatabase:
@@ -97,6 +289,8 @@ class ViewDatabase:
 
     def __init__(self, ledger: GoalLedger) -> None:
         recorder = ledger.recorder
+        self.ledger_name = ledger.name
+        self._recorder = recorder
         self.tracking: PostgresTrackingRecorder | SQLiteTrackingRecorder
         if isinstance(recorder, GoalpostPostgresRecorder):
             self.dialect = "postgresql"
@@ -105,50 +299,250 @@ class ViewDatabase:
             self.tracking = PostgresTrackingRecorder(
                 recorder.datastore, tracking_table_name=f"{TABLE_PREFIX}projection_tracking"
             )
+            tracking_table = f'"{self._schema}"."{self.tracking.tracking_table_name}"'
+            read_models = f'"{self._schema}"."{READ_MODELS_TABLE}"'
         elif isinstance(recorder, GoalpostSQLiteRecorder):
             self.dialect = "sqlite"
             self._datastore = recorder.datastore
             self._schema = ""
             self.tracking = SQLiteTrackingRecorder(recorder.datastore)
+            tracking_table = "tracking"
+            read_models = READ_MODELS_TABLE
         else:
             raise TypeError(f"read models need SQLite or PostgreSQL, not {type(recorder)}")
-        self._sql_cache: dict[str, str] = {}
+        self._sql_cache: dict[tuple[str, tuple[tuple[str, int], ...]], str] = {}
+        # One advisory lock per schema: readers share it, dropping a generation excludes them.
+        digest = hashlib.sha256(f"goalpost read models {self._schema}".encode()).digest()
+        self.advisory_key = int.from_bytes(digest[:8], "big", signed=True)
+        self.statements = self._statements(read_models, tracking_table)
+        self._map_seen = False
 
-    def table(self, name: str) -> str:
+    def _statements(self, read_models: str, tracking: str) -> dict[str, str]:
+        types = _TYPES[self.dialect]
+        lock = {"share": " FOR SHARE", "update": " FOR UPDATE"}
+        if self.dialect == "sqlite":
+            # A write transaction there holds the whole database (BEGIN IMMEDIATE).
+            lock = {"share": "", "update": ""}
+        # Table names come from code (the schema is checked by storage.settings).
+        select = f"SELECT name, generation, building, table_names FROM {read_models}"  # noqa: S608
+        statements = {
+            "create_map": (
+                f"CREATE TABLE IF NOT EXISTS {read_models} ("
+                f" name {types['text']} PRIMARY KEY,"
+                f" generation {types['int']} NOT NULL,"
+                f" building {types['int']},"
+                f" table_names {types['text']} NOT NULL)"
+            ),
+            "select_map": select,
+            "map_exists": (
+                "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s"
+                if self.dialect == "postgresql"
+                else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s"
+            ),
+            "lock_share": f"{select} WHERE name = %s{lock['share']}",
+            "lock_update": f"{select} WHERE name = %s{lock['update']}",
+            "register": (
+                f"INSERT INTO {read_models} (name, generation, building, table_names)"  # noqa: S608
+                f" VALUES (%s, {FIRST_GENERATION}, NULL, %s) ON CONFLICT (name) DO NOTHING"
+            ),
+            "update_map": (
+                f"UPDATE {read_models} SET generation = %s, building = %s, table_names = %s"  # noqa: S608
+                " WHERE name = %s"
+            ),
+            "select_position": (
+                f"SELECT notification_id FROM {tracking}"  # noqa: S608
+                f" WHERE application_name = %s{lock['update']}"
+            ),
+            "insert_position": (
+                f"INSERT INTO {tracking} (application_name, notification_id) VALUES (%s, 0)"  # noqa: S608
+                " ON CONFLICT (application_name) DO NOTHING"
+            ),
+            "set_position": (
+                f"UPDATE {tracking} SET notification_id = %s WHERE application_name = %s"  # noqa: S608
+            ),
+            "delete_position": f"DELETE FROM {tracking} WHERE application_name = %s",  # noqa: S608
+        }
+        if self.dialect == "sqlite":
+            statements = {k: v.replace("%s", "?") for k, v in statements.items()}
+        return statements
+
+    # Names
+
+    def tracking_name(self, read_model: str, building: int | None = None) -> str:
+        """The live generation tracks under the plain name; one being built under `#N`."""
+        name = f"{self.ledger_name}:{read_model}"
+        return name if building is None else f"{name}#{building}"
+
+    def table(self, name: str, generation: int | None = None) -> str:
+        """The table's name in SQL: the live generation's unless one is given."""
         if not _NAME.match(name):
             raise ValueError(f"not a read-model table name: {name!r}")
+        if generation is None:
+            generation = self.generations().get(name, FIRST_GENERATION)
+        full = f"{TABLE_PREFIX}{name}{generation_suffix(generation)}"
         if self.dialect == "postgresql":
-            return f'"{self._schema}"."{TABLE_PREFIX}{name}"'
-        return f"{TABLE_PREFIX}{name}"
+            return f'"{self._schema}"."{full}"'
+        return full
 
-    def sql(self, template: str) -> str:
+    def sql(self, template: str, generations: Mapping[str, int] | None = None) -> str:
         """Fill in table names and column types; SQLite gets `?` placeholders."""
-        cached = self._sql_cache.get(template)
+        if generations is None:
+            generations = self.generations()
+        key = (template, tuple(sorted((t, g) for t, g in generations.items() if g != 1)))
+        cached = self._sql_cache.get(key)
         if cached is not None:
             return cached
         types = _TYPES[self.dialect]
         names = set(re.findall(r"\{([a-z][a-z0-9_]*)\}", template))
-        filled = template.format(**{n: types[n] if n in types else self.table(n) for n in names})
+        filled = template.format(
+            **{
+                n: types[n] if n in types else self.table(n, generations.get(n, FIRST_GENERATION))
+                for n in names
+            }
+        )
         if self.dialect == "sqlite":
             filled = filled.replace("%s", "?")
-        self._sql_cache[template] = filled
+        self._sql_cache[key] = filled
         return filled
 
     def params(self, params: Sequence[Any]) -> Sequence[Any]:
         convert = _sqlite_value if self.dialect == "sqlite" else _pg_value
         return [convert(p) for p in params]
 
+    # Transactions
+
     @contextmanager
-    def transaction(self) -> Iterator[ViewTransaction]:
-        with self._datastore.transaction(commit=True) as cursor:
+    def transaction(self, *, batched: bool = False) -> Iterator[ViewTransaction]:
+        """A write transaction, names resolved to the live generations.
+
+        `batched`: writes are held back and sent in runs (see ViewTransaction).
+        """
+        with self._write() as cursor:
+            tx = ViewTransaction(self, cursor, self._load_generations(cursor), batched=batched)
+            yield tx
+            tx.flush()
+
+    @contextmanager
+    def bare_transaction(self) -> Iterator[ViewTransaction]:
+        """A write transaction that reads no generations (to create or drop them)."""
+        with self._write() as cursor:
             yield ViewTransaction(self, cursor)
 
     def query(self, template: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of the live generations, resolved and read in one transaction."""
         with self._datastore.transaction(commit=False) as cursor:
-            return ViewTransaction(self, cursor).query(template, params)
+            return ViewTransaction(self, cursor, self._load_generations(cursor)).query(
+                template, params
+            )
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        if self.dialect == "postgresql":
+            with self._datastore.transaction(commit=True) as cursor:
+                yield cursor
+            return
+        # BEGIN IMMEDIATE takes the write lock first (waiting up to the lock timeout), so
+        # a transaction that reads before it writes cannot fail on a stale snapshot the
+        # way a deferred BEGIN does when another connection wrote in between.
+        with self._datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    connection.rollback()
+                    raise
+                try:
+                    connection.commit()
+                except BaseException:
+                    connection.rollback()
+                    raise
+            except sqlite3.Error as error:
+                raise _sqlite_error(error) from error
+            finally:
+                cursor.sqlite_cursor.close()
+
+    # Generations
+
+    def _load_generations(self, cursor: Any) -> dict[str, int]:
+        if self.dialect == "postgresql":
+            # Held until the transaction ends: a replaced generation is not dropped while
+            # a reader that resolved names to it may still use it.
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self.advisory_key,))
+        if not self._map_exists(cursor):
+            # Before `db init`: every table is its first generation (and missing, as a
+            # read of it will say).
+            return {}
+        cursor.execute(self.statements["select_map"])
+        generations: dict[str, int] = {}
+        for row in cursor.fetchall():
+            state = self.state(dict(row))
+            generations.update(dict.fromkeys(state.tables, state.generation))
+        return generations
+
+    def _map_exists(self, cursor: Any) -> bool:
+        """Whether `goalpost_read_models` exists; once it does, it always will."""
+        if not self._map_seen:
+            where = (self._schema, READ_MODELS_TABLE) if self._schema else (READ_MODELS_TABLE,)
+            cursor.execute(self.statements["map_exists"], where)
+            self._map_seen = cursor.fetchone() is not None
+        return self._map_seen
+
+    def generations(self) -> dict[str, int]:
+        """Each table's live generation, as of now."""
+        with self._datastore.transaction(commit=False) as cursor:
+            return self._load_generations(cursor)
+
+    def states(self) -> list[ReadModelState]:
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.statements["select_map"])
+            return [self.state(dict(row)) for row in cursor.fetchall()]
+
+    @staticmethod
+    def state(row: Mapping[str, Any]) -> ReadModelState:
+        building = row["building"]
+        return ReadModelState(
+            name=str(row["name"]),
+            generation=int(row["generation"]),
+            building=int(building) if building is not None else None,
+            tables=tuple(t for t in str(row["table_names"]).split(",") if t),
+        )
+
+    def head(self) -> int:
+        """The log's last position (0 while it is empty)."""
+        return int(self._recorder.max_notification_id() or 0)
+
+    def position(self, read_model: str) -> int:
+        """The position the read model's live generation reflects (0 before any event)."""
+        return self.tracking.max_tracking_id(self.tracking_name(read_model)) or 0
+
+    # Tables
+
+    def create_read_models(self, read_models: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Create each read model's live tables, its row and its position (safe to re-run)."""
+        self.tracking.create_table()
+        with self.bare_transaction() as tx:
+            tx._raw("create_map", (), fetch=False)
+        with self.transaction() as tx:
+            for name, statements in read_models:
+                tables = table_names(statements)
+                tx.register(name, tables)
+                state = tx.read_model(name, lock="update")
+                generation = state.generation if state is not None else FIRST_GENERATION
+                tx.create(statements, tables, generation)
+                if state is not None and set(state.tables) != set(tables):
+                    # A release added a table: the live generation has it now too.
+                    tx.update_read_model(
+                        name, generation=generation, building=state.building, tables=tables
+                    )
+                tx.lock_position(self.tracking_name(name))
 
     def create_tables(self, statements: Sequence[str]) -> None:
+        """Create tables outside any read model (at their live generation)."""
         self.tracking.create_table()
+        with self.bare_transaction() as tx:
+            tx._raw("create_map", (), fetch=False)
         with self.transaction() as tx:
             for statement in statements:
                 tx.execute(statement)
