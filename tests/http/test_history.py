@@ -208,7 +208,8 @@ def test_objective_and_kpi_histories_and_their_problems(
     history = body(client.get(f"/v1/kpis/{kpi['id']}/history", headers=ana))
     defined, reading = history["items"]
     assert defined["event"] == "defined" and defined["after"]["target"] == "2"
-    assert reading["after"] == {"value": "3", "healthy": False} and reading["flags"] == []
+    assert reading["after"] == {"value": "3", "healthy": False, "note": ""}
+    assert reading["flags"] == []
 
     # A goal is found only as its own kind; an unknown one is a 404 problem.
     problem(client.get(f"/v1/kpis/{objective}/history", headers=ana), 404)
