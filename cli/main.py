@@ -34,6 +34,7 @@ from projections.base import (
     RebuildSupersededError,
 )
 from projections.registry import READ_MODELS, read_model_named, worker_for
+from projections.webhooks import create_tables as create_webhook_tables
 from storage.ledger import init_store, open_ledger
 from storage.settings import Settings, StoreUrlError, store_env
 
@@ -137,7 +138,10 @@ def db_init() -> None:
         init_store(url)
         ledger = open_ledger(url)
         try:
-            worker_for(ledger).create_tables()
+            worker = worker_for(ledger)
+            worker.create_tables()
+            # Explicitly too, for deployments whose serving role may not create tables.
+            create_webhook_tables(worker.database)
         finally:
             ledger.close()
         typer.echo(f"Initialised {describe_store(url)}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, timedelta
 
 import pytest
 
-from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
+from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, parse_cloud_event
 from api.routes.events import read_page
+from cli.demo import load_demo
 from domain.application import GoalLedger
 from storage.ledger import open_ledger
 
@@ -121,3 +123,22 @@ def test_a_type_filter_serves_only_that_type_and_moves_the_cursor_past_the_rest(
         "goalpost.cycle.objective_added.v1",
     ]
     assert all(e["specversion"] == "1.0" and e["source"] == "/goalpost" for e in everything.events)
+
+
+def test_every_kind_of_goal_event_is_a_cloud_event_the_library_reads(
+    ledger: GoalLedger,
+) -> None:
+    # The demo quarter has every kind of goal event: plans, check-ins, a correction,
+    # a re-baseline, a retirement, KPIs with readings and a target change.
+    load_demo(ledger)
+    page = read_page(ledger, 0, 1000, GOAL_TOPICS)
+    assert len({e["type"] for e in page.events}) >= 12
+
+    # The CloudEvents library reads each one back with the same attributes and data.
+    for document in page.events:
+        event = parse_cloud_event(json.dumps(document).encode())
+        assert event.get_id() == document["id"]
+        assert event.get_type() == document["type"]
+        assert event.get_source() == "/goalpost"
+        assert event.get_extension("position") == document["position"]
+        assert event.get_data() == document["data"]
