@@ -1,0 +1,240 @@
+"""Who may write what: bearer tokens, roles, and the actor every event records."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+
+from domain.access import Role
+from domain.application import GoalLedger
+from tests.http.conftest import (
+    CYCLE,
+    Goals,
+    Headers,
+    Tokens,
+    bearer,
+    check_in_body,
+    created,
+    key_result_body,
+    kpi_body,
+    objective_body,
+    ok,
+    position,
+    problem,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+def actors(ledger: GoalLedger, goal_id: str) -> list[str]:
+    """Who each event of a goal was recorded for, oldest first."""
+    return [event.actor for event in ledger.events.get(UUID(goal_id))]  # type: ignore[attr-defined]
+
+
+def check_in(client: httpx.Client, key_result_id: str, headers: Headers) -> httpx.Response:
+    return client.post(
+        f"/v1/key-results/{key_result_id}/check-ins", json=check_in_body(), headers=headers
+    )
+
+
+def test_a_member_writes_only_its_own_goals(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
+) -> None:
+    goals.open_cycle()
+    ana = tokens.headers("ana", Role.MEMBER)
+    # Ana creates her own objective and key result: the events record her, not the admin.
+    objective = goals.objective("ana", headers=ana)
+    key_result = goals.key_result(objective["id"], "ana", headers=ana)
+    # She checks in on it.
+    goals.check_in(key_result["id"], headers=ana)
+    assert actors(ledger, key_result["id"]) == ["ana", "ana"]
+    assert actors(ledger, objective["id"]) == ["ana", "ana"]
+
+    # She may not create a goal for Bob, nor touch Bob's key result: 403, nothing stored.
+    bobs = goals.key_result(goals.objective("bob")["id"], "bob")
+    before = position(ledger)
+    problem(
+        client.post("/v1/objectives", json=objective_body("bob"), headers=ana),
+        403,
+    )
+    problem(check_in(client, bobs["id"], ana), 403)
+    problem(
+        client.post(
+            f"/v1/key-results/{bobs['id']}/retire",
+            json={"reason": "not mine", "reason_code": "other"},
+            headers=ana,
+        ),
+        403,
+    )
+    # A member does not open or close cycles either.
+    problem(client.post("/v1/cycles/2026-Q3/close", headers=ana), 403)
+    assert position(ledger) == before
+
+    # Reading is open to any valid token.
+    assert client.get(f"/v1/key-results/{bobs['id']}", headers=ana).status_code == 200
+
+
+def test_a_member_writes_its_teams_goals_only_when_the_token_names_the_team(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
+) -> None:
+    goals.open_cycle()
+    team_objective = goals.objective("support")
+    # Without the team on her token, Ana may not write the support team's goals.
+    plain = tokens.headers("ana", Role.MEMBER)
+    problem(
+        client.post(
+            "/v1/key-results", json=key_result_body(team_objective["id"], "support"), headers=plain
+        ),
+        403,
+    )
+    # With it, she may: and the event still records Ana, not the team.
+    on_team = tokens.headers("ana", Role.MEMBER, team="support")
+    key_result = goals.key_result(team_objective["id"], "support", headers=on_team)
+    goals.check_in(key_result["id"], headers=on_team)
+    assert actors(ledger, key_result["id"]) == ["ana", "ana"]
+    # Another team's goals stay out of reach.
+    sales = goals.objective("sales")
+    problem(
+        client.post("/v1/key-results", json=key_result_body(sales["id"], "sales"), headers=on_team),
+        403,
+    )
+
+
+def test_a_manager_writes_its_reports_goals_as_the_token_grants(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
+) -> None:
+    mia = tokens.headers("mia", Role.MANAGER, reports=["ana"])
+    # A manager opens the quarter herself.
+    created(client.post("/v1/cycles", json=CYCLE, headers=mia))
+    # She sets an objective for Ana, her report, and re-baselines Ana's key result.
+    objective = goals.objective("ana", headers=mia)
+    key_result = goals.key_result(objective["id"], "ana", headers=mia)
+    ok(
+        client.post(
+            f"/v1/key-results/{key_result['id']}/rebaseline",
+            json={
+                "baseline": "32",
+                "target": "45",
+                "reason": "panel halved",
+                "reason_code": "wrong_metric",
+                "effective_on": "2026-08-01",
+            },
+            headers=mia,
+        )
+    )
+    assert actors(ledger, key_result["id"]) == ["mia", "mia"]
+    # Her own goals too.
+    goals.objective("mia", headers=mia)
+    # Zed is not her report: 403.
+    zeds = goals.key_result(goals.objective("zed")["id"], "zed")
+    problem(check_in(client, zeds["id"], mia), 403)
+    problem(client.post("/v1/objectives", json=objective_body("zed"), headers=mia), 403)
+
+
+def test_readers_cannot_write_even_their_own_goals(
+    client: httpx.Client,
+    goals: Goals,
+    tokens: Tokens,
+    ledger: GoalLedger,
+    subtests: pytest.Subtests,
+) -> None:
+    # Ana's key result exists.
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    key_result = goals.key_result(objective["id"], "ana")
+    kr = f"/v1/key-results/{key_result['id']}"
+    writes: list[tuple[str, dict[str, Any] | None]] = [
+        ("/v1/cycles", {**CYCLE, "id": "2026-Q4"}),
+        ("/v1/cycles/2026-Q3/close", None),
+        ("/v1/objectives", objective_body("ana")),
+        (
+            f"/v1/objectives/{objective['id']}/retire",
+            {"reason": "r", "reason_code": "other"},
+        ),
+        ("/v1/key-results", key_result_body(objective["id"], "ana")),
+        (f"{kr}/check-ins", check_in_body()),
+        (f"{kr}/reweight", {"weight": "3", "reason": "r", "reason_code": "other"}),
+        ("/v1/kpis", kpi_body("ana")),
+    ]
+    for role in (Role.REVIEWER, Role.AUDITOR, Role.SERVICE):
+        with subtests.test(role=role.value):
+            # A token for "ana" herself, carrying only a reading role...
+            reader = tokens.headers("ana", role)
+            before = position(ledger)
+            # ...is refused every write with 403, and nothing is stored.
+            for path, body in writes:
+                problem(client.post(path, json=body, headers=reader), 403)
+            assert position(ledger) == before
+            # It reads everything.
+            assert client.get(kr, headers=reader).status_code == 200
+            assert client.get("/v1/cycles/2026-Q3", headers=reader).status_code == 200
+            assert client.get("/v1/objectives", headers=reader).status_code == 200
+
+
+def test_an_admin_may_do_everything_and_is_recorded_as_itself(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
+) -> None:
+    boss = tokens.headers("boss", Role.ADMIN)
+    created(client.post("/v1/cycles", json=CYCLE, headers=boss))
+    # Anyone's goals: Zed's objective, key result, check-in, KPI.
+    objective = goals.objective("zed", headers=boss)
+    key_result = goals.key_result(objective["id"], "zed", headers=boss)
+    goals.check_in(key_result["id"], headers=boss)
+    kpi = goals.kpi("zed", headers=boss)
+    ok(client.post("/v1/cycles/2026-Q3/close", headers=boss))
+    # Each event records the token's subject, never an owner or a name from the body.
+    assert actors(ledger, key_result["id"]) == ["boss", "boss"]
+    assert actors(ledger, kpi["id"]) == ["boss"]
+    assert set(actors(ledger, objective["id"])) == {"boss"}
+
+
+def test_the_actor_comes_from_the_token_never_from_the_body(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
+) -> None:
+    goals.open_cycle()
+    ana = tokens.headers("ana", Role.MEMBER)
+    key_result = goals.key_result(goals.objective("ana", headers=ana)["id"], "ana", headers=ana)
+    before = position(ledger)
+    # Ana tries to record a check-in as the CEO: the body field is refused outright.
+    response = client.post(
+        f"/v1/key-results/{key_result['id']}/check-ins",
+        json=check_in_body(actor="ceo"),
+        headers=ana,
+    )
+    problem(response, 422, field="actor")
+    assert position(ledger) == before
+    assert actors(ledger, key_result["id"]) == ["ana"]
+
+
+def test_without_a_valid_token_nothing_is_read_or_written(
+    client: httpx.Client, quarter: dict[str, Any], tokens: Tokens, ledger: GoalLedger
+) -> None:
+    kr = f"/v1/key-results/{quarter['key_result']['id']}"
+    # (Issuing a token is an event too, so the log is measured after it.)
+    token = tokens.issue("ana", Role.MEMBER)
+    before = position(ledger)
+    for headers in (
+        {},  # no header at all
+        {"Authorization": "Bearer"},  # a scheme without a token
+        {"Authorization": "Bearer gp_not-a-real-token"},  # a token never issued
+        {"Authorization": f"Basic {token}"},  # the right token under the wrong scheme
+        {"Authorization": token},  # no scheme
+    ):
+        # Every read and every write answers 401 with a Bearer challenge.
+        for response in (
+            client.get(kr, headers=headers),
+            client.post(f"{kr}/check-ins", json=check_in_body(), headers=headers),
+        ):
+            problem(response, 401)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert position(ledger) == before
+
+    # A token works until it is revoked...
+    assert client.get(kr, headers=bearer(token)).status_code == 200
+    ledger.revoke_token(actor="root", token=token, reason="left the company")
+    # ...and is refused from then on, for reads and writes alike.
+    problem(client.get(kr, headers=bearer(token)), 401)
+    problem(client.post(f"{kr}/check-ins", json=check_in_body(), headers=bearer(token)), 401)
