@@ -12,8 +12,9 @@ from projections.base import (
     ReadModel,
 )
 from projections.kpi_health import KpiHealth
+from projections.seal import Seal
 
-READ_MODELS: tuple[type[ReadModel], ...] = (AuditTrail, KpiHealth)
+READ_MODELS: tuple[type[ReadModel], ...] = (AuditTrail, KpiHealth, Seal)
 
 
 # In-process (the embedded store's `goalpost serve`): small batches keep the database's
