@@ -46,35 +46,36 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send)
-            return
-        received = 0
-        too_large = False
-
-        async def limited() -> Message:
-            nonlocal received, too_large
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_large = True
-                    raise _TooLargeError
-            return message
-
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLargeError:
-            if not started:
+        if declared is not None:
+            # The server holds the client to the length it declared.
+            if not declared.isdigit() or int(declared) > self.max_bytes:
                 await self._refuse(scope, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # A streamed body (no declared length): read it here, up to the limit, and hand
+        # the app the whole of it; past the limit the request is refused unread.
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         body = json.dumps(
@@ -84,6 +85,8 @@ class BodyLimit:
                 "status": 413,
                 "detail": f"request bodies are limited to {self.max_bytes} bytes",
                 "instance": scope.get("path"),
+                "field": "body",
+                "errors": [{"field": "body", "message": "request body too large"}],
             }
         ).encode()
         await send(
@@ -97,10 +100,6 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLargeError(Exception):
-    pass
 
 
 class ReadModelPosition(BaseModel):
@@ -158,6 +157,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
     )
     app.state.ledger = ledger
     problems.install(app)
+    problems.document(app)
     consistency.install(app)
     app.state.views = views = ViewDatabase(ledger)
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.

@@ -8,6 +8,7 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
 from domain.access import AccessGrant, Role
@@ -34,13 +35,22 @@ def get_views(request: Request) -> ViewDatabase:
 ViewsDep = Annotated[ViewDatabase, Depends(get_views)]
 
 
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `goalpost tokens issue`; only its hash is stored.",
+)
+
+
 def current_grant(
     ledger: LedgerDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AccessGrant:
     """The active grant of the bearer token; 401 without one."""
-    scheme, _, token = (authorization or "").partition(" ")
-    grant = ledger.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    grant = (
+        ledger.authenticate(credentials.credentials.strip())
+        if credentials is not None and credentials.scheme.lower() == "bearer"
+        else None
+    )
     if grant is None:
         raise ProblemError(
             401,

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -124,9 +125,13 @@ def install(app: FastAPI) -> None:
         if isinstance(error, StaleVersionError):
             extra["current_version"] = error.current_version
             headers["ETag"] = f'"{error.current_version}"'
-        if error.field is not None:
-            extra["field"] = error.field
-            extra["errors"] = [FieldProblem(field=error.field, message=error.message)]
+        field = error.field
+        if field is None and isinstance(error, NotFoundError) and request.path_params:
+            # A goal named in the path that does not exist: the path parameter is at fault.
+            field = next(iter(request.path_params))
+        if field is not None:
+            extra["field"] = field
+            extra["errors"] = [FieldProblem(field=field, message=error.message)]
         return problem_response(
             request, status, slug, title, error.message, headers=headers, **extra
         )
@@ -165,6 +170,11 @@ def install(app: FastAPI) -> None:
         slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
             error.status_code, "http-error"
         )
+        extra: dict[str, Any] = {}
+        if error.status_code in (400, 413):
+            # FastAPI answers 400 only when it cannot parse the body at all.
+            extra["field"] = "body"
+            extra["errors"] = [FieldProblem(field="body", message=str(error.detail))]
         return problem_response(
             request,
             error.status_code,
@@ -172,4 +182,27 @@ def install(app: FastAPI) -> None:
             str(error.detail),
             str(error.detail),
             headers=dict(error.headers or {}),
+            **extra,
         )
+
+
+def document(app: FastAPI) -> None:
+    """Publish the Problem schema that every route's problem+json responses refer to."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problem.pop("$defs", {}))
+            components["Problem"] = problem
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

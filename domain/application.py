@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
@@ -22,6 +22,7 @@ from domain.cycle import Cycle
 from domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
+    ConflictError,
     DomainError,
     InvalidInputError,
     NotFoundError,
@@ -116,6 +117,8 @@ class RequestLog(Protocol):
     """Implemented by recorders that keep completed idempotent requests with the events."""
 
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None: ...
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -258,8 +261,9 @@ class GoalLedger(Application[UUID]):
         token = _current_request.set(request)
         try:
             return command()
-        except ConcurrencyError:
-            # The same key may have won the race in another process.
+        except ConflictError:
+            # The same key may have won the race in another process (a lost race, or a
+            # cycle "already open" by this very request's twin).
             replayed = self._completed(request)
             if replayed is not None:
                 return replayed
@@ -268,9 +272,10 @@ class GoalLedger(Application[UUID]):
             _current_request.reset(token)
 
     def _completed(self, request: IdempotentRequest) -> Saved | None:
-        if not isinstance(self.recorder, RequestLog):
+        recorder = self.recorder
+        if not isinstance(recorder, RequestLog):
             return None
-        found = self.recorder.find_request(request.actor, request.key)
+        found = recorder.find_request(request.actor, request.key)
         if found is None:
             return None
         fingerprint, result = found
@@ -279,7 +284,10 @@ class GoalLedger(Application[UUID]):
                 "this Idempotency-Key was already used for a different request",
                 field="Idempotency-Key",
             )
-        return Saved.from_json(result)
+        saved = Saved.from_json(result)
+        # The first response named the write's log position; so does the replay.
+        position = recorder.position_of(saved.id, saved.version)
+        return replace(saved, positions=(position,) if position is not None else ())
 
     def _save(self, *aggregates: LedgerAggregate, **kwargs: Any) -> tuple[int, ...]:
         request = _current_request.get()

@@ -152,6 +152,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             "%s::uuid[], %s::bigint[], %s::timestamptz[], "
             "%s::text[], %s::text[], %s::text[], %s::text[]) AS appended(notification_id)"
         ).format(function=append_function)
+        self.position_of_statement = SQL(
+            "SELECT notification_id FROM {events} "
+            "WHERE originator_id = %s AND originator_version = %s"
+        ).format(events=Identifier(schema, self.events_table_name))
         self.version_at_position_statement = SQL(
             "SELECT max(originator_version) AS version FROM {events} "
             "WHERE originator_id = %s AND notification_id <= %s"
@@ -201,6 +205,13 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(self.select_request_statement, (actor, key), prepare=True)
             row = curs.fetchone()
             return (row["fingerprint"], row["result"]) if row else None
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """The log position of one stored event."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.position_of_statement, (originator_id, version), prepare=True)
+            row = curs.fetchone()
+            return row["notification_id"] if row else None
 
     def version_at_position(self, originator_id: UUID, position: int) -> int | None:
         """The aggregate's version as of a position in the log (for projections)."""

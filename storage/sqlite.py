@@ -99,6 +99,17 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return (str(row[0]), str(row[1])) if row else None
 
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """The log position of one stored event."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid FROM {self.events_table_name} "  # noqa: S608
+                "WHERE originator_id = ? AND originator_version = ?",
+                (originator_id.hex, version),
+            )
+            row = c.fetchone()
+            return int(row[0]) if row else None
+
     def version_at_position(self, originator_id: UUID, position: int) -> int | None:
         """The aggregate's version as of a position in the log (for projections)."""
         with self.datastore.transaction(commit=False) as c:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import Query, Response
 
-from api.problems import Problem, ProblemError
+from api.problems import ProblemError
 from api.schemas import Written
 from domain.application import Saved
 
@@ -29,16 +29,26 @@ KnownAt = Annotated[
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=64)]
 
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
+    status: {
+        "description": "A problem (RFC 9457)",
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+    }
     for status in (400, 401, 403, 404, 409, 412, 413, 422)
 }
 
 
-def utc(moment: datetime | None) -> datetime | None:
+def utc(moment: datetime | None, field: str = "known_at") -> datetime | None:
+    """A moment in UTC; one given without an offset is taken as UTC."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ProblemError(
+            422, "invalid-input", "Invalid input", f"{field} is out of range", field=field
+        ) from None
 
 
 def etag(response: Response, version: int) -> None:

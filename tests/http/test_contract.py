@@ -61,12 +61,6 @@ def test_health_and_the_published_contract(client: httpx.Client, spec: dict[str,
     assert "/openapi.json" in docs.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: /openapi.json documents error bodies under application/json (Problem) and "
-    "lists application/problem+json without a schema, though every 4xx is sent as "
-    "application/problem+json; schema-driven clients and validators never see the Problem",
-)
 def test_the_schema_documents_problem_bodies_as_problem_json(spec: dict[str, Any]) -> None:
     undocumented = [
         (method.upper(), path, status)
@@ -79,11 +73,6 @@ def test_the_schema_documents_problem_bodies_as_problem_json(spec: dict[str, Any
     assert undocumented == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: /openapi.json declares no bearer security scheme (the Authorization header "
-    "is hidden from the schema), so /docs cannot authorize and clients are not told",
-)
 def test_the_schema_declares_bearer_authentication(spec: dict[str, Any]) -> None:
     schemes = spec.get("components", {}).get("securitySchemes", {})
     assert any(s.get("scheme", "").lower() == "bearer" for s in schemes.values()), schemes

@@ -69,11 +69,6 @@ def test_a_retried_write_returns_the_first_response_and_stores_nothing(
     assert position(ledger) == after_first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (contract): a replayed write answers `position: null` where the first "
-    "response said the log position; the issue says a retry returns the first response",
-)
 def test_a_replay_is_byte_for_byte_the_first_response(
     client: httpx.Client, quarter: dict[str, Any], admin: Headers
 ) -> None:
@@ -174,11 +169,6 @@ def test_two_clients_racing_with_the_same_key_store_one_check_in(
         assert events_since(ledger, before) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a keyed POST /v1/cycles racing with its own retry answers 409 "
-    "'cycle ... is already open' instead of the first response",
-)
 def test_two_clients_racing_with_the_same_key_open_one_cycle(
     live: LiveServer, admin: Headers, ledger: GoalLedger
 ) -> None:

@@ -112,20 +112,10 @@ def test_a_bad_check_in_is_a_problem_naming_its_field(
     [
         pytest.param(
             b'{"value": "41", "note": "\xff\xfe", "confidence": "on_track"}',
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a body that is not UTF-8 gets 400 'There was an error parsing "
-                "the body' with no `field`",
-            ),
             id="not-utf-8",
         ),
         pytest.param(
             b"[" * 10_000 + b"]" * 10_000,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: JSON nested too deep gets 400 'There was an error parsing "
-                "the body' with no `field`",
-            ),
             id="nested-too-deep",
         ),
     ],
@@ -246,11 +236,6 @@ def test_unknown_goals_are_404_problems(client: httpx.Client, kr: str, admin: He
     problem(client.delete(kr, headers=admin), 405)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a 404 for an unknown goal in the path has no `field`/`errors` "
-    "naming the path parameter",
-)
 @pytest.mark.usefixtures("nothing_stored")
 @pytest.mark.parametrize(
     ("path", "field"),
@@ -282,11 +267,6 @@ def test_bodies_over_64_kib_are_refused_with_413(
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a body over 64 KiB sent chunked (no Content-Length) gets 400 'There was "
-    "an error parsing the body' instead of 413",
-)
 @pytest.mark.usefixtures("nothing_stored")
 def test_a_streamed_body_over_64_kib_is_refused_with_413(
     client: httpx.Client, kr: str, admin: Headers
@@ -297,9 +277,6 @@ def test_a_streamed_body_over_64_kib_is_refused_with_413(
     problem(response, 413)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: the 413 problem has no `field` naming the body at fault"
-)
 def test_the_413_problem_names_the_body(client: httpx.Client, kr: str, admin: Headers) -> None:
     response = client.post(f"{kr}/check-ins", json=check_in_body(note="x" * 70_000), headers=admin)
     problem(response, 413, field="body")
@@ -332,11 +309,6 @@ def test_bad_headers_and_queries_are_400_or_422_problems(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a known_at whose UTC conversion leaves year 1..9999 raises OverflowError "
-    "in api.routes.common.utc: 500 text/plain",
-)
 @pytest.mark.parametrize("known_at", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
 def test_a_known_at_at_the_edge_of_time_is_no_server_error(
     client: httpx.Client, quarter: dict[str, Any], admin: Headers, known_at: str
