@@ -34,6 +34,7 @@ from projections.base import (
     RebuildSupersededError,
 )
 from projections.registry import READ_MODELS, read_model_named, worker_for
+from projections.seal import SealRebuildRefusedError
 from projections.webhooks import create_tables as create_webhook_tables
 from storage.ledger import init_store, open_ledger
 from storage.settings import Settings, StoreUrlError, store_env
@@ -453,6 +454,13 @@ def projections_rebuild(
                     done = rebuild.run(progress=progress, stopping=stopping)
                 except (RebuildInterruptedError, RebuildSupersededError) as error:
                     fail(f"{error}; the live {read_model.name} is unchanged", STORE_ERROR)
+                except SealRebuildRefusedError as error:
+                    # The log no longer matches the live seal: keep the seal as evidence.
+                    rebuild.abandon()
+                    fail(
+                        f"{error}; the live seal is kept: run `goalpost verify`",
+                        STORE_ERROR,
+                    )
                 typer.echo(
                     f"Rebuilt {done.name}: generation {done.generation} (was {done.replaced}) "
                     f"is live at position {done.position}; {done.events} events in "
