@@ -22,6 +22,7 @@ from api.routes import (
     key_results,
     kpis,
     objectives,
+    scores,
     webhooks,
 )
 from domain.application import GoalLedger
@@ -162,7 +163,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
     app.state.views = views = ViewDatabase(ledger)
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
     for module in (
-        history, evidence, audit, events, webhooks, cycles, objectives, key_results, kpis
+        history, evidence, audit, events, webhooks, scores, cycles, objectives, key_results, kpis
     ):  # fmt: skip
         app.include_router(module.router)
 

@@ -12,9 +12,10 @@ from projections.base import (
     ReadModel,
 )
 from projections.kpi_health import KpiHealth
+from projections.scores import Scores
 from projections.seal import Seal
 
-READ_MODELS: tuple[type[ReadModel], ...] = (AuditTrail, KpiHealth, Seal)
+READ_MODELS: tuple[type[ReadModel], ...] = (AuditTrail, KpiHealth, Seal, Scores)
 
 
 # In-process (the embedded store's `goalpost serve`): small batches keep the database's

@@ -275,6 +275,6 @@ def test_rebuild_and_status_from_the_command_line(sqlite_url: str) -> None:
     assert "Rebuilt audit_trail: generation 3 (was 2)" in everything.stdout
 
     # An unknown name is a usage error that lists the known ones.
-    unknown = runner.invoke(goalpost_cli, ["projections", "rebuild", "scores"], env=env)
+    unknown = runner.invoke(goalpost_cli, ["projections", "rebuild", "no_such_model"], env=env)
     assert unknown.exit_code == 2
     assert "audit_trail" in unknown.output

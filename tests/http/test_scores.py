@@ -1,0 +1,162 @@
+"""GET /v1/scores over real HTTP on PostgreSQL: the read model now, replays for other days.
+
+The live server runs no projection worker; each test projects the log itself, here and
+now, before reading, so what the read reflects is known exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.access import Role
+from domain.application import GoalLedger
+from projections.registry import worker_for
+from tests.http.conftest import CYCLE, Goals, Headers, Tokens, position, problem
+
+pytestmark = pytest.mark.postgres
+
+
+def project(ledger: GoalLedger) -> int:
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+    return position(ledger)
+
+
+def body(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    assert response.headers["Goalpost-Position"] == str(result["position"])
+    return result
+
+
+@pytest.fixture
+def member(tokens: Tokens) -> Headers:
+    return tokens.headers("carla", Role.MEMBER)
+
+
+@pytest.fixture
+def story(goals: Goals, ledger: GoalLedger) -> dict[str, Any]:
+    """Ana's NPS at 41 (0.5, on track) and Ben's key result without a check-in."""
+    goals.open_cycle()
+    ana = goals.objective("ana")
+    nps = goals.key_result(ana["id"], "ana")
+    goals.check_in(nps["id"], value="41")
+    recorded = datetime.now(UTC)
+    ben = goals.objective("ben", title="Earn the right to sell upmarket")
+    deals = goals.key_result(
+        ben["id"], "ben", title="Enterprise deals", baseline="0", target="5", unit="deals"
+    )
+    return {
+        "ana": ana,
+        "nps": nps,
+        "ben": ben,
+        "deals": deals,
+        "recorded": recorded,
+        "position": project(ledger),
+    }
+
+
+def test_scores_now_from_the_read_model(
+    client: httpx.Client, member: Headers, story: dict[str, Any]
+) -> None:
+    found = body(client.get("/v1/scores", headers=member))
+    assert found["position"] == story["position"]
+    assert found["as_of"] is None and found["known_at"] is None
+    rows = {row["id"]: row for row in found["key_results"]}
+    assert set(rows) == {story["nps"]["id"], story["deals"]["id"]}
+    nps = rows[story["nps"]["id"]]
+    assert nps["score"] == "0.5000"
+    assert nps["score_against_original_plan"] == "0.5000"
+    assert nps["traffic_light"] == "amber"
+    assert nps["confidence"] == "on_track"
+    assert nps["value"] == "41"
+    assert nps["last_check_in_on"] == "2026-08-15"
+    assert nps["as_of"] == CYCLE["ends_on"]
+    assert nps["pace"] == "behind" and nps["stale"] is True
+    assert rows[story["deals"]["id"]]["score"] == "0.0000"
+    assert rows[story["deals"]["id"]]["confidence"] is None
+    objectives = {row["id"]: row for row in found["objectives"]}
+    assert objectives[story["ana"]["id"]]["score"] == "0.5000"
+    assert objectives[story["ben"]["id"]]["traffic_light"] == "red"
+    # One of two on track, none off track.
+    assert found["cycles"] == [{"cycle_id": CYCLE["id"], "net_confidence": "0.5000"}]
+
+
+def test_filters_by_owner_and_cycle(
+    client: httpx.Client, member: Headers, story: dict[str, Any]
+) -> None:
+    bens = body(client.get("/v1/scores", params={"owner": "ben"}, headers=member))
+    assert [row["id"] for row in bens["key_results"]] == [story["deals"]["id"]]
+    assert [row["id"] for row in bens["objectives"]] == [story["ben"]["id"]]
+    # Net confidence stays the whole cycle's.
+    assert bens["cycles"] == [{"cycle_id": CYCLE["id"], "net_confidence": "0.5000"}]
+    same = body(client.get("/v1/scores", params={"cycle_id": CYCLE["id"]}, headers=member))
+    assert len(same["key_results"]) == 2
+    other = body(client.get("/v1/scores", params={"cycle_id": "2027-Q1"}, headers=member))
+    assert other["key_results"] == [] and other["objectives"] == []
+    assert other["cycles"] == [{"cycle_id": "2027-Q1", "net_confidence": None}]
+
+
+def test_reads_its_own_write(client: httpx.Client, member: Headers, story: dict[str, Any]) -> None:
+    found = body(
+        client.get("/v1/scores", params={"min_position": story["position"]}, headers=member)
+    )
+    assert found["position"] >= story["position"]
+    problem(
+        client.get("/v1/scores", params={"min_position": story["position"] + 1000}, headers=member),
+        422,
+        "min_position",
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"as_of": "2026-08-01"}, {"known_at": "2026-08-01T00:00:00Z"}],
+)
+def test_another_day_needs_a_cycle(
+    client: httpx.Client, member: Headers, story: dict[str, Any], params: dict[str, str]
+) -> None:
+    problem(client.get("/v1/scores", params=params, headers=member), 422, "cycle_id")
+
+
+def test_as_of_and_known_at_replay_the_goals(
+    client: httpx.Client, member: Headers, story: dict[str, Any]
+) -> None:
+    before = body(
+        client.get(
+            "/v1/scores",
+            params={"cycle_id": CYCLE["id"], "as_of": "2026-08-01", "owner": "ana"},
+            headers=member,
+        )
+    )
+    assert before["as_of"] == "2026-08-01"
+    [nps] = before["key_results"]
+    assert nps["id"] == story["nps"]["id"]
+    assert nps["score"] == "0.0000" and nps["value"] == "32" and nps["confidence"] is None
+    assert [row["id"] for row in before["objectives"]] == [story["ana"]["id"]]
+    assert before["cycles"] == [{"cycle_id": CYCLE["id"], "net_confidence": "0.0000"}]
+    known = body(
+        client.get(
+            "/v1/scores",
+            params={"cycle_id": CYCLE["id"], "known_at": story["recorded"].isoformat()},
+            headers=member,
+        )
+    )
+    # Known before Ben's objective was created: only Ana's.
+    assert [row["id"] for row in known["key_results"]] == [story["nps"]["id"]]
+    assert known["key_results"][0]["score"] == "0.5000"
+    problem(
+        client.get(
+            "/v1/scores", params={"cycle_id": "2027-Q1", "as_of": "2026-08-01"}, headers=member
+        ),
+        404,
+    )
+
+
+def test_needs_a_token(client: httpx.Client, story: dict[str, Any]) -> None:
+    problem(client.get("/v1/scores"), 401)

@@ -1,0 +1,90 @@
+"""The scores read model against the ledger's own scoreboard, for the demo quarter, on each store.
+
+The demo quarter (2026-Q3) holds a re-baselined key result and a retired one; the read
+model must agree with `GoalLedger.cycle_scoreboard` on every key result's score (against
+the current and the original plan), every objective's score and the net confidence.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cli.demo import CYCLE, load_demo
+from domain.application import GoalLedger
+from domain.reports import CycleScoreboard
+from projections.database import ViewDatabase
+from projections.registry import worker_for
+from projections.scores import Scoreboard, scores
+
+
+def _projected(ledger: GoalLedger) -> tuple[Scoreboard, CycleScoreboard]:
+    load_demo(ledger)
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+    views = ViewDatabase(ledger)
+    return scores(views, cycle_id=CYCLE), ledger.cycle_scoreboard(CYCLE)
+
+
+def test_projected_scores_equal_the_ledgers_scoreboard(ledger: GoalLedger) -> None:
+    projected, board = _projected(ledger)
+    lines = {line.id: line for o in board.objectives for line in o.key_results}
+    assert {row.key_result_id for row in projected.key_results} == set(lines)
+    for row in projected.key_results:
+        status = lines[row.key_result_id].status
+        assert row.score == status.score
+        assert row.score_against_original_plan == status.score_against_original_plan
+        assert row.traffic_light is status.traffic_light
+        assert row.value == status.value
+        assert row.baseline == status.plan.baseline
+        assert row.target == status.plan.target
+        assert row.original_baseline == status.original_plan.baseline
+        assert row.original_target == status.original_plan.target
+        assert row.rebaselined == (status.plan.version != status.original_plan.version)
+        assert row.pace is status.pace
+        assert row.stale == status.stale
+        assert row.expected_progress == status.expected_progress
+        assert row.retired == (status.retired is not None)
+        assert row.confidence == (status.last_check_in.confidence if status.last_check_in else None)
+    objectives = {o.id: o for o in board.objectives}
+    assert {row.objective_id for row in projected.objectives} == set(objectives)
+    for objective_row in projected.objectives:
+        expected = objectives[objective_row.objective_id]
+        assert objective_row.score == expected.score
+        assert objective_row.traffic_light == expected.traffic_light
+        assert objective_row.retired == (expected.retired is not None)
+    assert projected.net_confidence == {CYCLE: board.net_confidence}
+    assert board.net_confidence is not None
+
+
+def test_rebaselined_and_retired_key_results(ledger: GoalLedger) -> None:
+    projected, board = _projected(ledger)
+    rebaselined = [row for row in projected.key_results if row.rebaselined]
+    assert len(rebaselined) == 1
+    assert rebaselined[0].score != rebaselined[0].score_against_original_plan
+    retired = [row for row in projected.key_results if row.retired]
+    assert len(retired) == 1
+    assert retired[0].retired_reason_code is not None
+    # Its objective's score leaves it out: the same score without it.
+    objective = next(o for o in board.objectives if o.id == retired[0].objective_id)
+    row = next(o for o in projected.objectives if o.objective_id == objective.id)
+    assert row.score == objective.score
+    counted = [line for line in objective.key_results if line.status.retired is None]
+    assert len(counted) == len(objective.key_results) - 1
+
+
+def test_filters_by_owner_and_judges_pace_on_the_day(ledger: GoalLedger) -> None:
+    projected, _ = _projected(ledger)
+    owner = projected.key_results[0].owner
+    views = ViewDatabase(ledger)
+    mine = scores(views, owner=owner)
+    assert mine.key_results
+    assert all(row.owner == owner for row in mine.key_results)
+    assert all(row.owner == owner for row in mine.objectives)
+    # Net confidence is the whole cycle's, whatever the owner filter.
+    assert mine.net_confidence == projected.net_confidence
+    # Pace and staleness are read-time judgements: mid-quarter, nothing is stale yet.
+    early = scores(views, cycle_id=CYCLE, today=date(2026, 7, 3))
+    assert all(row.as_of == date(2026, 7, 3) for row in early.key_results)
+    assert not any(row.stale for row in early.key_results)
+    assert [r.score for r in early.key_results] == [r.score for r in projected.key_results]
