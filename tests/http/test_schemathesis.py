@@ -99,9 +99,13 @@ def test_every_operation_keeps_the_published_contract(
     live: LiveServer, client: httpx.Client, admin: Headers, quarter: dict[str, Any]
 ) -> None:
     # The live event stream never ends, and a fuzzer reads each body to its end; the
-    # stream is exercised in test_events.py instead.
-    schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json").exclude(
-        path="/v1/events/stream"
+    # stream is exercised in test_events.py instead. /v1/scores takes ?min_position=,
+    # which waits for a projection worker this server does not run and then answers
+    # its documented 503; test_scores.py covers that route.
+    schema = (
+        schemathesis.openapi.from_url(f"{live.url}/openapi.json")
+        .exclude(path="/v1/events/stream")
+        .exclude(path="/v1/scores")
     )
     # Real ids for path parameters, so that generated requests also reach existing goals.
     kpi = client.post("/v1/kpis", json=kpi_body("ana"), headers=admin).json()["id"]
