@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +18,7 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from projections.audit_trail import event_class_name
 
 SOURCE = "/goalpost"
 _FORMAT = JSONFormat()
@@ -33,10 +33,6 @@ _KINDS: dict[type[LedgerAggregate], tuple[str, str]] = {
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 def _event_classes() -> dict[str, tuple[str, str, str]]:
     """Topic -> (CloudEvents type, collection path, kind) for every goal event class."""
     found: dict[str, tuple[str, str, str]] = {}
@@ -46,7 +42,7 @@ def _event_classes() -> dict[str, tuple[str, str, str]]:
                 attribute, LedgerAggregate.Event | LedgerAggregate.Created
             ):
                 version = getattr(attribute, "class_version", 1)
-                name = f"goalpost.{kind}.{_snake(attribute.__name__)}.v{version}"
+                name = f"goalpost.{kind}.{event_class_name(attribute)}.v{version}"
                 found[get_topic(attribute)] = (name, collection, kind)
     return found
 

@@ -75,9 +75,14 @@ KINDS: dict[type[LedgerAggregate], str] = {
 }
 
 
+def event_class_name(event_class: type) -> str:
+    """`KeyResult.CheckInRecorded` -> `check_in_recorded`: one vocabulary for the audit
+    trail and the feed's CloudEvents types."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+
+
 def event_name(event: object) -> str:
-    """`KeyResult.CheckInRecorded` -> `check_in_recorded`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+    return event_class_name(type(event))
 
 
 def _number(value: Decimal | None) -> str | None:
