@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -94,11 +96,15 @@ def _from_row(key: str, row: Row) -> CheckIn:
 class CheckInLog:
     """Check-ins by id; entries become `CheckIn` objects only when asked for."""
 
-    __slots__ = ("_objects", "_rows")
+    __slots__ = ("_objects", "_order", "_rows")
 
     def __init__(self, rows: dict[str, Row] | None = None) -> None:
         self._rows: dict[str, Row] = rows if rows is not None else {}
         self._objects: dict[str, CheckIn] = {}
+        # (effective_on, version, key) in order, built on first ask and kept by `put`:
+        # scoring asks for the latest check-in on a day on every read and every projected
+        # event, and a scan per ask made a long history quadratic.
+        self._order: list[tuple[str, int, str]] | None = None
 
     @property
     def rows(self) -> dict[str, Row]:
@@ -106,8 +112,15 @@ class CheckInLog:
 
     def put(self, check_in: CheckIn) -> None:
         key = check_in.id.hex
-        self._rows[key] = _to_row(check_in)
+        earlier = self._rows.get(key)
+        row = self._rows[key] = _to_row(check_in)
         self._objects[key] = check_in
+        if self._order is None or (earlier is not None and earlier[:2] == row[:2]):
+            return  # a correction keeps the check-in's place
+        if earlier is not None:
+            self._order = None
+        else:
+            insort(self._order, (row[0], row[1], key))
 
     def __getitem__(self, check_in_id: UUID) -> CheckIn:
         key = check_in_id.hex
@@ -135,19 +148,18 @@ class CheckInLog:
 
     def latest(self, on: date) -> CheckIn | None:
         """The latest check-in effective on or before `on`; the later recorded wins a tie."""
-        day = on.isoformat()
-        best_key: str | None = None
-        best: tuple[str, int] = ("", 0)
-        for key, row in self._rows.items():
-            effective, version = row[0], row[1]
-            if effective <= day and (effective, version) > best:
-                best_key, best = key, (effective, version)
-        return self[UUID(best_key)] if best_key is not None else None
+        if self._order is None:
+            self._order = sorted((row[0], row[1], key) for key, row in self._rows.items())
+        before = bisect_right(self._order, on.isoformat(), key=itemgetter(0))
+        if not before:
+            return None
+        return self[UUID(self._order[before - 1][2])]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CheckInLog:
         # Rows are replaced, never mutated in place, so copying the containers suffices.
         copy = CheckInLog(dict(self._rows))
         copy._objects = dict(self._objects)
+        copy._order = list(self._order) if self._order is not None else None
         return copy
 
     def __eq__(self, other: object) -> bool:

@@ -85,6 +85,14 @@ class ReadModel(ABC):
         self.replicas.advance(event)  # type: ignore[arg-type]
         self.after(tx, event, stored, context)  # type: ignore[arg-type]
 
+    def finish_batch(self, tx: ViewTransaction, position: int) -> None:
+        """Write what `after` held back for the batch, before its position is tracked.
+
+        A read model whose rows depend only on where its goals stand may keep one row
+        per goal touched and write it here once, rather than once per event.
+        """
+        return
+
     def forget(self) -> None:
         """After a rolled-back batch: what the replicas learnt from it is not stored."""
         self.replicas.clear()
@@ -111,6 +119,7 @@ def apply_batch(model: ReadModel, tx: ViewTransaction, tracking_name: str, limit
         model.process(tx, stored)
     if notifications:
         position = notifications[-1].id
+        model.finish_batch(tx, position)
         tx.track(Tracking(tracking_name, position))
     model.applied_through = position
     return len(notifications)

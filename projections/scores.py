@@ -16,11 +16,18 @@ functions, as of `min(today, cycle end)`: the day the ledger's own reads default
 
 An objective's row holds the weighted mean of its non-retired key results (the domain's
 `ObjectiveStatus.compose`); retired key results keep their rows, with the reason code.
-The row of a key result is rewritten on each of its events, its objective's row on each
+The row of a key result changes with each of its events, its objective's row with each
 event of the objective or of one of its key results, and both tables' `cycle_closed` on
-the cycle's closing. Net confidence per cycle is computed at read time from the rows of
-key results that are not retired in objectives that are not retired (as
-`CycleScoreboard.net_confidence`), for the whole cycle whatever other filter applies.
+the cycle's closing. Rows are written once per batch for each goal touched in it, as the
+goal stands after the batch (which is how it stood after the last event touching it),
+with `created_at` and `updated_position` the positions of the first and last such event:
+the same rows whatever the batch boundaries, and one objective rescored per batch rather
+than per check-in of one of its key results. A closing writes what is held back first, so
+`cycle_closed` comes after every row written before it.
+
+Net confidence per cycle is computed at read time from the rows of key results that are
+not retired in objectives that are not retired (as `CycleScoreboard.net_confidence`), for
+the whole cycle whatever other filter applies.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from domain.application import GoalLedger
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.key_result import KeyResult
@@ -180,6 +188,12 @@ class Scores(ReadModel):
         " ON {objective_scores} (owner, created_at)",
     )
 
+    def __init__(self, ledger: GoalLedger, database: ViewDatabase) -> None:
+        super().__init__(ledger, database)
+        # Goals touched in the batch so far: id -> positions of the first and last event.
+        self._key_results: dict[UUID, tuple[int, int]] = {}
+        self._objectives: dict[UUID, tuple[int, int]] = {}
+
     def after(
         self,
         tx: ViewTransaction,
@@ -190,18 +204,16 @@ class Scores(ReadModel):
         position = stored.id
         goal = self.replicas.get(event.originator_id, position)
         if isinstance(goal, KeyResult):
-            cycle = self._cycle(goal.cycle_id, position)
-            if cycle is None:
+            if self._cycle(goal.cycle_id, position) is None:
                 return
-            tx.execute(UPSERT_KEY_RESULT, _key_result_params(goal, cycle, position))
-            objective = self.replicas.typed(Objective, goal.objective_id, position)
-            if objective is not None:
-                self._objective(tx, objective, cycle, position)
+            _touch(self._key_results, goal.id, position)
+            if self.replicas.typed(Objective, goal.objective_id, position) is not None:
+                _touch(self._objectives, goal.objective_id, position)
         elif isinstance(goal, Objective):
-            cycle = self._cycle(goal.cycle_id, position)
-            if cycle is not None:
-                self._objective(tx, goal, cycle, position)
+            if self._cycle(goal.cycle_id, position) is not None:
+                _touch(self._objectives, goal.id, position)
         elif isinstance(goal, Cycle) and isinstance(event, Cycle.Closed):
+            self.finish_batch(tx, position)
             for table in ("key_result_scores", "objective_scores"):
                 tx.execute(
                     f"UPDATE {{{table}}} SET cycle_closed = %s,"  # noqa: S608 - constant names
@@ -209,11 +221,38 @@ class Scores(ReadModel):
                     (True, position, goal.key),
                 )
 
+    def finish_batch(self, tx: ViewTransaction, position: int) -> None:
+        for key_result_id, (first, last) in self._key_results.items():
+            key_result = self.replicas.typed(KeyResult, key_result_id, position)
+            assert key_result is not None  # touched, so it exists by now
+            cycle = self._cycle(key_result.cycle_id, position)
+            assert cycle is not None
+            tx.execute(UPSERT_KEY_RESULT, _key_result_params(key_result, cycle, first, last))
+        for objective_id, (first, last) in self._objectives.items():
+            objective = self.replicas.typed(Objective, objective_id, position)
+            assert objective is not None
+            cycle = self._cycle(objective.cycle_id, position)
+            assert cycle is not None
+            self._objective(tx, objective, cycle, position, first, last)
+        self._key_results.clear()
+        self._objectives.clear()
+
+    def forget(self) -> None:
+        super().forget()
+        self._key_results.clear()
+        self._objectives.clear()
+
     def _cycle(self, key: str, position: int) -> Cycle | None:
         return self.replicas.typed(Cycle, Cycle.create_id(key), position)
 
     def _objective(
-        self, tx: ViewTransaction, objective: Objective, cycle: Cycle, position: int
+        self,
+        tx: ViewTransaction,
+        objective: Objective,
+        cycle: Cycle,
+        position: int,
+        created_at: int,
+        updated_position: int,
     ) -> None:
         day = cycle.ends_on
         lines = []
@@ -249,7 +288,7 @@ class Scores(ReadModel):
             UPSERT_OBJECTIVE,
             (
                 status.id,
-                position,
+                created_at,
                 status.cycle_id,
                 cycle.starts_on,
                 cycle.ends_on,
@@ -264,12 +303,19 @@ class Scores(ReadModel):
                 status.retired.reason_code.value if status.retired else None,
                 status.retired.effective_on if status.retired else None,
                 status.version,
-                position,
+                updated_position,
             ),
         )
 
 
-def _key_result_params(key_result: KeyResult, cycle: Cycle, position: int) -> tuple[Any, ...]:
+def _touch(touched: dict[UUID, tuple[int, int]], goal_id: UUID, position: int) -> None:
+    first, _ = touched.get(goal_id, (position, position))
+    touched[goal_id] = (first, position)
+
+
+def _key_result_params(
+    key_result: KeyResult, cycle: Cycle, created_at: int, updated_position: int
+) -> tuple[Any, ...]:
     status = key_result.status(cycle, cycle.ends_on)
     plan, original, check_in, retired = (
         status.plan,
@@ -279,7 +325,7 @@ def _key_result_params(key_result: KeyResult, cycle: Cycle, position: int) -> tu
     )
     return (
         key_result.id,
-        position,
+        created_at,
         key_result.objective_id,
         key_result.cycle_id,
         cycle.starts_on,
@@ -306,7 +352,7 @@ def _key_result_params(key_result: KeyResult, cycle: Cycle, position: int) -> tu
         retired.reason_code.value if retired else None,
         retired.effective_on if retired else None,
         key_result.version,
-        position,
+        updated_position,
     )
 
 

@@ -1,0 +1,79 @@
+"""The check-in log answers "latest on a day" as a scan of every check-in would."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.check_in_log import CheckIn, CheckInLog, Correction
+from domain.values import Confidence, ReasonCode
+
+START = date(2026, 7, 1)
+RECORDED = datetime(2026, 7, 1, tzinfo=UTC)
+
+
+def brute_latest(log: CheckInLog, on: date) -> CheckIn | None:
+    candidates = [c for c in log if c.effective_on <= on]
+    return max(candidates, key=lambda c: (c.effective_on, c.version), default=None)
+
+
+def check_in(n: int, day: int) -> CheckIn:
+    return CheckIn(
+        id=UUID(int=n + 1),
+        effective_on=START + timedelta(days=day),
+        value=Decimal(n),
+        confidence=Confidence.ON_TRACK,
+        note="",
+        actor="someone",
+        recorded_at=RECORDED,
+        version=n + 2,
+        original_value=Decimal(n),
+    )
+
+
+# Each step adds a check-in effective on a day, or corrects an earlier one.
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 30)),
+        st.tuples(st.just("correct"), st.integers(0, 1000)),
+    ),
+    max_size=40,
+)
+
+
+@given(steps=steps, asks=st.lists(st.integers(-1, 32), min_size=1, max_size=10))
+def test_latest_is_the_greatest_effective_date_then_version(
+    steps: list[tuple[str, int]], asks: list[int]
+) -> None:
+    log = CheckInLog()
+    added: list[CheckIn] = []
+    for n, (kind, arg) in enumerate(steps):
+        if kind == "add" or not added:
+            made = check_in(n, arg % 31)
+            added.append(made)
+            log.put(made)
+        else:
+            index = arg % len(added)
+            corrected = replace(
+                log[added[index].id],
+                value=Decimal(-n),
+                corrections=(
+                    Correction(Decimal(-n), "typo", ReasonCode.DATA_ERROR, "someone", RECORDED, n),
+                ),
+            )
+            log.put(corrected)
+        # Asked between steps too, so what is remembered is tested against later puts.
+        day = START + timedelta(days=asks[n % len(asks)])
+        assert log.latest(day) == brute_latest(log, day)
+    for ask in asks:
+        day = START + timedelta(days=ask)
+        assert log.latest(day) == brute_latest(log, day)
+        # A snapshot's rows and a deep copy answer the same.
+        assert CheckInLog(dict(log.rows)).latest(day) == brute_latest(log, day)
+        assert copy.deepcopy(log).latest(day) == brute_latest(log, day)
