@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from domain.application import GoalLedger
 from domain.base import LedgerAggregate
 from projections.database import (
     FIRST_GENERATION,
+    ReadModelSpec,
     ReadModelState,
     ViewDatabase,
     ViewTransaction,
@@ -41,6 +43,9 @@ class ReadModel(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    # Raise it when what the read model writes changes but its tables do not (a change of
+    # the tables changes the definition by itself): the store then starts it afresh.
+    version: ClassVar[int] = 1
 
     def __init__(self, ledger: GoalLedger, database: ViewDatabase) -> None:
         self.ledger = ledger
@@ -53,6 +58,16 @@ class ReadModel(ABC):
     def table_names(cls) -> tuple[str, ...]:
         """The tables `tables` creates (`{name}` placeholders, without prefix)."""
         return table_names(cls.tables)
+
+    @classmethod
+    def definition(cls) -> str:
+        """The version and a digest of the DDL: what the live generation must be built by."""
+        digest = hashlib.sha256("\n".join(cls.tables).encode()).hexdigest()[:16]
+        return f"v{cls.version}:{digest}"
+
+    @classmethod
+    def spec(cls) -> ReadModelSpec:
+        return ReadModelSpec(cls.name, cls.tables, cls.definition())
 
     @property
     def tracking_name(self) -> str:
@@ -189,9 +204,10 @@ class ProjectionWorker:
         self.poll_interval = poll_interval
         self.report_interval = REPORT_EVERY_SECONDS
         self.stopping = threading.Event()
+        self._warned: set[str] = set()
 
     def create_tables(self) -> None:
-        self.database.create_read_models([(model.name, model.tables) for model in self.read_models])
+        self.database.create_read_models([model.spec() for model in self.read_models])
 
     def run_once(self) -> int:
         """One batch for each read model that is behind; the number of events applied."""
@@ -211,11 +227,28 @@ class ProjectionWorker:
             with self.database.transaction(batched=True) as tx:
                 # Shared with other batches; a rebuild's switch waits for it, and it for one.
                 state = tx.read_model(model.name, lock="share")
+                if state is not None and state.definition != model.definition():
+                    self._other_definition(model, state)
+                    return 0
                 tx.pin(model.table_names(), state.generation if state else FIRST_GENERATION)
                 return apply_batch(model, tx, model.tracking_name, self.batch_size)
         except BaseException:
             model.forget()
             raise
+
+    def _other_definition(self, model: ReadModel, state: ReadModelState) -> None:
+        """Another release's definition is live: writing ours into its tables would mix two."""
+        if model.name in self._warned:
+            return
+        self._warned.add(model.name)
+        log.warning(
+            "read model %s is live in definition %s, this worker has %s: not applying it "
+            "(run `goalpost db init` or `goalpost projections rebuild %s` with this release)",
+            model.name,
+            state.definition,
+            model.definition(),
+            model.name,
+        )
 
     def run_until_caught_up(self) -> int:
         total = 0
@@ -479,7 +512,7 @@ class Rebuild:
     def start(self) -> int:
         """Create the next generation's tables and its position at 0."""
         name = self.model.name
-        self.database.create_read_models([(name, self.model.tables)])
+        self.database.create_read_models([self.model.spec()], afresh=False)
         with self.database.transaction() as tx:
             state = self._state(tx, "update")
             if state.building is not None:
@@ -542,7 +575,11 @@ class Rebuild:
                 tx.set_position(self.model.tracking_name, position)
                 tx.forget_position(self.building_name)
                 tx.update_read_model(
-                    self.model.name, generation=self.generation, building=None, tables=self.tables
+                    self.model.name,
+                    generation=self.generation,
+                    building=None,
+                    tables=self.tables,
+                    definition=self.model.definition(),
                 )
         except BaseException:
             self.model.forget()

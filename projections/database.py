@@ -12,12 +12,18 @@ names each read model's live generation and tables; every transaction resolves `
 through it, so one commit switches readers and workers to a rebuilt generation. The live
 generation always tracks its position under the read model's own tracking name; a
 generation being built tracks under `NAME#N` until the switch.
+
+Each row also keeps the definition its live generation was built by (the read model's
+version and a digest of its DDL). A release that defines a read model differently
+starts it afresh in a new generation, and a worker of another definition leaves it be
+(ADR 17).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -45,6 +51,8 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from domain.application import GoalLedger
 from storage.postgres import GoalpostPostgresRecorder
 from storage.sqlite import GoalpostSQLiteRecorder
+
+log = logging.getLogger("goalpost.projections")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,50}$")
 _CREATE_TABLE = re.compile(
@@ -115,6 +123,28 @@ class ReadModelState:
     generation: int
     building: int | None
     tables: tuple[str, ...]
+    # What built the live generation (`ReadModel.definition()`); None from before it was kept.
+    definition: str | None = None
+
+
+def definition_version(definition: str | None) -> int:
+    """The version in `v{version}:{digest}`; 0 for none (a store from before them)."""
+    match = re.match(r"v(\d+):", definition or "")
+    return int(match.group(1)) if match else 0
+
+
+def _later_release(live: str | None, ours: str) -> bool:
+    """Whether a later release built the live generation: an older one leaves it be."""
+    return definition_version(live) > definition_version(ours)
+
+
+@dataclass(frozen=True)
+class ReadModelSpec:
+    """What the database needs to know of a read model to create and keep its tables."""
+
+    name: str
+    statements: Sequence[str]
+    definition: str
 
 
 def _sqlite_error(error: sqlite3.Error) -> PersistenceError:
@@ -222,14 +252,23 @@ class ViewTransaction:
         rows = self._raw(f"lock_{lock}", (name,))
         return self._database.state(rows[0]) if rows else None
 
-    def register(self, name: str, tables: Sequence[str]) -> None:
+    def register(self, name: str, tables: Sequence[str], definition: str) -> None:
         """Give a read model its row (generation 1) unless it has one."""
-        self._raw("register", (name, ",".join(tables)), fetch=False)
+        self._raw("register", (name, ",".join(tables), definition), fetch=False)
 
     def update_read_model(
-        self, name: str, *, generation: int, building: int | None, tables: Sequence[str]
+        self,
+        name: str,
+        *,
+        generation: int,
+        building: int | None,
+        tables: Sequence[str],
+        definition: str | None = None,
     ) -> None:
+        """Change the row; the definition too when one is given (a new live generation)."""
         self._raw("update_map", (generation, building, ",".join(tables), name), fetch=False)
+        if definition is not None:
+            self._raw("set_definition", (definition, name), fetch=False)
 
     def create(self, statements: Sequence[str], tables: Sequence[str], generation: int) -> None:
         """Run a read model's DDL for one generation of its tables."""
@@ -324,14 +363,27 @@ class ViewDatabase:
             # A write transaction there holds the whole database (BEGIN IMMEDIATE).
             lock = {"share": "", "update": ""}
         # Table names come from code (the schema is checked by storage.settings).
-        select = f"SELECT name, generation, building, table_names FROM {read_models}"  # noqa: S608
+        select = f"SELECT name, generation, building, table_names, definition FROM {read_models}"  # noqa: S608
         statements = {
             "create_map": (
                 f"CREATE TABLE IF NOT EXISTS {read_models} ("
                 f" name {types['text']} PRIMARY KEY,"
                 f" generation {types['int']} NOT NULL,"
                 f" building {types['int']},"
-                f" table_names {types['text']} NOT NULL)"
+                f" table_names {types['text']} NOT NULL,"
+                f" definition {types['text']})"
+            ),
+            # Rows made before definitions were kept: NULL, a definition of their own.
+            "add_definition": (
+                f"ALTER TABLE {read_models} ADD COLUMN IF NOT EXISTS definition {types['text']}"
+                if self.dialect == "postgresql"
+                else f"ALTER TABLE {read_models} ADD COLUMN definition {types['text']}"
+            ),
+            "map_columns": (
+                "SELECT column_name AS name FROM information_schema.columns"
+                " WHERE table_schema = %s AND table_name = %s"
+                if self.dialect == "postgresql"
+                else f"SELECT name FROM pragma_table_info('{READ_MODELS_TABLE}')"  # noqa: S608
             ),
             "select_map": select,
             "map_exists": (
@@ -342,9 +394,11 @@ class ViewDatabase:
             "lock_share": f"{select} WHERE name = %s{lock['share']}",
             "lock_update": f"{select} WHERE name = %s{lock['update']}",
             "register": (
-                f"INSERT INTO {read_models} (name, generation, building, table_names)"  # noqa: S608
-                f" VALUES (%s, {FIRST_GENERATION}, NULL, %s) ON CONFLICT (name) DO NOTHING"
+                f"INSERT INTO {read_models}"  # noqa: S608
+                " (name, generation, building, table_names, definition)"
+                f" VALUES (%s, {FIRST_GENERATION}, NULL, %s, %s) ON CONFLICT (name) DO NOTHING"
             ),
+            "set_definition": f"UPDATE {read_models} SET definition = %s WHERE name = %s",  # noqa: S608
             "update_map": (
                 f"UPDATE {read_models} SET generation = %s, building = %s, table_names = %s"  # noqa: S608
                 " WHERE name = %s"
@@ -507,6 +561,7 @@ class ViewDatabase:
             generation=int(row["generation"]),
             building=int(building) if building is not None else None,
             tables=tuple(t for t in str(row["table_names"]).split(",") if t),
+            definition=row.get("definition"),
         )
 
     def head(self) -> int:
@@ -519,30 +574,90 @@ class ViewDatabase:
 
     # Tables
 
-    def create_read_models(self, read_models: Sequence[tuple[str, Sequence[str]]]) -> None:
-        """Create each read model's live tables, its row and its position (safe to re-run)."""
+    def create_read_models(
+        self, read_models: Sequence[ReadModelSpec], *, afresh: bool = True
+    ) -> None:
+        """Create each read model's live tables, its row and its position (safe to re-run).
+
+        A read model whose live generation an earlier definition built (a lower version,
+        or the same version with other DDL) is started afresh:
+        new empty tables at position 0 (the worker then applies the whole log), the old
+        ones dropped once no reader uses them. `goalpost projections rebuild` run by the
+        new release first avoids the gap: the generation it switches to has the new
+        definition, so nothing is reset here; it calls this with `afresh=False`, which
+        leaves a live generation of another definition as it is.
+        """
         self.tracking.create_table()
         with self.bare_transaction() as tx:
-            tx._raw("create_map", (), fetch=False)
+            self._create_map(tx)
+        replaced: list[tuple[ReadModelState, tuple[str, ...]]] = []
         with self.transaction() as tx:
-            for name, statements in read_models:
-                tables = table_names(statements)
-                tx.register(name, tables)
-                state = tx.read_model(name, lock="update")
-                generation = state.generation if state is not None else FIRST_GENERATION
-                tx.create(statements, tables, generation)
-                if state is not None and set(state.tables) != set(tables):
+            for spec in read_models:
+                tables = table_names(spec.statements)
+                tx.register(spec.name, tables, spec.definition)
+                state = tx.read_model(spec.name, lock="update")
+                assert state is not None  # registered just above
+                tx.lock_position(self.tracking_name(spec.name))
+                if state.definition != spec.definition:
+                    if afresh and not _later_release(state.definition, spec.definition):
+                        replaced.append((state, tables))
+                        self._start_afresh(tx, spec, state, tables)
+                    continue
+                tx.create(spec.statements, tables, state.generation)
+                if set(state.tables) != set(tables):
                     # A release added a table: the live generation has it now too.
                     tx.update_read_model(
-                        name, generation=generation, building=state.building, tables=tables
+                        spec.name,
+                        generation=state.generation,
+                        building=state.building,
+                        tables=tables,
                     )
-                tx.lock_position(self.tracking_name(name))
+        for state, tables in replaced:
+            with self.bare_transaction() as tx:
+                tx.exclude_readers()
+                tx.drop(state.tables or tables, state.generation)
+
+    def _create_map(self, tx: ViewTransaction) -> None:
+        tx._raw("create_map", (), fetch=False)
+        where = (self._schema, READ_MODELS_TABLE) if self._schema else ()
+        columns = {row["name"] for row in tx._raw("map_columns", where)}
+        if "definition" not in columns:
+            tx._raw("add_definition", (), fetch=False)
+
+    def _start_afresh(
+        self,
+        tx: ViewTransaction,
+        spec: ReadModelSpec,
+        state: ReadModelState,
+        tables: tuple[str, ...],
+    ) -> None:
+        log.warning(
+            "read model %s was built by definition %s, this release has %s: "
+            "starting it afresh from the beginning of the log",
+            spec.name,
+            state.definition,
+            spec.definition,
+        )
+        if state.building is not None:
+            # A rebuild in progress is of the old definition (a new one would have switched).
+            tx.drop(list(dict.fromkeys((*state.tables, *tables))), state.building)
+            tx.forget_position(self.tracking_name(spec.name, state.building))
+        generation = max(state.generation, state.building or 0) + 1
+        tx.create(spec.statements, tables, generation)
+        tx.set_position(self.tracking_name(spec.name), 0)
+        tx.update_read_model(
+            spec.name,
+            generation=generation,
+            building=None,
+            tables=tables,
+            definition=spec.definition,
+        )
 
     def create_tables(self, statements: Sequence[str]) -> None:
         """Create tables outside any read model (at their live generation)."""
         self.tracking.create_table()
         with self.bare_transaction() as tx:
-            tx._raw("create_map", (), fetch=False)
+            self._create_map(tx)
         with self.transaction() as tx:
             for statement in statements:
                 tx.execute(statement)
