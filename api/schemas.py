@@ -373,6 +373,9 @@ class ObjectivePublic(BaseModel):
     as_of: date
     known_at: datetime | None
     score: Score | None
+    score_against_original_plan: Score | None = Field(
+        description="Its key results against their original baselines, targets and weights."
+    )
     traffic_light: TrafficLight | None
     retired: RetiredPublic | None
     key_results: list[KeyResultSummary]
@@ -390,6 +393,11 @@ class ObjectivePublic(BaseModel):
             as_of=status.as_of,
             known_at=known_at,
             score=rounded(status.score) if status.score is not None else None,
+            score_against_original_plan=(
+                rounded(status.score_against_original_plan)
+                if status.score_against_original_plan is not None
+                else None
+            ),
             traffic_light=status.traffic_light,
             retired=RetiredPublic.of(status.retired),
             key_results=[KeyResultSummary.of(line) for line in status.key_results],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,8 +11,15 @@ from uuid import UUID
 from domain.base import Retirement
 from domain.key_result import KeyResultStatus
 from domain.kpi import KpiStatus
-from domain.scoring import TrafficLight, net_confidence, objective_score, traffic_light
-from domain.values import KpiDirection, ObjectiveKind
+from domain.scoring import (
+    Pace,
+    TrafficLight,
+    mean_score,
+    net_confidence,
+    objective_score,
+    traffic_light,
+)
+from domain.values import Confidence, KpiDirection, ObjectiveKind
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,9 @@ class ObjectiveStatus:
     key_results: tuple[KeyResultLine, ...]
     score: Decimal | None
     traffic_light: TrafficLight | None
+    # The same key results, each against its original baseline and target, with its
+    # original weight: what re-baselining changed, at the objective's level.
+    score_against_original_plan: Decimal | None = None
 
     @classmethod
     def compose(
@@ -56,10 +67,10 @@ class ObjectiveStatus:
         key_results: tuple[KeyResultLine, ...],
     ) -> ObjectiveStatus:
         """Retired key results stay listed with their reason but do not count."""
-        score = objective_score(
-            (line.status.score, line.status.plan.weight)
-            for line in key_results
-            if line.status.retired is None
+        counted = [line.status for line in key_results if line.status.retired is None]
+        score = objective_score((status.score, status.plan.weight) for status in counted)
+        original = objective_score(
+            (status.score_against_original_plan, status.original_plan.weight) for status in counted
         )
         return cls(
             id=id,
@@ -74,6 +85,92 @@ class ObjectiveStatus:
             key_results=key_results,
             score=score,
             traffic_light=traffic_light(score) if score is not None else None,
+            score_against_original_plan=original,
+        )
+
+
+@dataclass(frozen=True)
+class ObjectiveFigures:
+    """What a rollup needs of an objective."""
+
+    owner: str
+    live: bool  # not retired
+    score: Decimal | None
+    score_against_original_plan: Decimal | None
+
+
+@dataclass(frozen=True)
+class KeyResultFigures:
+    """What a rollup needs of a key result."""
+
+    owner: str
+    live: bool  # neither it nor its objective retired
+    score: Decimal
+    score_against_original_plan: Decimal
+    traffic_light: TrafficLight
+    pace: Pace
+    stale: bool
+    confidence: Confidence | None
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A whole cycle's scores, or one owner's in it, over goals that are not retired.
+
+    `score` is the plain mean of the objectives' scores (each objective counts once,
+    whatever its size); `key_result_score` the plain mean of the key results' scores (an
+    owner may own key results under someone else's objective). Both also against the
+    original plans. Retired goals are left out of every figure here and listed, with
+    their reasons, in the rows beside it.
+    """
+
+    cycle_id: str
+    owner: str | None
+    objectives: int
+    score: Decimal | None
+    score_against_original_plan: Decimal | None
+    key_results: int
+    key_result_score: Decimal | None
+    key_result_score_against_original_plan: Decimal | None
+    green: int
+    amber: int
+    red: int
+    behind: int
+    stale: int
+    net_confidence: Decimal | None
+
+    @classmethod
+    def of(
+        cls,
+        cycle_id: str,
+        owner: str | None,
+        objectives: Iterable[ObjectiveFigures],
+        key_results: Iterable[KeyResultFigures],
+    ) -> Rollup:
+        mine = [o for o in objectives if o.live and owner in (None, o.owner)]
+        lines = [k for k in key_results if k.live and owner in (None, k.owner)]
+        lights = [k.traffic_light for k in lines]
+        return cls(
+            cycle_id=cycle_id,
+            owner=owner,
+            objectives=len(mine),
+            score=mean_score(o.score for o in mine if o.score is not None),
+            score_against_original_plan=mean_score(
+                o.score_against_original_plan
+                for o in mine
+                if o.score_against_original_plan is not None
+            ),
+            key_results=len(lines),
+            key_result_score=mean_score(k.score for k in lines),
+            key_result_score_against_original_plan=mean_score(
+                k.score_against_original_plan for k in lines
+            ),
+            green=lights.count(TrafficLight.GREEN),
+            amber=lights.count(TrafficLight.AMBER),
+            red=lights.count(TrafficLight.RED),
+            behind=sum(1 for k in lines if k.pace is Pace.BEHIND),
+            stale=sum(1 for k in lines if k.stale),
+            net_confidence=net_confidence(k.confidence for k in lines),
         )
 
 
@@ -100,12 +197,42 @@ class CycleScoreboard:
     known_at: datetime | None
     objectives: tuple[ObjectiveStatus, ...]
 
+    def figures(self) -> tuple[list[ObjectiveFigures], list[KeyResultFigures]]:
+        objectives = []
+        key_results = []
+        for objective in self.objectives:
+            objectives.append(
+                ObjectiveFigures(
+                    owner=objective.owner,
+                    live=objective.retired is None,
+                    score=objective.score,
+                    score_against_original_plan=objective.score_against_original_plan,
+                )
+            )
+            for line in objective.key_results:
+                status = line.status
+                key_results.append(
+                    KeyResultFigures(
+                        owner=line.owner,
+                        live=objective.retired is None and status.retired is None,
+                        score=status.score,
+                        score_against_original_plan=status.score_against_original_plan,
+                        traffic_light=status.traffic_light,
+                        pace=status.pace,
+                        stale=status.stale,
+                        confidence=(
+                            status.last_check_in.confidence if status.last_check_in else None
+                        ),
+                    )
+                )
+        return objectives, key_results
+
+    def rollup(self, owner: str | None = None) -> Rollup:
+        """The whole cycle's figures, or one owner's."""
+        objectives, key_results = self.figures()
+        return Rollup.of(self.key, owner, objectives, key_results)
+
     @property
     def net_confidence(self) -> Decimal | None:
-        return net_confidence(
-            line.status.last_check_in.confidence if line.status.last_check_in else None
-            for objective in self.objectives
-            if objective.retired is None
-            for line in objective.key_results
-            if line.status.retired is None
-        )
+        """Share of live key results (of live objectives) on track minus share off track."""
+        return self.rollup().net_confidence

@@ -68,6 +68,11 @@ def objective_score(weighted_scores: Iterable[tuple[Decimal, Decimal]]) -> Decim
     return _CTX.divide(total, total_weight)
 
 
+def mean_score(scores: Iterable[Decimal]) -> Decimal | None:
+    """The plain mean (each counts once); None for none."""
+    return objective_score((score, ONE) for score in scores)
+
+
 def traffic_light(score: Decimal) -> TrafficLight:
     if score >= GREEN_FROM:
         return TrafficLight.GREEN

@@ -25,13 +25,15 @@ the same rows whatever the batch boundaries, and one objective rescored per batc
 than per check-in of one of its key results. A closing writes what is held back first, so
 `cycle_closed` comes after every row written before it.
 
-Net confidence per cycle is computed at read time from the rows of key results that are
-not retired in objectives that are not retired (as `CycleScoreboard.net_confidence`), for
-the whole cycle whatever other filter applies.
+Rollups per cycle and per owner in it (`Rollup`: means of objective and key-result
+scores, traffic lights, pace, staleness, net confidence) are computed at read time from
+these rows by the domain's own `Rollup.of`, over goals that are not retired; a cycle's
+covers the whole cycle whatever other filter applies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -45,13 +47,18 @@ from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.objective import Objective
-from domain.reports import KeyResultLine, ObjectiveStatus
+from domain.reports import (
+    KeyResultFigures,
+    KeyResultLine,
+    ObjectiveFigures,
+    ObjectiveStatus,
+    Rollup,
+)
 from domain.scoring import (
     Pace,
     TrafficLight,
     expected_progress,
     is_stale,
-    net_confidence,
     pace,
 )
 from domain.values import Confidence, utc_today
@@ -101,6 +108,7 @@ OBJECTIVE_COLUMNS = (
     "kind",
     "parent_id",
     "score",
+    "score_against_original_plan",
     "traffic_light",
     "retired",
     "retired_reason_code",
@@ -127,6 +135,8 @@ UPSERT_OBJECTIVE = _upsert("objective_scores", OBJECTIVE_COLUMNS)
 
 class Scores(ReadModel):
     name = "scores"
+    # 2: objectives scored against their original plans too.
+    version = 2
     tables = (
         "CREATE TABLE IF NOT EXISTS {key_result_scores} ("
         " key_result_id {uuid} PRIMARY KEY,"
@@ -176,6 +186,7 @@ class Scores(ReadModel):
         " kind {text} NOT NULL,"
         " parent_id {uuid},"
         " score {decimal},"
+        " score_against_original_plan {decimal},"
         " traffic_light {text},"
         " retired {bool} NOT NULL,"
         " retired_reason_code {text},"
@@ -298,6 +309,7 @@ class Scores(ReadModel):
                 status.kind.value,
                 status.parent_id,
                 status.score,
+                status.score_against_original_plan,
                 status.traffic_light.value if status.traffic_light else None,
                 status.retired is not None,
                 status.retired.reason_code.value if status.retired else None,
@@ -389,6 +401,19 @@ class KeyResultScoreRow:
     retired: bool
     retired_reason_code: str | None
     version: int
+    objective_retired: bool
+
+    def figures(self) -> KeyResultFigures:
+        return KeyResultFigures(
+            owner=self.owner,
+            live=not self.retired and not self.objective_retired,
+            score=self.score,
+            score_against_original_plan=self.score_against_original_plan,
+            traffic_light=self.traffic_light,
+            pace=self.pace,
+            stale=self.stale,
+            confidence=self.confidence,
+        )
 
 
 @dataclass(frozen=True)
@@ -400,17 +425,51 @@ class ObjectiveScoreRow:
     kind: str
     parent_id: UUID | None
     score: Decimal | None
+    score_against_original_plan: Decimal | None
     traffic_light: TrafficLight | None
     retired: bool
     retired_reason_code: str | None
     version: int
+
+    def figures(self) -> ObjectiveFigures:
+        return ObjectiveFigures(
+            owner=self.owner,
+            live=not self.retired,
+            score=self.score,
+            score_against_original_plan=self.score_against_original_plan,
+        )
 
 
 @dataclass(frozen=True)
 class Scoreboard:
     key_results: list[KeyResultScoreRow]
     objectives: list[ObjectiveScoreRow]
-    net_confidence: dict[str, Decimal | None]
+    # Each cycle listed, whole; each owner listed, per cycle.
+    cycles: list[Rollup]
+    owners: list[Rollup]
+
+    @property
+    def net_confidence(self) -> dict[str, Decimal | None]:
+        return {cycle.cycle_id: cycle.net_confidence for cycle in self.cycles}
+
+
+def owner_rollups(
+    key_results: Sequence[KeyResultScoreRow], objectives: Sequence[ObjectiveScoreRow]
+) -> list[Rollup]:
+    """Per cycle, per owner of a listed goal: that owner's figures over the listed goals."""
+    owners = sorted(
+        {(row.cycle_id, row.owner) for row in key_results}
+        | {(row.cycle_id, row.owner) for row in objectives}
+    )
+    return [
+        Rollup.of(
+            cycle_id,
+            owner,
+            [row.figures() for row in objectives if row.cycle_id == cycle_id],
+            [row.figures() for row in key_results if row.cycle_id == cycle_id],
+        )
+        for cycle_id, owner in owners
+    ]
 
 
 def _decimal(value: Any) -> Decimal:
@@ -465,6 +524,7 @@ def score_line(row: dict[str, Any], today: date) -> KeyResultScoreRow:
         retired=bool(row["retired"]),
         retired_reason_code=row["retired_reason_code"],
         version=int(row["version"]),
+        objective_retired=bool(row["objective_retired"]),
     )
 
 
@@ -477,6 +537,11 @@ def _objective_row(row: dict[str, Any]) -> ObjectiveScoreRow:
         kind=row["kind"],
         parent_id=UUID(str(row["parent_id"])) if row["parent_id"] is not None else None,
         score=_decimal(row["score"]) if row["score"] is not None else None,
+        score_against_original_plan=(
+            _decimal(row["score_against_original_plan"])
+            if row["score_against_original_plan"] is not None
+            else None
+        ),
         traffic_light=TrafficLight(row["traffic_light"]) if row["traffic_light"] else None,
         retired=bool(row["retired"]),
         retired_reason_code=row["retired_reason_code"],
@@ -495,6 +560,14 @@ def _where(cycle_id: str | None, owner: str | None, alias: str = "") -> tuple[st
     return " AND ".join(where), params
 
 
+# A key result's row with its objective's retirement: a live key result of a retired
+# objective counts in no rollup.
+_KEY_RESULTS = (
+    "SELECT k.*, COALESCE(o.retired, %s) AS objective_retired FROM {key_result_scores} k"
+    " LEFT JOIN {objective_scores} o ON o.objective_id = k.objective_id"
+)
+
+
 def scores(
     database: ViewDatabase,
     *,
@@ -502,38 +575,50 @@ def scores(
     owner: str | None = None,
     today: date | None = None,
 ) -> Scoreboard:
-    """Key results and objectives in creation order, and net confidence per cycle listed."""
+    """Key results and objectives in creation order, with rollups per cycle and owner."""
     day = today if today is not None else utc_today()
     where, params = _where(cycle_id, owner)
     # Built from constant fragments only; every value is a parameter.
-    key_results = database.query(
-        f"SELECT * FROM {{key_result_scores}} WHERE {where}"  # noqa: S608
-        " ORDER BY cycle_id, created_at",
-        params,
-    )
-    objectives = database.query(
-        f"SELECT * FROM {{objective_scores}} WHERE {where}"  # noqa: S608
-        " ORDER BY cycle_id, created_at",
-        params,
-    )
-    cycles = sorted({row["cycle_id"] for row in (*key_results, *objectives)})
+    key_results = [
+        score_line(row, day)
+        for row in database.query(
+            f"{_KEY_RESULTS} WHERE {_where(cycle_id, owner, 'k.')[0]}"
+            " ORDER BY k.cycle_id, k.created_at",
+            [False, *params],
+        )
+    ]
+    objectives = [
+        _objective_row(row)
+        for row in database.query(
+            f"SELECT * FROM {{objective_scores}} WHERE {where}"  # noqa: S608
+            " ORDER BY cycle_id, created_at",
+            params,
+        )
+    ]
+    cycles = sorted({row.cycle_id for row in key_results} | {row.cycle_id for row in objectives})
     if cycle_id is not None:
         cycles = [cycle_id]
     return Scoreboard(
-        key_results=[score_line(row, day) for row in key_results],
-        objectives=[_objective_row(row) for row in objectives],
-        net_confidence={key: cycle_net_confidence(database, key) for key in cycles},
+        key_results=key_results,
+        objectives=objectives,
+        cycles=[cycle_rollup(database, key, day) for key in cycles],
+        owners=owner_rollups(key_results, objectives),
     )
 
 
-def cycle_net_confidence(database: ViewDatabase, cycle_id: str) -> Decimal | None:
-    """Share on track minus share off track, over live key results of live objectives."""
-    rows = database.query(
-        "SELECT k.last_confidence AS confidence FROM {key_result_scores} k"
-        " JOIN {objective_scores} o ON o.objective_id = k.objective_id"
-        " WHERE k.cycle_id = %s AND k.retired = %s AND o.retired = %s",
-        (cycle_id, False, False),
+def cycle_rollup(database: ViewDatabase, cycle_id: str, today: date) -> Rollup:
+    """The whole cycle's figures over its goals that are not retired."""
+    key_results = database.query(
+        f"{_KEY_RESULTS} WHERE k.cycle_id = %s AND k.retired = %s",
+        (False, cycle_id, False),
     )
-    return net_confidence(
-        Confidence(row["confidence"]) if row["confidence"] else None for row in rows
+    objectives = database.query(
+        "SELECT * FROM {objective_scores} WHERE cycle_id = %s AND retired = %s",
+        (cycle_id, False),
+    )
+    return Rollup.of(
+        cycle_id,
+        None,
+        [_objective_row(row).figures() for row in objectives],
+        [score_line(row, today).figures() for row in key_results],
     )

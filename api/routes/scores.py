@@ -1,4 +1,4 @@
-"""Scores per key result, objective, owner and cycle, with net confidence per cycle.
+"""Scores per key result, objective, owner and cycle, each against current and original plans.
 
 Now: from the `scores` read model (`?min_position=` reads your own write). Another day
 (`as_of`) or another state of knowledge (`known_at`): replayed from the aggregates through
@@ -25,14 +25,15 @@ from api.problems import Problem, ProblemError
 from api.routes.common import PROBLEMS, AsOf, KnownAt, utc
 from api.schemas import Score
 from domain.application import GoalLedger
-from domain.reports import CycleScoreboard
-from domain.scoring import Pace, TrafficLight, rounded
+from domain.reports import CycleScoreboard, Rollup
+from domain.scoring import Pace, TrafficLight, rounded, traffic_light
 from domain.values import Confidence, Direction, ObjectiveKind
 from projections.scores import (
     KeyResultScoreRow,
     ObjectiveScoreRow,
     Scoreboard,
     Scores,
+    owner_rollups,
     scores,
 )
 
@@ -114,6 +115,9 @@ class ObjectiveScore(BaseModel):
     kind: ObjectiveKind
     parent_id: UUID | None
     score: Score | None
+    score_against_original_plan: Score | None = Field(
+        description="The same key results against their original baselines, targets, weights."
+    )
     traffic_light: TrafficLight | None
     retired: bool
     retired_reason_code: str | None
@@ -128,7 +132,8 @@ class ObjectiveScore(BaseModel):
             title=row.title,
             kind=ObjectiveKind(row.kind),
             parent_id=row.parent_id,
-            score=rounded(row.score) if row.score is not None else None,
+            score=_rounded(row.score),
+            score_against_original_plan=_rounded(row.score_against_original_plan),
             traffic_light=row.traffic_light,
             retired=row.retired,
             retired_reason_code=row.retired_reason_code,
@@ -136,17 +141,74 @@ class ObjectiveScore(BaseModel):
         )
 
 
-class CycleConfidence(BaseModel):
+def _rounded(score: Decimal | None) -> Decimal | None:
+    return rounded(score) if score is not None else None
+
+
+class CycleScore(BaseModel):
+    """A whole cycle's figures over its objectives and key results that are not retired."""
+
     cycle_id: str
+    objectives: int = Field(description="Objectives not retired.")
+    score: Score | None = Field(description="Mean of those objectives' scores.")
+    score_against_original_plan: Score | None
+    traffic_light: TrafficLight | None
+    key_results: int = Field(description="Key results not retired, of those objectives.")
+    key_result_score: Score | None = Field(description="Mean of those key results' scores.")
+    key_result_score_against_original_plan: Score | None
+    green: int
+    amber: int
+    red: int
+    behind: int = Field(description="Key results whose score is below the expected progress.")
+    stale: int = Field(description="Key results with no check-in for 21 days.")
     net_confidence: Score | None = Field(
-        description="Share of live key results on track minus share off track (whole cycle)."
+        description="Share of those key results on track minus share off track."
     )
+
+    @classmethod
+    def fields_of(cls, rollup: Rollup) -> dict[str, Any]:
+        return {
+            "cycle_id": rollup.cycle_id,
+            "objectives": rollup.objectives,
+            "score": _rounded(rollup.score),
+            "score_against_original_plan": _rounded(rollup.score_against_original_plan),
+            "traffic_light": traffic_light(rollup.score) if rollup.score is not None else None,
+            "key_results": rollup.key_results,
+            "key_result_score": _rounded(rollup.key_result_score),
+            "key_result_score_against_original_plan": _rounded(
+                rollup.key_result_score_against_original_plan
+            ),
+            "green": rollup.green,
+            "amber": rollup.amber,
+            "red": rollup.red,
+            "behind": rollup.behind,
+            "stale": rollup.stale,
+            "net_confidence": _rounded(rollup.net_confidence),
+        }
+
+    @classmethod
+    def of(cls, rollup: Rollup) -> CycleScore:
+        return cls(**cls.fields_of(rollup))
+
+
+class OwnerScore(CycleScore):
+    """One owner's figures in a cycle: the objectives and the key results they own."""
+
+    owner: str
+
+    @classmethod
+    def of(cls, rollup: Rollup) -> OwnerScore:
+        assert rollup.owner is not None
+        return cls(**cls.fields_of(rollup), owner=rollup.owner)
 
 
 class ScoresPage(BaseModel):
     key_results: list[KeyResultScore]
     objectives: list[ObjectiveScore]
-    cycles: list[CycleConfidence]
+    owners: list[OwnerScore] = Field(
+        description="Per cycle, each owner of a goal listed: over the goals listed."
+    )
+    cycles: list[CycleScore] = Field(description="Each cycle listed, whole, whatever the filter.")
     as_of: date | None
     known_at: datetime | None
     position: int = Field(description="The log position this read reflects (at least).")
@@ -158,10 +220,8 @@ def _page(
     return ScoresPage(
         key_results=[KeyResultScore.of(row) for row in board.key_results],
         objectives=[ObjectiveScore.of(row) for row in board.objectives],
-        cycles=[
-            CycleConfidence(cycle_id=key, net_confidence=rounded(net) if net is not None else None)
-            for key, net in board.net_confidence.items()
-        ],
+        owners=[OwnerScore.of(rollup) for rollup in board.owners],
+        cycles=[CycleScore.of(rollup) for rollup in board.cycles],
         as_of=as_of,
         known_at=known_at,
         position=position,
@@ -183,6 +243,7 @@ def replayed(board: CycleScoreboard, owner: str | None) -> Scoreboard:
                     kind=objective.kind.value,
                     parent_id=objective.parent_id,
                     score=objective.score,
+                    score_against_original_plan=objective.score_against_original_plan,
                     traffic_light=objective.traffic_light,
                     retired=objective.retired is not None,
                     retired_reason_code=(
@@ -226,12 +287,14 @@ def replayed(board: CycleScoreboard, owner: str | None) -> Scoreboard:
                         status.retired.reason_code.value if status.retired else None
                     ),
                     version=line.version,
+                    objective_retired=objective.retired is not None,
                 )
             )
     return Scoreboard(
         key_results=key_results,
         objectives=objectives,
-        net_confidence={board.key: board.net_confidence},
+        cycles=[board.rollup()],
+        owners=owner_rollups(key_results, objectives),
     )
 
 

@@ -20,6 +20,75 @@ from tests.http.conftest import CYCLE, Goals, Headers, Tokens, position, problem
 pytestmark = pytest.mark.postgres
 
 
+def figures(
+    score: str | None,
+    light: str | None,
+    *,
+    objectives: int,
+    key_results: int,
+    kr_score: str | None,
+    lights: tuple[int, int, int],
+    behind: int,
+    stale: int,
+    net: str | None,
+    original: str | None = None,
+) -> dict[str, Any]:
+    """A rollup as the API renders it (`original` defaults to the current plan's score)."""
+    green, amber, red = lights
+    return {
+        "objectives": objectives,
+        "score": score,
+        "score_against_original_plan": original if original is not None else score,
+        "traffic_light": light,
+        "key_results": key_results,
+        "key_result_score": kr_score,
+        "key_result_score_against_original_plan": original if original is not None else kr_score,
+        "green": green,
+        "amber": amber,
+        "red": red,
+        "behind": behind,
+        "stale": stale,
+        "net_confidence": net,
+    }
+
+
+# Read as of the cycle's end: NPS 0.5 (amber, on track), deals 0 (red, no check-in),
+# both behind the expected progress of 1 and neither checked in for 21 days.
+WHOLE_CYCLE = figures(
+    "0.2500",
+    "red",
+    objectives=2,
+    key_results=2,
+    kr_score="0.2500",
+    lights=(0, 1, 1),
+    behind=2,
+    stale=2,
+    net="0.5000",
+)
+ANA = figures(
+    "0.5000",
+    "amber",
+    objectives=1,
+    key_results=1,
+    kr_score="0.5000",
+    lights=(0, 1, 0),
+    behind=1,
+    stale=1,
+    net="1.0000",
+)
+BEN = figures(
+    "0.0000",
+    "red",
+    objectives=1,
+    key_results=1,
+    kr_score="0.0000",
+    lights=(0, 0, 1),
+    behind=1,
+    stale=1,
+    net="0.0000",
+)
+
+
 def project(ledger: GoalLedger) -> int:
     worker = worker_for(ledger)
     worker.create_tables()
@@ -82,9 +151,14 @@ def test_scores_now_from_the_read_model(
     assert rows[story["deals"]["id"]]["confidence"] is None
     objectives = {row["id"]: row for row in found["objectives"]}
     assert objectives[story["ana"]["id"]]["score"] == "0.5000"
+    assert objectives[story["ana"]["id"]]["score_against_original_plan"] == "0.5000"
     assert objectives[story["ben"]["id"]]["traffic_light"] == "red"
     # One of two on track, none off track.
-    assert found["cycles"] == [{"cycle_id": CYCLE["id"], "net_confidence": "0.5000"}]
+    assert found["cycles"] == [{"cycle_id": CYCLE["id"], **WHOLE_CYCLE}]
+    assert found["owners"] == [
+        {"cycle_id": CYCLE["id"], "owner": "ana", **ANA},
+        {"cycle_id": CYCLE["id"], "owner": "ben", **BEN},
+    ]
 
 
 def test_filters_by_owner_and_cycle(
@@ -93,13 +167,30 @@ def test_filters_by_owner_and_cycle(
     bens = body(client.get("/v1/scores", params={"owner": "ben"}, headers=member))
     assert [row["id"] for row in bens["key_results"]] == [story["deals"]["id"]]
     assert [row["id"] for row in bens["objectives"]] == [story["ben"]["id"]]
-    # Net confidence stays the whole cycle's.
-    assert bens["cycles"] == [{"cycle_id": CYCLE["id"], "net_confidence": "0.5000"}]
+    # The cycle's figures stay the whole cycle's; the owners' are Ben's alone.
+    assert bens["cycles"] == [{"cycle_id": CYCLE["id"], **WHOLE_CYCLE}]
+    assert bens["owners"] == [{"cycle_id": CYCLE["id"], "owner": "ben", **BEN}]
     same = body(client.get("/v1/scores", params={"cycle_id": CYCLE["id"]}, headers=member))
     assert len(same["key_results"]) == 2
     other = body(client.get("/v1/scores", params={"cycle_id": "2027-Q1"}, headers=member))
     assert other["key_results"] == [] and other["objectives"] == []
-    assert other["cycles"] == [{"cycle_id": "2027-Q1", "net_confidence": None}]
+    assert other["owners"] == []
+    assert other["cycles"] == [
+        {
+            "cycle_id": "2027-Q1",
+            **figures(
+                None,
+                None,
+                objectives=0,
+                key_results=0,
+                kr_score=None,
+                lights=(0, 0, 0),
+                behind=0,
+                stale=0,
+                net=None,
+            ),
+        }
+    ]
 
 
 def test_reads_its_own_write(client: httpx.Client, member: Headers, story: dict[str, Any]) -> None:
@@ -139,7 +230,16 @@ def test_as_of_and_known_at_replay_the_goals(
     assert nps["id"] == story["nps"]["id"]
     assert nps["score"] == "0.0000" and nps["value"] == "32" and nps["confidence"] is None
     assert [row["id"] for row in before["objectives"]] == [story["ana"]["id"]]
-    assert before["cycles"] == [{"cycle_id": CYCLE["id"], "net_confidence": "0.0000"}]
+    # Nothing checked in by then: both at their baselines, both red, neither on track.
+    [cycle] = before["cycles"]
+    assert cycle["cycle_id"] == CYCLE["id"]
+    assert (cycle["objectives"], cycle["key_results"]) == (2, 2)
+    assert (cycle["score"], cycle["traffic_light"]) == ("0.0000", "red")
+    assert (cycle["green"], cycle["amber"], cycle["red"]) == (0, 0, 2)
+    assert cycle["net_confidence"] == "0.0000"
+    [ana] = before["owners"]
+    assert (ana["owner"], ana["objectives"], ana["key_results"]) == ("ana", 1, 1)
+    assert ana["score"] == "0.0000"
     known = body(
         client.get(
             "/v1/scores",

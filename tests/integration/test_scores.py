@@ -51,10 +51,21 @@ def test_projected_scores_equal_the_ledgers_scoreboard(ledger: GoalLedger) -> No
     for objective_row in projected.objectives:
         expected = objectives[objective_row.objective_id]
         assert objective_row.score == expected.score
+        assert objective_row.score_against_original_plan == expected.score_against_original_plan
         assert objective_row.traffic_light == expected.traffic_light
         assert objective_row.retired == (expected.retired is not None)
     assert projected.net_confidence == {CYCLE: board.net_confidence}
     assert board.net_confidence is not None
+    # Rollups: the whole cycle's, and each owner's, as the domain composes them.
+    assert projected.cycles == [board.rollup()]
+    owners = sorted(
+        {o.owner for o in board.objectives}
+        | {line.owner for o in board.objectives for line in o.key_results}
+    )
+    assert projected.owners == [board.rollup(owner) for owner in owners]
+    whole = board.rollup()
+    assert whole.objectives == sum(1 for o in board.objectives if o.retired is None)
+    assert whole.green + whole.amber + whole.red == whole.key_results > 0
 
 
 def test_rebaselined_and_retired_key_results(ledger: GoalLedger) -> None:
@@ -62,6 +73,10 @@ def test_rebaselined_and_retired_key_results(ledger: GoalLedger) -> None:
     rebaselined = [row for row in projected.key_results if row.rebaselined]
     assert len(rebaselined) == 1
     assert rebaselined[0].score != rebaselined[0].score_against_original_plan
+    # Its objective is scored against the original plans too, and differs there.
+    moved = next(o for o in projected.objectives if o.objective_id == rebaselined[0].objective_id)
+    assert moved.score is not None and moved.score_against_original_plan is not None
+    assert moved.score != moved.score_against_original_plan
     retired = [row for row in projected.key_results if row.retired]
     assert len(retired) == 1
     assert retired[0].retired_reason_code is not None

@@ -14,7 +14,7 @@ PINNED = {
     "audit_trail": "v1:081dfd5c48b44fb0",
     "kpi_health": "v1:4dc60391e2d79c4b",
     "seal": "v1:1e71b8330b60945d",
-    "scores": "v1:8252b7e4d5caa47e",
+    "scores": "v2:e7e594fbdd010f03",
 }
 
 
