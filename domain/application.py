@@ -289,7 +289,22 @@ class GoalLedger(Application[UUID]):
         position = recorder.position_of(saved.id, saved.version)
         return replace(saved, positions=(position,) if position is not None else ())
 
-    def _save(self, *aggregates: LedgerAggregate, **kwargs: Any) -> tuple[int, ...]:
+    def _save(
+        self,
+        *aggregates: LedgerAggregate,
+        unchanged: Sequence[LedgerAggregate] = (),
+        **kwargs: Any,
+    ) -> tuple[int, ...]:
+        """Save in one transaction; a lost race is a ConcurrencyError.
+
+        `unchanged`: goals the command was decided on but does not change (the cycle a
+        check-in must fall in, open). The save fails, as a lost race does, if one of them
+        has changed since it was loaded: a check-in decided on an open cycle cannot land
+        after the cycle's close, whatever the interleaving. Commands retried on conflict
+        are then decided again on fresh state.
+        """
+        if unchanged:
+            kwargs["unchanged"] = [(goal.id, goal.version) for goal in unchanged]
         request = _current_request.get()
         if request is not None:
             # Ids and versions are final before the save, so the result is stored with it.
@@ -439,9 +454,9 @@ class GoalLedger(Application[UUID]):
             actor=actor,
             parent=parent,
             reason=check_reason(reason, reason_code),
-            cycle=self.get_cycle(objective.cycle_id),
+            cycle=(cycle := self.get_cycle(objective.cycle_id)),
         )
-        return Saved(objective.id, objective.version, self._save(objective))
+        return Saved(objective.id, objective.version, self._save(objective, unchanged=(cycle,)))
 
     @retried_on_conflict
     def retire_objective(
@@ -463,7 +478,7 @@ class GoalLedger(Application[UUID]):
             effective_on=self._default_day(cycle, effective_on),
             cycle=cycle,
         )
-        return Saved(objective.id, objective.version, self._save(objective))
+        return Saved(objective.id, objective.version, self._save(objective, unchanged=(cycle,)))
 
     # Key results
 
@@ -504,7 +519,9 @@ class GoalLedger(Application[UUID]):
             measurement_query=measurement_query,
             effective_on=self._default_day(cycle, effective_on),
         )
-        return Saved(key_result.id, key_result.version, self._save(key_result, objective))
+        return Saved(
+            key_result.id, key_result.version, self._save(key_result, objective, unchanged=(cycle,))
+        )
 
     @retried_on_conflict
     def record_check_in(
@@ -529,7 +546,12 @@ class GoalLedger(Application[UUID]):
             note=note,
             effective_on=effective_on if effective_on is not None else utc_today(),
         )
-        return Saved(key_result.id, key_result.version, self._save(key_result), check_in_id)
+        return Saved(
+            key_result.id,
+            key_result.version,
+            self._save(key_result, unchanged=(cycle,)),
+            check_in_id,
+        )
 
     @retried_on_conflict
     def correct_check_in(
@@ -577,7 +599,7 @@ class GoalLedger(Application[UUID]):
             reason=check_reason(reason, reason_code),
             effective_on=self._default_day(cycle, effective_on),
         )
-        return Saved(key_result.id, key_result.version, self._save(key_result))
+        return Saved(key_result.id, key_result.version, self._save(key_result, unchanged=(cycle,)))
 
     @retried_on_conflict
     def reweight_key_result(
@@ -601,7 +623,7 @@ class GoalLedger(Application[UUID]):
             reason=check_reason(reason, reason_code),
             effective_on=self._default_day(cycle, effective_on),
         )
-        return Saved(key_result.id, key_result.version, self._save(key_result))
+        return Saved(key_result.id, key_result.version, self._save(key_result, unchanged=(cycle,)))
 
     @retried_on_conflict
     def retire_key_result(
@@ -623,7 +645,7 @@ class GoalLedger(Application[UUID]):
             reason=check_reason(reason, reason_code),
             effective_on=self._default_day(cycle, effective_on),
         )
-        return Saved(key_result.id, key_result.version, self._save(key_result))
+        return Saved(key_result.id, key_result.version, self._save(key_result, unchanged=(cycle,)))
 
     def import_check_ins(self, *, actor: str, rows: Iterable[CheckInImport]) -> ImportReport:
         """Import historical check-ins; a re-run skips the rows already stored.
@@ -672,12 +694,14 @@ class GoalLedger(Application[UUID]):
             # against a runtime protocol, which costs more than encoding them.
             batch = ProcessingEvent[UUID]()
             batch.events.extend(events[start : start + IMPORT_BATCH_EVENTS])
+            # The cycles too: rows checked against an open cycle land only while it is.
+            batch.saved_kwargs["unchanged"] = [(c.id, c.version) for c in cycles.values()]
             try:
                 recordings = self._record(batch)
             except IntegrityError:
                 raise ConcurrencyError(
-                    "a key result changed while importing; nothing of this batch was "
-                    "stored, re-run the import to complete it"
+                    "a key result or its cycle changed while importing; nothing of this "
+                    "batch was stored, re-run the import to complete it"
                 ) from None
             positions.extend(r.notification.id for r in recordings if r.notification.id)
         self._snapshot_imported(key_results.values(), loaded_versions)

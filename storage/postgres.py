@@ -24,6 +24,8 @@ from psycopg.sql import SQL, Composed, Identifier
 EventTimes = Sequence[tuple[UUID, int, datetime]]
 # (actor, idempotency key, request fingerprint, result as JSON)
 CompletedRequest = tuple[str, str, str, str]
+# Goals a write was decided on without changing them: (id, the version it saw).
+Unchanged = Sequence[tuple[UUID, int]]
 
 
 def append_only_statements(schema: str, table: str) -> list[Composed]:
@@ -110,6 +112,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
         # race fails the statement at one point, the events' primary key.
         # Rows travel as arrays of plain columns: psycopg dumps composite arrays in
         # Python (about 60 us an event).
+        # `p_unchanged_*` name goals the write was decided on but does not change (a
+        # check-in's cycle): if one has a later event by the time the lock is held (the
+        # cycle closed meanwhile), the save fails as a lost race does, and the command is
+        # decided again on fresh state.
         self.append_function_name = f"{events_table_name}_append"
         self.check_identifier_length(self.append_function_name)
         append_function = Identifier(schema, self.append_function_name)
@@ -118,10 +124,17 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 "CREATE OR REPLACE FUNCTION {function}("
                 "p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[], "
                 "p_time_ids uuid[], p_time_versions bigint[], p_times timestamptz[], "
-                "p_actors text[], p_keys text[], p_fingerprints text[], p_results text[]) "
+                "p_actors text[], p_keys text[], p_fingerprints text[], p_results text[], "
+                "p_unchanged_ids uuid[], p_unchanged_versions bigint[]) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; "
+                "IF EXISTS (SELECT 1 FROM unnest(p_unchanged_ids, p_unchanged_versions)"
+                " AS u(id, version) JOIN {events} e ON e.originator_id = u.id"
+                " AND e.originator_version > u.version) THEN"
+                " RAISE unique_violation USING MESSAGE ="
+                " 'a goal this write was decided on changed meanwhile'; "
+                "END IF; "
                 "NOTIFY {channel}; "
                 "RETURN QUERY WITH new_events AS ("
                 " INSERT INTO {events} (originator_id, originator_version, topic, state)"
@@ -150,7 +163,8 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
             "SELECT * FROM {function}("
             "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], "
             "%s::uuid[], %s::bigint[], %s::timestamptz[], "
-            "%s::text[], %s::text[], %s::text[], %s::text[]) AS appended(notification_id)"
+            "%s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::uuid[], %s::bigint[]) AS appended(notification_id)"
         ).format(function=append_function)
         self.position_of_statement = SQL(
             "SELECT notification_id FROM {events} "
@@ -175,6 +189,7 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
         times: EventTimes = kwargs.get("event_timestamps") or ()
         request: CompletedRequest | None = kwargs.get("request")
         requests = [request] if request is not None else []
+        unchanged: Unchanged = kwargs.get("unchanged") or ()
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 self.append_statement,
@@ -190,6 +205,8 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                     [r[1] for r in requests],
                     [r[2] for r in requests],
                     [r[3] for r in requests],
+                    [u[0] for u in unchanged],
+                    [u[1] for u in unchanged],
                 ),
                 prepare=True,
             )

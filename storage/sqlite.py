@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteCursor,
@@ -18,6 +18,8 @@ from eventsourcing.sqlite import (
 EventTimes = Sequence[tuple[UUID, int, datetime]]
 # (actor, idempotency key, request fingerprint, result as JSON)
 CompletedRequest = tuple[str, str, str, str]
+# Goals a write was decided on without changing them: (id, the version it saw).
+Unchanged = Sequence[tuple[UUID, int]]
 
 
 def append_only_statements(table: str) -> list[str]:
@@ -47,6 +49,10 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
         self.version_at_statement = (
             f"SELECT max(originator_version) FROM {self.times_table_name} "  # noqa: S608
             "WHERE originator_id = ? AND recorded_at <= ?"
+        )
+        self.changed_since_statement = (
+            f"SELECT 1 FROM {self.events_table_name} "  # noqa: S608
+            "WHERE originator_id = ? AND originator_version > ? LIMIT 1"
         )
 
     def construct_create_table_statements(self) -> list[str]:
@@ -80,6 +86,12 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
                 self.insert_times_statement,
                 (originator_id.hex, version, _sortable(recorded_at)),
             )
+        unchanged: Unchanged = kwargs.get("unchanged") or ()
+        for originator_id, version in unchanged:
+            # After the insert: the write lock is held, so no writer can come between.
+            c.execute(self.changed_since_statement, (originator_id.hex, version))
+            if c.fetchone() is not None:
+                raise IntegrityError("a goal this write was decided on changed meanwhile")
         request: CompletedRequest | None = kwargs.get("request")
         if request is not None:
             c.execute(
