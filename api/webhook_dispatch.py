@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from standardwebhooks import Webhook as Signer
 
 from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
+from api.destinations import public_only
 from api.routes.events import read_page
 from domain.application import GoalLedger
 from projections.base import _Waker
@@ -68,6 +69,8 @@ class DispatchSettings(BaseSettings):
     """Events read from the feed at a time."""
     max_per_claim: int = 1000
     """Events one claim handles before the subscription goes back in line (fairness)."""
+    allow_private: bool = False
+    """Deliver to private, loopback and link-local addresses too (api/destinations.py)."""
 
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Self:
@@ -175,18 +178,21 @@ class WebhookDispatcher:
         self._scopes = _Scopes(ledger)
         self._own_client = client is None
         timeout = self.settings.timeout_seconds
+        transport = httpx.HTTPTransport(
+            limits=httpx.Limits(max_connections=2 * self.settings.concurrency),
+            # Headers and body go out in two writes: without this, a kept-alive
+            # connection waits on the receiver's delayed ACK before the body.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        if not self.settings.allow_private:
+            transport = public_only(transport)
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             # Deliveries go where the subscription says, never through an environment proxy.
             trust_env=False,
             headers={"user-agent": USER_AGENT},
-            transport=httpx.HTTPTransport(
-                limits=httpx.Limits(max_connections=2 * self.settings.concurrency),
-                # Headers and body go out in two writes: without this, a kept-alive
-                # connection waits on the receiver's delayed ACK before the body.
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            ),
+            transport=transport,
         )
 
     def close(self) -> None:

@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field
 
 from api.cloud_events import TOPICS_BY_TYPE
 from api.deps import GrantDep, IdempotencyDep, LedgerDep, ViewsDep, require_role
+from api.destinations import refused_host
 from api.routes.common import PROBLEMS
 from api.schemas import Identifier
 from api.schemas import Request as RequestBody
+from api.webhook_dispatch import DispatchSettings
 from domain.access import AccessGrant, Role
 from domain.application import GoalLedger
 from domain.errors import InvalidInputError, NotFoundError
@@ -139,6 +141,14 @@ def check_url(url: str) -> str:
         raise _invalid("url", "url must name a host")
     if port == 0:
         raise _invalid("url", "url must not name port 0")
+    refused = refused_host(host)
+    if refused is not None and not DispatchSettings().allow_private:
+        # Host names are checked again at each delivery, on the address connected to.
+        raise _invalid(
+            "url",
+            f"url must name a public destination: {refused} "
+            "(GOALPOST_WEBHOOK_ALLOW_PRIVATE=true allows it)",
+        )
     return url
 
 

@@ -88,6 +88,13 @@ def test_bad_subscriptions_are_refused_as_problems(
         "http:///no-host",
         "https://hrms.example.com:99999/",
         "https://hrms.example.com/" + "a" * 2100,
+        # Private destinations: the dispatcher runs inside the network.
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5:5432/",
+        "http://[::1]/hook",
+        "http://[::ffff:192.168.1.1]/hook",
         "",
     ):
         refused("url", url=url)
@@ -163,7 +170,10 @@ def test_failures_backoff_and_pausing_show_on_the_webhook_and_resume_delivers(
     quarter: dict[str, Any],
     receiver: Receiver,
     pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The receiver is on this machine: a private destination, allowed for this test.
+    monkeypatch.setenv("GOALPOST_WEBHOOK_ALLOW_PRIVATE", "true")
     # HRMS subscribes to Ana's check-ins; its endpoint is down (500).
     receiver.status = lambda _path: 500
     hook = subscribe(client, hrms, url=receiver.url("/hrms"), event_types=[CHECK_IN])
@@ -180,6 +190,7 @@ def test_failures_backoff_and_pausing_show_on_the_webhook_and_resume_delivers(
             retry_base_seconds=0.01,
             retry_cap_seconds=0.05,
             max_failures=3,
+            allow_private=True,
         ),
     )
     try:

@@ -42,6 +42,8 @@ FAST = {
     "GOALPOST_WEBHOOK_RETRY_CAP_SECONDS": "0.2",
     "GOALPOST_WEBHOOK_MAX_FAILURES": "1000",
     "GOALPOST_WEBHOOK_POLL_SECONDS": "0.1",
+    # The receivers listen on 127.0.0.1.
+    "GOALPOST_WEBHOOK_ALLOW_PRIVATE": "true",
 }
 KILLS = 4
 WAIT = 30.0
@@ -54,6 +56,7 @@ def fast_settings(**overrides: Any) -> DispatchSettings:
         "retry_base_seconds": 0.01,
         "retry_cap_seconds": 0.02,
         "poll_seconds": 0.05,
+        "allow_private": True,
         **overrides,
     }
     return DispatchSettings(**values)
@@ -407,6 +410,32 @@ def test_a_receiver_that_answers_410_gone_pauses_its_subscription_at_once(
     gone = store.get(webhook.id)
     assert gone is not None and gone.state is WebhookState.PAUSED and gone.attempts == 1
     assert len(receiver.received()) == 1
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_name_resolving_to_a_private_address_gets_nothing_unless_allowed(
+    ledger: GoalLedger, allow_private: bool
+) -> None:
+    """As a host name that resolved publicly when subscribed, then to the inside (rebinding)."""
+    with receiving() as receiver:
+        Quarter(ledger)
+        url = receiver.url("/inside").replace("127.0.0.1", "localhost")
+        store, webhook = subscribe(ledger, url)
+        dispatcher = WebhookDispatcher(ledger, fast_settings(allow_private=allow_private))
+        try:
+            dispatcher.run_once()
+        finally:
+            dispatcher.close()
+    found = store.get(webhook.id)
+    assert found is not None
+    if allow_private:
+        assert len(receiver.received()) == len(log_ids(ledger))
+        assert found.attempts == 0
+    else:
+        assert receiver.received() == []
+        assert found.attempts == 1 and found.position == 0
+        assert "not public" in (found.last_error or "")
+        assert "GOALPOST_WEBHOOK_ALLOW_PRIVATE" in (found.last_error or "")
 
 
 @pytest.mark.postgres
