@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -16,7 +17,9 @@ from domain.values import Reason, ReasonCode
 GOALPOST_NAMESPACE = uuid5(NAMESPACE_URL, "urn:goalpost")
 
 
+@lru_cache(maxsize=4096)
 def derived_id(kind: str, key: str) -> UUID:
+    # Cached: read models look a cycle up by its key on every event they project.
     return uuid5(GOALPOST_NAMESPACE, f"{kind}:{key}")
 
 

@@ -102,6 +102,8 @@ class Entry:
 
 class AuditTrail(ReadModel):
     name = "audit_trail"
+    # 2: `reported` and its partial index, for the change report.
+    version = 2
     _position = 0
     tables = (
         "CREATE TABLE IF NOT EXISTS {audit_trail} ("
@@ -120,13 +122,18 @@ class AuditTrail(ReadModel):
         " subject_id {uuid},"
         " before {json} NOT NULL,"
         " after {json} NOT NULL,"
-        " flags {json} NOT NULL)",
+        " flags {json} NOT NULL,"
+        # Whether the row belongs in its cycle's change report (decided with its flags).
+        " reported {bool} NOT NULL)",
         "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_goal ON {audit_trail} (goal_id, position)",
         # Appraisal evidence reads a person's rows over a period.
         "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_owner"
         " ON {audit_trail} (owner, effective_on)",
         "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_cycle"
         " ON {audit_trail} (cycle_id, position)",
+        # A change report reads a few hundred rows of a cycle of hundreds of thousands.
+        "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_reported"
+        " ON {audit_trail} (cycle_id, position) WHERE reported",
     )
 
     # What the event is about to change, read from the goal as it stood.
@@ -231,8 +238,8 @@ class AuditTrail(ReadModel):
         tx.execute(
             "INSERT INTO {audit_trail} (position, goal_id, goal_kind, version, event, actor,"
             " recorded_at, effective_on, cycle_id, owner, reason, reason_code, subject_id,"
-            " before, after, flags)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " before, after, flags, reported)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 stored.id,
                 event.originator_id,
@@ -250,6 +257,7 @@ class AuditTrail(ReadModel):
                 entry.before,
                 entry.after,
                 entry.flags,
+                _reported(goal, event_name(event), entry.flags),
             ),
         )
 
@@ -405,6 +413,18 @@ FLAGS: tuple[str, ...] = tuple(flag.value for flag in Flag)
 REPORTED_EVENTS = ("rebaselined", "reweighted", "retired", "check_in_corrected")
 
 
+def _reported(goal: object, event: str, flags: Sequence[str]) -> bool:
+    """Whether a row belongs in the change report: a key result's or objective's change of
+    plan, retirement or correction, a backdated check-in, or anything after the close."""
+    if not isinstance(goal, KeyResult | Objective):
+        return False
+    return (
+        event in REPORTED_EVENTS
+        or (event == "check_in_recorded" and Flag.BACKDATED.value in flags)
+        or Flag.CHANGED_AFTER_CLOSE.value in flags
+    )
+
+
 # Reads
 
 
@@ -558,19 +578,8 @@ def change_report(
     unknown = set(flags) - set(FLAGS)
     if unknown:
         raise ValueError(f"not a change-report flag: {sorted(unknown)}")
-    events = ", ".join(f"'{name}'" for name in REPORTED_EVENTS)
-    where = [
-        "t.cycle_id = %s",
-        "t.goal_kind IN ('key_result', 'objective')",
-        f"(t.event IN ({events})"
-        f" OR (t.event = 'check_in_recorded' AND {_has_flag()})"
-        f" OR {_has_flag()})",
-    ]
-    params: list[Any] = [
-        cycle_id,
-        _flag_pattern(Flag.BACKDATED),
-        _flag_pattern(Flag.CHANGED_AFTER_CLOSE),
-    ]
+    where = ["t.cycle_id = %s", "t.reported"]
+    params: list[Any] = [cycle_id]
     if owner is not None:
         where.append("t.owner = %s")
         params.append(owner)
@@ -588,18 +597,11 @@ def change_report(
         where.append("t.recorded_at <= %s")
         params.append(_utc(known_at))
     # Built from constant fragments only (a bounded set of shapes); values are parameters.
+    # Each goal's title is in its first row (its creation), one index seek away.
     rows = database.query(
-        f"SELECT {_COLUMNS} FROM {{audit_trail}} t"  # noqa: S608
-        f" WHERE {' AND '.join(where)} ORDER BY t.position",
+        f"SELECT {_COLUMNS}, (SELECT c.after FROM {{audit_trail}} c"  # noqa: S608
+        " WHERE c.goal_id = t.goal_id ORDER BY c.position LIMIT 1) AS created"
+        f" FROM {{audit_trail}} t WHERE {' AND '.join(where)} ORDER BY t.position",
         params,
     )
-    # Titles from the goals' creations, read after the rows so each row's goal is there.
-    titles = {
-        str(row["goal_id"]): _json(row["after"]).get("title")
-        for row in database.query(
-            "SELECT goal_id, after FROM {audit_trail} WHERE cycle_id = %s AND version = 1"
-            " AND goal_kind IN ('key_result', 'objective')",
-            (cycle_id,),
-        )
-    }
-    return [replace(_entry(row), title=titles.get(str(row["goal_id"]))) for row in rows]
+    return [replace(_entry(row), title=_json(row["created"]).get("title")) for row in rows]

@@ -11,7 +11,7 @@ from projections.database import definition_version
 from projections.registry import READ_MODELS
 
 PINNED = {
-    "audit_trail": "v1:081dfd5c48b44fb0",
+    "audit_trail": "v2:428d807f08dcd988",
     "kpi_health": "v1:4dc60391e2d79c4b",
     "seal": "v1:1e71b8330b60945d",
     "scores": "v2:e7e594fbdd010f03",
