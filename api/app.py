@@ -193,6 +193,21 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
             return Readiness(
                 status="ready", position=position, detail=f"read models: {type(error).__name__}"
             )
+        ours = {model.name: model.definition() for model in READ_MODELS}
+        other = [s for s in found if s.definition not in (None, ours[s.name])]
+        if other:
+            # Another release's tables: this process would fail reading them (ADR 17).
+            response.status_code = 503
+            return Readiness(
+                status="upgrading",
+                position=max(position, head),
+                detail="; ".join(
+                    f"read model {s.name} is live in definition {s.definition}, this release "
+                    f"reads {ours[s.name]}: run `goalpost db init` or "
+                    f"`goalpost projections rebuild {s.name}` with this release"
+                    for s in other
+                ),
+            )
         return Readiness(
             status="ready",
             position=max(position, head),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -22,6 +24,8 @@ from domain.errors import (
 )
 
 PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger("goalpost.api")
 
 
 class FieldProblem(BaseModel):
@@ -151,6 +155,20 @@ def install(app: FastAPI) -> None:
             f"{first.field}: {first.message}",
             field=first.field,
             errors=errors,
+        )
+
+    @app.exception_handler(PersistenceError)
+    async def store_error(request: Request, error: PersistenceError) -> JSONResponse:
+        # A store that does not answer, or read-model tables another release defined.
+        log.error("the store failed a request", exc_info=error)
+        return problem_response(
+            request,
+            503,
+            "store-unavailable",
+            "The store cannot answer",
+            f"the store failed this request ({type(error).__name__}); retry shortly (a write "
+            "retried with the same Idempotency-Key is stored at most once)",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(ProblemError)

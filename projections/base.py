@@ -150,6 +150,8 @@ class ReadModelStatus:
     lag: int
     building: int | None = None
     building_position: int | None = None
+    # What built the live generation (ReadModel.definition()); None before it was kept.
+    definition: str | None = None
 
 
 def read_model_status(
@@ -176,6 +178,7 @@ def read_model_status(
                 lag=max(head - positions[name], 0),
                 building=state.building,
                 building_position=building_position,
+                definition=state.definition,
             )
         )
     return head, found
