@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
+from sys import intern
 from typing import Any
 from uuid import UUID
 
@@ -44,14 +45,20 @@ class CheckIn:
     corrections: tuple[Correction, ...] = ()
 
 
+# A long-lived key result (a projection keeps thousands) holds its rows; objects are made
+# when asked for and only the last few kept, so each check-in is held once, not twice.
+_OBJECTS_KEPT = 32
+
+
 def _to_row(check_in: CheckIn) -> Row:
+    # Dates, confidences and actors repeat across check-ins: one string each.
     return [
-        check_in.effective_on.isoformat(),
+        intern(check_in.effective_on.isoformat()),
         check_in.version,
         str(check_in.value),
         check_in.confidence.value,
         check_in.note,
-        check_in.actor,
+        intern(check_in.actor),
         check_in.recorded_at.isoformat(),
         str(check_in.original_value),
         [
@@ -114,7 +121,7 @@ class CheckInLog:
         key = check_in.id.hex
         earlier = self._rows.get(key)
         row = self._rows[key] = _to_row(check_in)
-        self._objects[key] = check_in
+        self._objects.pop(key, None)
         if self._order is None or (earlier is not None and earlier[:2] == row[:2]):
             return  # a correction keeps the check-in's place
         if earlier is not None:
@@ -126,6 +133,8 @@ class CheckInLog:
         key = check_in_id.hex
         found = self._objects.get(key)
         if found is None:
+            if len(self._objects) >= _OBJECTS_KEPT:
+                self._objects.clear()
             found = self._objects[key] = _from_row(key, self._rows[key])
         return found
 
