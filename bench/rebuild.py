@@ -19,6 +19,7 @@ lists genuine changes (the corrections), not every imported row.
 from __future__ import annotations
 
 import argparse
+import resource
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -199,6 +200,11 @@ def read_psycopg(server: Server) -> int:
     return count
 
 
+def peak_rss_mib() -> float:
+    """The process's peak resident memory: the replicas a rebuild holds are most of it."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def rate(events: int, seconds: float) -> str:
     return f"{events / seconds:,.0f} ev/s"
 
@@ -249,7 +255,8 @@ def bench_rebuilds(
         done = Rebuild(ledger, read_model, batch_size=batch).run()
         progress(
             f"(b) rebuilt {read_model.name} in {done.seconds:.1f} s: "
-            f"{rate(events, done.seconds)}, {raw_s / done.seconds:.3f}x raw psycopg"
+            f"{rate(events, done.seconds)}, {raw_s / done.seconds:.3f}x raw psycopg; "
+            f"peak memory of this process so far {peak_rss_mib():,.0f} MiB"
         )
         if done.position != events:
             raise RuntimeError(f"{read_model.name} rebuilt to {done.position}, not {events}")
@@ -262,6 +269,8 @@ def bench_rebuilds(
                 raw_s / done.seconds,
             )
         )
+    peak = f"{peak_rss_mib():,.0f} MiB"
+    section.rows.append(Row("(b) peak memory of the process (RSS)", peak, ""))
     section.rows.append(
         Row(
             "(b) rebuild those, in turn",
@@ -278,6 +287,7 @@ def bench_rebuilds(
             f"{row.name.removeprefix('(b) rebuild ')} "
             f"{(recorder_s / raw_s) * (row.speed or 0):.3f}x"
             for row in section.rows
+            if row.speed is not None
         ),
     ]
     return section
