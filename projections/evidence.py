@@ -704,6 +704,9 @@ class _Builder:
             or self.overlaps(created.effective_on, span_end)
         ):
             return None
+        by_month: dict[str, list[CheckInItem]] = defaultdict(list)
+        for check_in in check_ins:
+            by_month[month_of(check_in)].append(check_in)
         end_day = min(self.period_to, cycle.ends_on) if cycle else self.period_to
         span_start = max(created.day, cycle.starts_on) if cycle else created.day
         return KeyResultEvidence(
@@ -725,7 +728,7 @@ class _Builder:
             months=tuple(
                 self._key_result_month(
                     month,
-                    [c for c in check_ins if month_of(c) == month.key],
+                    by_month.get(month.key, []),
                     active=month.starts_on <= (span_end or date.max)
                     and month.ends_on >= span_start,
                 )
