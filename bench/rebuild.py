@@ -48,6 +48,7 @@ from projections.base import DEFAULT_BATCH, ReadModel, Rebuild
 from projections.database import ViewDatabase
 from projections.evidence import EvidenceView
 from projections.registry import READ_MODELS, read_model_named, worker_for
+from projections.scores import Scores, scores
 from storage.ledger import init_store, open_ledger
 
 ACTOR = "bench"
@@ -296,7 +297,9 @@ def bench_rebuilds(
 # (c) Reads at this size
 
 
-def bench_reads(ledger: GoalLedger, history: History, reads: int) -> Section:
+def bench_reads(
+    ledger: GoalLedger, history: History, reads: int, read_models: Sequence[type[ReadModel]]
+) -> Section:
     section = Section()
     views = ViewDatabase(ledger)
     evidence = EvidenceView(views, ledger)
@@ -321,14 +324,28 @@ def bench_reads(ledger: GoalLedger, history: History, reads: int) -> Section:
             ),
         ),
     ]
+    if Scores in read_models:
+        board = scores(views, cycle_id=cycle)
+        mine = scores(views, owner=owner)
+        samples += [
+            (
+                f"(c) scores of {cycle} ({len(board.key_results)} key results)",
+                latencies(lambda: scores(views, cycle_id=cycle), reads),
+            ),
+            (
+                f"(c) scores of one owner ({len(mine.key_results)} key results)",
+                latencies(lambda: scores(views, owner=owner), reads),
+            ),
+        ]
     for label, seconds in samples:
         section.rows += [
             Row(f"{label} p50", f"{percentile(seconds, 50) * 1000:.1f} ms", ""),
             Row("    p99", f"{percentile(seconds, 99) * 1000:.1f} ms", ""),
         ]
     section.notes.append(
-        f"(c) {reads} calls each of projections.audit_trail.change_report and "
-        "EvidenceView.for_person over the rebuilt read models, after 5 untimed calls"
+        f"(c) {reads} calls each of projections.audit_trail.change_report, "
+        "EvidenceView.for_person and projections.scores.scores (a cycle's, an owner's, "
+        "with their rollups) over the rebuilt read models, after 5 untimed calls"
     )
     return section
 
@@ -398,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             sections = [
                 raw,
                 bench_rebuilds(ledger, history.events, recorder_s, raw_s, args.batch, args.models),
-                bench_reads(ledger, history, args.reads),
+                bench_reads(ledger, history, args.reads, args.models),
             ]
         finally:
             ledger.close()
