@@ -46,6 +46,8 @@ class ReadModel(ABC):
     # Raise it when what the read model writes changes but its tables do not (a change of
     # the tables changes the definition by itself): the store then starts it afresh.
     version: ClassVar[int] = 1
+    # Holds evidence the log cannot give back (the seal): never started afresh by a release.
+    keeps_evidence: ClassVar[bool] = False
 
     def __init__(self, ledger: GoalLedger, database: ViewDatabase) -> None:
         self.ledger = ledger
@@ -67,7 +69,7 @@ class ReadModel(ABC):
 
     @classmethod
     def spec(cls) -> ReadModelSpec:
-        return ReadModelSpec(cls.name, cls.tables, cls.definition())
+        return ReadModelSpec(cls.name, cls.tables, cls.definition(), cls.keeps_evidence)
 
     @property
     def tracking_name(self) -> str:

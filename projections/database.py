@@ -145,6 +145,7 @@ class ReadModelSpec:
     name: str
     statements: Sequence[str]
     definition: str
+    keeps_evidence: bool = False
 
 
 def _sqlite_error(error: sqlite3.Error) -> PersistenceError:
@@ -599,7 +600,25 @@ class ViewDatabase:
                 assert state is not None  # registered just above
                 tx.lock_position(self.tracking_name(spec.name))
                 if state.definition != spec.definition:
-                    if afresh and not _later_release(state.definition, spec.definition):
+                    if spec.keeps_evidence and state.definition is None:
+                        # Kept before definitions were: the first one there ever was.
+                        tx.update_read_model(
+                            spec.name,
+                            generation=state.generation,
+                            building=state.building,
+                            tables=state.tables,
+                            definition=spec.definition,
+                        )
+                    elif spec.keeps_evidence:
+                        log.error(
+                            "read model %s holds evidence and is live in definition %s, not "
+                            "%s: it is never started afresh; verify the old chain and migrate "
+                            "it deliberately",
+                            spec.name,
+                            state.definition,
+                            spec.definition,
+                        )
+                    elif afresh and not _later_release(state.definition, spec.definition):
                         replaced.append((state, tables))
                         self._start_afresh(tx, spec, state, tables)
                     continue

@@ -104,6 +104,8 @@ class Seal(ReadModel):
     """
 
     name = "seal"
+    # Starting it afresh would drop the evidence of any change made before (ADR 17).
+    keeps_evidence = True
     tables = (
         "CREATE TABLE IF NOT EXISTS {seal} (position {int} PRIMARY KEY, hash {text} NOT NULL)",
     )

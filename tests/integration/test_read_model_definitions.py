@@ -16,6 +16,7 @@ from domain.application import GoalLedger
 from projections.base import ProjectionWorker, Rebuild
 from projections.database import FIRST_GENERATION, ReadModelState, ViewDatabase
 from projections.scores import Scores
+from projections.seal import Seal
 from storage.ledger import open_ledger
 from tests.integration.test_rebuild import snapshot
 
@@ -157,3 +158,43 @@ def test_a_store_from_before_definitions_were_kept_starts_its_read_models_afresh
     assert found.generation == FIRST_GENERATION + 1
     worker.run_until_caught_up()
     assert snapshot(views, (Scores,)) == before
+
+
+class SealNext(Seal):
+    version = Seal.version + 1
+
+
+def seal_state(views: ViewDatabase) -> ReadModelState:
+    return next(s for s in views.states() if s.name == Seal.name)
+
+
+def test_the_seal_is_never_started_afresh(ledger: GoalLedger) -> None:
+    """Starting it afresh would seal whatever the log holds now, dropping the evidence."""
+    views = ViewDatabase(ledger)
+    worker = ProjectionWorker(ledger, [Seal])
+    worker.create_tables()
+    worker.run_until_caught_up()
+    before = snapshot(views, (Seal,))
+    live = seal_state(views)
+
+    ProjectionWorker(ledger, [SealNext]).create_tables()
+
+    assert seal_state(views) == live
+    assert snapshot(views, (Seal,)) == before
+
+
+def test_a_seal_from_before_definitions_were_kept_keeps_its_chain(ledger: GoalLedger) -> None:
+    views = ViewDatabase(ledger)
+    worker = ProjectionWorker(ledger, [Seal])
+    worker.create_tables()
+    worker.run_until_caught_up()
+    before = snapshot(views, (Seal,))
+    with views.bare_transaction() as tx:
+        tx.execute("ALTER TABLE {read_models} DROP COLUMN definition")
+
+    worker.create_tables()
+
+    found = seal_state(views)
+    assert found.definition == Seal.definition()
+    assert found.generation == FIRST_GENERATION
+    assert snapshot(views, (Seal,)) == before
