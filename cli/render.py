@@ -55,6 +55,7 @@ def render_scoreboard(board: CycleScoreboard) -> str:
     titles = {objective.id: objective.title for objective in board.objectives}
     for objective in board.objectives:
         lines += ["", *_objective(objective, titles)]
+    lines += ["", "By owner (goals not retired):", *_owners(board)]
     lines += [
         "",
         f"Net confidence: {signed(board.net_confidence)}  "
@@ -63,14 +64,52 @@ def render_scoreboard(board: CycleScoreboard) -> str:
     return "\n".join(lines)
 
 
+def _owners(board: CycleScoreboard) -> list[str]:
+    owners = sorted(
+        {objective.owner for objective in board.objectives}
+        | {line.owner for objective in board.objectives for line in objective.key_results}
+    )
+    rows = []
+    for owner in owners:
+        rollup = board.rollup(owner)
+        rows.append(
+            [
+                owner,
+                str(rollup.objectives),
+                score(rollup.score),
+                str(rollup.key_results),
+                score(rollup.key_result_score),
+                f"{rollup.green}/{rollup.amber}/{rollup.red}",
+                str(rollup.behind),
+                str(rollup.stale),
+                signed(rollup.net_confidence),
+            ]
+        )
+    headers = [
+        "owner",
+        "objectives",
+        "score",
+        "key results",
+        "kr score",
+        "green/amber/red",
+        "behind",
+        "stale",
+        "net confidence",
+    ]
+    return table(headers, rows, indent="  ")
+
+
 def _objective(objective: ObjectiveStatus, titles: Mapping[UUID, str]) -> list[str]:
     light = objective.traffic_light.value if objective.traffic_light else NONE
     about = [objective.kind.value, f"owner {objective.owner}"]
     if objective.parent_id is not None:
         about.append(f"aligned to {titles.get(objective.parent_id, str(objective.parent_id))}")
+    against = ""
+    if objective.score_against_original_plan != objective.score:
+        against = f"  (against the original plan {score(objective.score_against_original_plan)})"
     lines = [
         f"Objective: {objective.title}  ({', '.join(about)})",
-        f"  Score {score(objective.score)}  {light}",
+        f"  Score {score(objective.score)}  {light}{against}",
     ]
     if objective.retired is not None:
         retired = objective.retired

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -69,6 +70,16 @@ def test_init_demo_scores_print_what_the_domain_computes(
         assert f"{title}  (" in printed
         assert f"Score {rounded(score):f}" in printed
     assert f"Net confidence: {rounded(board.net_confidence or Decimal(0)):+f}" in printed
+    # The re-baselined objective shows its score against the original plans too.
+    leaky = next(o for o in board.objectives if o.title == LEAKY_BUCKET)
+    assert leaky.score_against_original_plan is not None
+    assert leaky.score_against_original_plan < (leaky.score or Decimal(0))
+    assert f"(against the original plan {rounded(leaky.score_against_original_plan):f})" in printed
+    # Each owner's figures: the CEO owns both company objectives.
+    assert "By owner (goals not retired):" in printed
+    ceo = board.rollup("ceo")
+    assert ceo.objectives == 2 and ceo.score is not None
+    assert re.search(rf"^\s+ceo\s+2\s+{rounded(ceo.score):f}\s", printed, re.MULTILINE)
 
     # The story's outcome: leaky bucket near 0.7, upmarket near 0.8.
     assert Decimal("0.65") <= scores[LEAKY_BUCKET] <= Decimal("0.75")
