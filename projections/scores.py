@@ -33,6 +33,7 @@ covers the whole cycle whatever other filter applies.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -457,18 +458,17 @@ def owner_rollups(
     key_results: Sequence[KeyResultScoreRow], objectives: Sequence[ObjectiveScoreRow]
 ) -> list[Rollup]:
     """Per cycle, per owner of a listed goal: that owner's figures over the listed goals."""
-    owners = sorted(
-        {(row.cycle_id, row.owner) for row in key_results}
-        | {(row.cycle_id, row.owner) for row in objectives}
-    )
+    owned_objectives: dict[tuple[str, str], list[ObjectiveFigures]] = defaultdict(list)
+    owned_key_results: dict[tuple[str, str], list[KeyResultFigures]] = defaultdict(list)
+    for objective in objectives:
+        owned_objectives[objective.cycle_id, objective.owner].append(objective.figures())
+    for key_result in key_results:
+        owned_key_results[key_result.cycle_id, key_result.owner].append(key_result.figures())
     return [
         Rollup.of(
-            cycle_id,
-            owner,
-            [row.figures() for row in objectives if row.cycle_id == cycle_id],
-            [row.figures() for row in key_results if row.cycle_id == cycle_id],
+            cycle_id, owner, owned_objectives[cycle_id, owner], owned_key_results[cycle_id, owner]
         )
-        for cycle_id, owner in owners
+        for cycle_id, owner in sorted(owned_objectives.keys() | owned_key_results.keys())
     ]
 
 
@@ -601,7 +601,18 @@ def scores(
     return Scoreboard(
         key_results=key_results,
         objectives=objectives,
-        cycles=[cycle_rollup(database, key, day) for key in cycles],
+        cycles=[
+            # Unfiltered by owner, the rows are the whole cycle already: no second read.
+            Rollup.of(
+                key,
+                None,
+                [row.figures() for row in objectives if row.cycle_id == key],
+                [row.figures() for row in key_results if row.cycle_id == key],
+            )
+            if owner is None
+            else cycle_rollup(database, key, day)
+            for key in cycles
+        ],
         owners=owner_rollups(key_results, objectives),
     )
 
