@@ -211,6 +211,10 @@ class Saved:
         )
 
 
+# Goals kept in memory per process, fast-forwarded on each load (see construct_env).
+AGGREGATE_CACHE_SIZE = 2000
+
+
 class GoalLedger(Application[UUID]):
     """Commands do get → call → save; every error leaves the history unchanged."""
 
@@ -226,6 +230,13 @@ class GoalLedger(Application[UUID]):
         settings = dict(type(self).env)
         if type(self).snapshotting_intervals:
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        # Goals a process has loaded stay in memory and are brought up to date from the
+        # store on every load (fast-forward): one query for the events since, instead of
+        # a snapshot and the events after it, and no snapshot to decode. Still never
+        # stale: each load reads the store, commands work on copies, and a save decided
+        # on a goal that changed meanwhile fails (optimistic versions, ADR 18).
+        settings["AGGREGATE_CACHE_MAXSIZE"] = str(AGGREGATE_CACHE_SIZE)
+        settings["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         settings.update(env or {})
         return Environment(name, settings)
 

@@ -89,7 +89,9 @@ def test_a_check_in_racing_the_close_is_refused(
         )
 
     assert other.get_cycle(CYCLE).is_closed
+    # Neither the store nor the racing process's memory holds the refused check-in.
     assert len(other.get_key_result(key_result).check_ins) == 0
+    assert len(racing.get_key_result(key_result).check_ins) == 0
 
 
 @pytest.mark.parametrize("change", ["rebaseline", "reweight", "retire"])
