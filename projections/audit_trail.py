@@ -569,17 +569,20 @@ def change_report(
     recorded_from: date | None = None,
     recorded_to: date | None = None,
     known_at: datetime | None = None,
+    after_position: int = 0,
+    limit: int | None = None,
 ) -> list[TrailEntry]:
     """A cycle's changes of plan, corrections, backdated check-ins and post-close events.
 
     `recorded_from`/`recorded_to` bound the UTC day the change was recorded (both
-    inclusive); `flags` keeps the rows carrying any of them (names from `FLAGS`).
+    inclusive); `flags` keeps the rows carrying any of them (names from `FLAGS`). Rows
+    come in log order after `after_position`, at most `limit` of them.
     """
     unknown = set(flags) - set(FLAGS)
     if unknown:
         raise ValueError(f"not a change-report flag: {sorted(unknown)}")
-    where = ["t.cycle_id = %s", "t.reported"]
-    params: list[Any] = [cycle_id]
+    where = ["t.cycle_id = %s", "t.reported", "t.position > %s"]
+    params: list[Any] = [cycle_id, after_position]
     if owner is not None:
         where.append("t.owner = %s")
         params.append(owner)
@@ -601,7 +604,8 @@ def change_report(
     rows = database.query(
         f"SELECT {_COLUMNS}, (SELECT c.after FROM {{audit_trail}} c"  # noqa: S608
         " WHERE c.goal_id = t.goal_id ORDER BY c.position LIMIT 1) AS created"
-        f" FROM {{audit_trail}} t WHERE {' AND '.join(where)} ORDER BY t.position",
-        params,
+        f" FROM {{audit_trail}} t WHERE {' AND '.join(where)} ORDER BY t.position"
+        + (" LIMIT %s" if limit is not None else ""),
+        [*params, limit] if limit is not None else params,
     )
     return [replace(_entry(row), title=_json(row["created"]).get("title")) for row in rows]

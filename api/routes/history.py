@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
@@ -45,6 +46,8 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 router = APIRouter(tags=["history"], responses={**PROBLEMS, **UNAVAILABLE})
 
 CSV = "text/csv"
+# Rows a CSV export reads at a time while it streams.
+CSV_PAGE = 1000
 POSITION_HEADER = "Goalpost-Position"
 MAX_CURSOR_DIGITS = 18
 Position = Annotated[
@@ -147,6 +150,9 @@ class ChangeReport(BaseModel):
     closed_at: datetime | None
     known_at: datetime | None
     items: list[ChangeRow]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page (the last position); null on the last."
+    )
     position: Position
 
 
@@ -468,10 +474,11 @@ def _cell(value: str | None) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _csv(rows: Sequence[ChangeRow]) -> str:
+def _csv(rows: Sequence[ChangeRow], *, header: bool) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    if header:
+        writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow(
             [
@@ -545,37 +552,63 @@ def cycle_changes(
         Query(alias="format", description="Overrides `Accept` (`text/csv` for CSV)."),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="JSON rows per page.")] = 500,
+    cursor: Cursor = None,
 ) -> ChangeReport | Response:
-    """The cycle's changes of plan, corrections and backdated check-ins, flagged; JSON or CSV."""
+    """The cycle's changes of plan, corrections and backdated check-ins, flagged.
+
+    JSON comes in pages (`next_cursor`); CSV is the whole report, streamed, for a
+    spreadsheet.
+    """
     require_role(grant, Role.AUDITOR)
     if recorded_from is not None and recorded_to is not None and recorded_from > recorded_to:
         raise ProblemError(
             422, "invalid-input", "Invalid input", "`from` must not be after `to`", field="to"
         )
     moment = utc(known_at)
+    after = _cursor(cursor)
     cycle = ledger.get_cycle(cycle_id, moment)
+
+    def page(after_position: int, size: int) -> list[ChangeRow]:
+        with _read_model():
+            entries = change_report(
+                views,
+                cycle.key,
+                owner=owner,
+                flags=[f.value for f in flag or []],
+                recorded_from=recorded_from,
+                recorded_to=recorded_to,
+                known_at=moment,
+                after_position=after_position,
+                limit=size,
+            )
+        return [ChangeRow.of(entry) for entry in entries]
+
     with _read_model():
         # Read before the rows: they reflect at least this much of the log.
         position = _position(views, ledger, AuditTrail.name, response)
-        entries = change_report(
-            views,
-            cycle.key,
-            owner=owner,
-            flags=[f.value for f in flag or []],
-            recorded_from=recorded_from,
-            recorded_to=recorded_to,
-            known_at=moment,
-        )
-    rows = [ChangeRow.of(entry) for entry in entries]
     if _wants_csv(format_, accept):
-        return Response(
-            content=_csv(rows),
+        first = page(after, CSV_PAGE)
+
+        def lines() -> Iterator[str]:
+            rows, header = first, True
+            while True:
+                yield _csv(rows, header=header)
+                if len(rows) < CSV_PAGE:
+                    return
+                rows, header = page(rows[-1].position, CSV_PAGE), False
+
+        return StreamingResponse(
+            lines(),
             media_type=f"{CSV}; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="changes-{cycle.key}.csv"',
                 POSITION_HEADER: str(position),
             },
         )
+    rows = page(after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
     return ChangeReport(
         cycle_id=cycle.key,
         starts_on=cycle.starts_on,
@@ -583,5 +616,6 @@ def cycle_changes(
         closed_at=cycle.closed_at,
         known_at=moment,
         items=rows,
+        next_cursor=str(rows[-1].position) if more and rows else None,
         position=position,
     )

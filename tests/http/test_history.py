@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+import api.routes.history as history_routes
 from domain.access import Role
 from domain.application import GoalLedger
 from domain.values import utc_today
@@ -239,6 +240,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     auditor: Headers,
     admin: Headers,
     ana: Headers,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     head = project(live.ledger)
     changes = f"/v1/cycles/{CYCLE['id']}/changes"
@@ -264,6 +266,16 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     assert rows[2]["before"] == {"status": "active", "score": "0.0000", "traffic_light": "red"}
     assert rows[2]["effective_on"] == "2026-09-30"
     assert (rows[3]["before"], rows[3]["after"]) == ({"value": "41"}, {"value": "44"})
+    assert report["next_cursor"] is None
+
+    # Pages: the same rows, in order, two at a time.
+    first = body(client.get(changes, params={"limit": 2}, headers=auditor))
+    assert first["items"] == rows[:2] and first["next_cursor"] == str(rows[1]["position"])
+    second = body(
+        client.get(changes, params={"limit": 2, "cursor": first["next_cursor"]}, headers=auditor)
+    )
+    assert second["items"] == rows[2:] and second["next_cursor"] is None
+    problem(client.get(changes, params={"cursor": "nope"}, headers=auditor), 400, "cursor")
 
     # An admin may read it too; a member may not.
     assert body(client.get(changes, headers=admin)) == report
@@ -293,6 +305,9 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "changes-2026-Q3.csv" in as_csv.headers["content-disposition"]
     assert as_csv.headers["Goalpost-Position"] == str(head)
+    assert client.get(changes, params={"format": "csv"}, headers=auditor).text == as_csv.text
+    # Streamed a page at a time, it is the same file.
+    monkeypatch.setattr(history_routes, "CSV_PAGE", 1)
     assert client.get(changes, params={"format": "csv"}, headers=auditor).text == as_csv.text
     table = list(csv.reader(io.StringIO(as_csv.text)))
     assert table[0] == [
