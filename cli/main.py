@@ -386,12 +386,19 @@ def worker(
 
 
 def render_status(head: int, found: list[ReadModelStatus]) -> str:
-    rows = [("read model", "generation", "position", "behind", "rebuilding")]
+    ours = {model.name: model.definition() for model in READ_MODELS}
+    rows = [("read model", "generation", "position", "behind", "rebuilding", "definition")]
     for s in found:
         rebuilding = (
             f"generation {s.building} at {s.building_position}" if s.building is not None else ""
         )
-        rows.append((s.name, str(s.generation), str(s.position), str(s.lag), rebuilding))
+        definition = s.definition or "(not recorded)"
+        if s.definition != ours.get(s.name):
+            # ADR 17: this release's workers leave it alone until db init or a rebuild.
+            definition += f"; this release has {ours.get(s.name)}"
+        rows.append(
+            (s.name, str(s.generation), str(s.position), str(s.lag), rebuilding, definition)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"Log position: {head}"]
     lines.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

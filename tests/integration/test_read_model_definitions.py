@@ -12,6 +12,7 @@ import pytest
 from eventsourcing.persistence import PersistenceError
 
 from cli.demo import load_demo
+from cli.main import render_status
 from domain.application import GoalLedger
 from projections.base import ProjectionWorker, Rebuild
 from projections.database import FIRST_GENERATION, ReadModelState, ViewDatabase
@@ -121,6 +122,9 @@ def test_an_older_release_leaves_a_newer_definition_live(ledger: GoalLedger) -> 
 
     assert state(views) == live
     assert views.position(Scores.name) == views.head()
+    # Its operator sees why its worker stands aside.
+    shown = render_status(*ProjectionWorker(ledger, [Scores]).status())
+    assert f"{ScoresNext.definition()}; this release has {Scores.definition()}" in shown
 
 
 def test_a_rebuild_by_the_new_release_switches_with_no_gap(ledger: GoalLedger) -> None:

@@ -267,6 +267,9 @@ def test_rebuild_and_status_from_the_command_line(sqlite_url: str) -> None:
     head = int(status.stdout.splitlines()[0].split()[-1])
     assert lines["audit_trail"][1:4] == ["2", str(head), "0"]
     assert {name for name in lines} == {model.name for model in READ_MODELS}
+    # Each built by this release's definition (ADR 17).
+    for model in READ_MODELS:
+        assert lines[model.name][-1] == model.definition()
 
     # All of them at once; each switches to its next generation.
     everything = runner.invoke(goalpost_cli, ["projections", "rebuild", "--all"], env=env)
