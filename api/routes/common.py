@@ -35,7 +35,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         "description": "A problem (RFC 9457)",
         "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
     }
-    for status in (400, 401, 403, 404, 409, 412, 413, 422)
+    for status in (400, 401, 403, 404, 409, 412, 413, 422, 503)
 }
 
 
