@@ -200,7 +200,14 @@ class ViewTransaction:
         self._database = database
         self._connection_cursor = cursor
         self._generations: dict[str, int] = dict(generations or {})
-        self._pending: list[tuple[str, Sequence[Any]]] | None = [] if batched else None
+        # Writes held back, per lane: read models batched together write their own tables,
+        # so each one's writes stay in order and in runs however their events interleave.
+        self._pending: dict[str, list[tuple[str, Sequence[Any]]]] | None = {} if batched else None
+        self._lane = ""
+
+    def lane(self, name: str) -> None:
+        """Hold the writes that follow in this lane (one per read model in a shared batch)."""
+        self._lane = name
 
     @property
     def _cursor(self) -> Any:
@@ -214,7 +221,7 @@ class ViewTransaction:
         if self._pending is None:
             self._connection_cursor.execute(statement, values)
         else:
-            self._pending.append((statement, values))
+            self._pending.setdefault(self._lane, []).append((statement, values))
 
     def query(self, template: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self._cursor
@@ -227,13 +234,14 @@ class ViewTransaction:
         """Send the writes held back, each run of one statement as one `executemany`."""
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
-        for statement, run in groupby(pending, key=itemgetter(0)):
-            rows = [values for _, values in run]
-            if len(rows) == 1:
-                self._connection_cursor.execute(statement, rows[0])
-            else:
-                self._connection_cursor.executemany(statement, rows)
+        lanes, self._pending = self._pending, {}
+        for pending in lanes.values():
+            for statement, run in groupby(pending, key=itemgetter(0)):
+                rows = [values for _, values in run]
+                if len(rows) == 1:
+                    self._connection_cursor.execute(statement, rows[0])
+                else:
+                    self._connection_cursor.executemany(statement, rows)
 
     def track(self, tracking: Tracking) -> None:
         """Record the position in this same transaction; refused unless it advances."""
