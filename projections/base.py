@@ -206,10 +206,13 @@ class ProjectionWorker:
         *,
         batch_size: int = DEFAULT_BATCH,
         poll_interval: float = DEFAULT_POLL_SECONDS,
+        together: bool = True,
     ) -> None:
         self.ledger = ledger
         self.database = ViewDatabase(ledger)
         self.read_models = [cls(ledger, self.database) for cls in read_models]
+        # False: every read model in a batch of its own (the benchmark's baseline).
+        self.together = together
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.report_interval = REPORT_EVERY_SECONDS
@@ -235,10 +238,10 @@ class ProjectionWorker:
         for models in together.values():
             if self.stopping.is_set():
                 break
-            if len(models) == 1:
-                applied += self._batch(models[0])
-            else:
+            if len(models) > 1 and self.together:
                 applied += self._batch_together(models)
+            else:
+                applied += sum(self._batch(model) for model in models)
         return applied
 
     def _batch_together(self, models: list[ReadModel]) -> int:
