@@ -36,7 +36,7 @@ from projections.base import (
 from projections.registry import READ_MODELS, read_model_named, worker_for
 from projections.seal import SealRebuildRefusedError
 from projections.webhooks import create_tables as create_webhook_tables
-from storage.ledger import init_store, open_ledger
+from storage.ledger import grant_app_role, init_store, open_ledger
 from storage.settings import Settings, StoreUrlError, store_env
 
 USAGE_ERROR = 2
@@ -132,7 +132,16 @@ def parse_moment(text: str | None, option: str) -> datetime | None:
 
 
 @db_app.command("init")
-def db_init() -> None:
+def db_init(
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL: the role the API and workers connect as. It may append to "
+            "the history but never change it, disable its triggers or drop it; run this "
+            "as the tables' owner (ADR 22).",
+        ),
+    ] = None,
+) -> None:
     """Create the event tables, indexes and append-only triggers (safe to run again)."""
     with user_errors():
         url = database_url()
@@ -146,6 +155,12 @@ def db_init() -> None:
         finally:
             ledger.close()
         typer.echo(f"Initialised {describe_store(url)}")
+        if app_role is not None:
+            given = grant_app_role(url, app_role)
+            typer.echo(
+                f"Role {app_role} may read and append to the history, and owns "
+                f"{len(given)} read-model tables"
+            )
 
 
 @app.command()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from psycopg import sql
+
 from domain.application import GoalLedger
-from storage.settings import Settings, store_env
+from storage.postgres import GoalpostPostgresRecorder
+from storage.settings import Settings, StoreUrlError, store_env
 
 
 def open_ledger(database_url: str | None = None, *, create_tables: bool = False) -> GoalLedger:
@@ -14,3 +17,81 @@ def open_ledger(database_url: str | None = None, *, create_tables: bool = False)
 def init_store(database_url: str | None = None) -> None:
     """Create tables, indexes and append-only triggers; safe to run again."""
     open_ledger(database_url, create_tables=True).close()
+
+
+def grant_app_role(database_url: str, role: str) -> list[str]:
+    """PostgreSQL: let `role` run Goalpost without owning its history (ADR 22).
+
+    Run as the owner, after `init_store`. The role may read the history and append to it
+    only through the append function (which runs as the owner), so it can neither change
+    nor remove an event, nor disable the triggers or drop the tables that guard them.
+    It owns the read models (which it rebuilds, creating and dropping generations) and
+    may create tables in the schema. Returns the tables it was given.
+    """
+    ledger = open_ledger(database_url)
+    try:
+        recorder = ledger.recorder
+        if not isinstance(recorder, GoalpostPostgresRecorder):
+            raise StoreUrlError("an app role is a PostgreSQL setting; the SQLite file has none")
+        snapshots = getattr(getattr(ledger.snapshots, "recorder", None), "events_table_name", None)
+        history = {
+            recorder.events_table_name,
+            recorder.times_table_name,
+            recorder.requests_table_name,
+        }
+        schema = recorder.datastore.schema
+        grantee = sql.Identifier(role)
+        with recorder.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (role,))
+            if curs.fetchone() is None:
+                raise StoreUrlError(
+                    f"role {role!r} does not exist: create it first "
+                    f"(CREATE ROLE {role} LOGIN PASSWORD '...')"
+                )
+            curs.execute(
+                sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(
+                    sql.Identifier(schema), grantee
+                )
+            )
+            for table in sorted(history):
+                curs.execute(
+                    sql.SQL("GRANT SELECT ON {} TO {}").format(
+                        sql.Identifier(schema, table), grantee
+                    )
+                )
+            if snapshots:
+                # Snapshots are written by the library's own recorder, straight to the table.
+                curs.execute(
+                    sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(
+                        sql.Identifier(schema, snapshots), grantee
+                    )
+                )
+            # Saves go through the append function alone, and only this role may call it.
+            curs.execute(
+                sql.SQL("REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA {} FROM PUBLIC").format(
+                    sql.Identifier(schema)
+                )
+            )
+            curs.execute(
+                sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {} TO {}").format(
+                    sql.Identifier(schema), grantee
+                )
+            )
+            curs.execute(
+                "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = %s",
+                (schema,),
+            )
+            given = sorted(
+                row["tablename"]
+                for row in curs.fetchall()
+                if row["tablename"] not in history and row["tablename"] != snapshots
+            )
+            for table in given:
+                curs.execute(
+                    sql.SQL("ALTER TABLE {} OWNER TO {}").format(
+                        sql.Identifier(schema, table), grantee
+                    )
+                )
+        return given
+    finally:
+        ledger.close()

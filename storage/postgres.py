@@ -126,7 +126,9 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 "p_time_ids uuid[], p_time_versions bigint[], p_times timestamptz[], "
                 "p_actors text[], p_keys text[], p_fingerprints text[], p_results text[], "
                 "p_unchanged_ids uuid[], p_unchanged_versions bigint[]) "
-                "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
+                # As its owner: an app role that may not write the tables saves through it.
+                "RETURNS SETOF bigint LANGUAGE plpgsql "
+                "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; "
                 "IF EXISTS (SELECT 1 FROM unnest(p_unchanged_ids, p_unchanged_versions)"
