@@ -48,7 +48,8 @@ def ledgers(store_url: str) -> Iterator[tuple[ClosingMidway, GoalLedger]]:
         other.close()
 
 
-def setup(ledger: GoalLedger) -> tuple[Any, Any]:
+def quarter_with_key_result(ledger: GoalLedger) -> tuple[Any, Any]:
+    """An open cycle, an objective and a key result; their ids."""
     today = utc_today()
     ledger.open_cycle(
         actor="ceo", key=CYCLE, starts_on=today - timedelta(days=30), ends_on=today + timedelta(60)
@@ -80,7 +81,7 @@ def test_a_check_in_racing_the_close_is_refused(
     ledgers: tuple[ClosingMidway, GoalLedger],
 ) -> None:
     racing, other = ledgers
-    _, key_result = setup(other)
+    _, key_result = quarter_with_key_result(other)
     racing.midway = close(other)
 
     with pytest.raises(CycleClosedError):
@@ -99,7 +100,7 @@ def test_a_change_of_plan_racing_the_close_is_refused(
     ledgers: tuple[ClosingMidway, GoalLedger], change: str
 ) -> None:
     racing, other = ledgers
-    _, key_result = setup(other)
+    _, key_result = quarter_with_key_result(other)
     version = other.get_key_result(key_result).version
     racing.midway = close(other)
     reason: dict[str, Any] = {"reason": "scope moved", "reason_code": "priorities_changed"}
@@ -123,7 +124,7 @@ def test_a_new_key_result_racing_the_close_is_refused(
     ledgers: tuple[ClosingMidway, GoalLedger],
 ) -> None:
     racing, other = ledgers
-    objective, _ = setup(other)
+    objective, _ = quarter_with_key_result(other)
     count = len(other.get_objective(objective).key_result_ids)
     racing.midway = close(other)
 
@@ -148,7 +149,7 @@ def test_an_import_racing_the_close_stores_nothing_and_its_rerun_is_refused(
     ledgers: tuple[ClosingMidway, GoalLedger],
 ) -> None:
     racing, other = ledgers
-    _, key_result = setup(other)
+    _, key_result = quarter_with_key_result(other)
     rows = [
         CheckInImport(
             key_result_id=key_result,
@@ -173,7 +174,7 @@ def test_another_change_to_the_cycle_only_makes_the_check_in_decide_again(
     ledgers: tuple[ClosingMidway, GoalLedger],
 ) -> None:
     racing, other = ledgers
-    _, key_result = setup(other)
+    _, key_result = quarter_with_key_result(other)
     racing.midway = lambda: other.create_objective(
         actor="ceo", cycle_id=CYCLE, title="Keep", owner="ben", kind="aspirational"
     )

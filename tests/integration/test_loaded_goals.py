@@ -6,15 +6,14 @@ Two ledgers on one store stand for two API processes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from domain.application import GoalLedger
 from domain.errors import InvalidInputError, StaleVersionError
-from domain.values import utc_today
 from storage.ledger import open_ledger
+from tests.integration.test_cycle_close_race import quarter_with_key_result
 
 
 @pytest.fixture
@@ -29,26 +28,8 @@ def two(store_url: str) -> Iterator[tuple[GoalLedger, GoalLedger]]:
 
 
 def key_result(ledger: GoalLedger) -> Any:
-    today = utc_today()
-    ledger.open_cycle(
-        actor="ceo", key="q", starts_on=today - timedelta(days=30), ends_on=today + timedelta(60)
-    )
-    objective = ledger.create_objective(
-        actor="ceo", cycle_id="q", title="Grow", owner="ana", kind="committed"
-    ).id
-    return ledger.create_key_result(
-        actor="ana",
-        objective_id=objective,
-        title="NPS",
-        owner="ana",
-        unit="points",
-        direction="increase",
-        baseline=32,
-        target=50,
-        measurement_source="survey",
-        measurement_query="nps()",
-        effective_on=today - timedelta(days=30),
-    ).id
+    _, created = quarter_with_key_result(ledger)
+    return created
 
 
 def test_another_process_write_shows_on_the_next_load(
