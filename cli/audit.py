@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from eventsourcing.persistence import PersistenceError
 
+from domain.application import SnapshotMismatch
 from projections import seal
 from projections.database import ViewDatabase
 from projections.seal import Anchor, SealUnavailableError, Verification
@@ -28,6 +29,14 @@ def verify(
             "it must still match at its position.",
         ),
     ] = None,
+    snapshots: Annotated[
+        bool,
+        typer.Option(
+            "--snapshots",
+            help="Also check every stored snapshot against its goal's events (replays "
+            "every key result once; slower).",
+        ),
+    ] = False,
 ) -> None:
     """Recompute the seal over the whole log and name the first position that no longer matches.
 
@@ -39,8 +48,11 @@ def verify(
     except (ValueError, StoreUrlError, PersistenceError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(UNVERIFIED) from None
+    checked, mismatches = 0, list[SnapshotMismatch]()
     try:
         result = seal.verify(ledger, ViewDatabase(ledger), anchor=recorded)
+        if snapshots:
+            checked, mismatches = ledger.check_snapshots()
     except (SealUnavailableError, PersistenceError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(UNVERIFIED) from None
@@ -48,7 +60,16 @@ def verify(
         ledger.close()
     for line in report(result):
         typer.echo(line)
-    raise typer.Exit(INTACT if result.intact else BROKEN)
+    if snapshots:
+        if mismatches:
+            typer.echo(f"Snapshots BROKEN: {len(mismatches)} of {checked} differ from the events:")
+            for found in mismatches:
+                typer.echo(
+                    f"  key result {found.aggregate_id} version {found.version}: {found.detail}"
+                )
+        else:
+            typer.echo(f"Snapshots intact: {checked} checked against the events.")
+    raise typer.Exit(INTACT if result.intact and not mismatches else BROKEN)
 
 
 def report(result: Verification) -> list[str]:

@@ -171,6 +171,15 @@ class CheckInImport:
 
 
 @dataclass(frozen=True)
+class SnapshotMismatch:
+    """A stored snapshot that is not what its goal's events make of it."""
+
+    aggregate_id: UUID
+    version: int
+    detail: str
+
+
+@dataclass(frozen=True)
 class ImportReport:
     imported: int
     already_present: int
@@ -966,6 +975,43 @@ class GoalLedger(Application[UUID]):
                 for oid in cycle.objective_ids
             ),
         )
+
+    def check_snapshots(self) -> tuple[int, list[SnapshotMismatch]]:
+        """Every stored snapshot against its goal's events replayed to its version.
+
+        Snapshots are a cache the events alone should give again; one forged or damaged
+        would change what its goal loads as, and the seal covers events, not snapshots.
+        Each goal's events are replayed once, compared at each of its snapshots. Returns
+        the number of snapshots checked and those that differ.
+        """
+        if self.snapshots is None:
+            return 0, []
+        checked, found = 0, []
+        for key_result_id in self._created_ids(KeyResult.Created):
+            stored = {s.originator_version: s for s in self.snapshots.get(key_result_id)}
+            if not stored:
+                continue
+            replayed: LedgerAggregate | None = None
+            for event in cast(Iterable[LedgerAggregate.Event], self.events.get(key_result_id)):
+                replayed = event.mutate(replayed)
+                snapshot = stored.pop(event.originator_version, None)
+                if snapshot is None:
+                    continue
+                checked += 1
+                if cast(KeyResult.Snapshot, snapshot).mutate(None) != replayed:
+                    found.append(
+                        SnapshotMismatch(
+                            key_result_id,
+                            event.originator_version,
+                            "the snapshot differs from the replayed events",
+                        )
+                    )
+            for version in sorted(stored):
+                checked += 1
+                found.append(
+                    SnapshotMismatch(key_result_id, version, "no event has this version")
+                )
+        return checked, found
 
     def _created_ids(self, event_class: type[Any]) -> Iterator[UUID]:
         """Ids of every aggregate created with this event type, in log order."""
