@@ -1008,9 +1008,7 @@ class GoalLedger(Application[UUID]):
                     )
             for version in sorted(stored):
                 checked += 1
-                found.append(
-                    SnapshotMismatch(key_result_id, version, "no event has this version")
-                )
+                found.append(SnapshotMismatch(key_result_id, version, "no event has this version"))
         return checked, found
 
     def _created_ids(self, event_class: type[Any]) -> Iterator[UUID]:
