@@ -15,7 +15,7 @@ from domain.check_in_log import CheckIn
 from domain.key_result import KeyResult, KeyResultStatus, Plan
 from domain.kpi import Cadence, Kpi, KpiStatus, Reading
 from domain.reports import CycleScoreboard, KeyResultLine, ObjectiveStatus
-from domain.scoring import Pace, TrafficLight, rounded
+from domain.scoring import Pace, TrafficLight, rounded, traffic_light
 from domain.values import (
     MAX_NAME,
     MAX_NOTE,
@@ -412,13 +412,26 @@ class CyclePublic(BaseModel):
     version: int
     as_of: date
     known_at: datetime | None
+    score: Score | None = Field(
+        description="Mean of the scores of its objectives that are not retired."
+    )
+    score_against_original_plan: Score | None
+    traffic_light: TrafficLight | None
     net_confidence: Score | None
     objectives: list[ObjectivePublic]
 
     @classmethod
     def of(cls, board: CycleScoreboard, version: int) -> CyclePublic:
-        net = board.net_confidence
+        rollup = board.rollup()
+        net = rollup.net_confidence
         return cls(
+            score=rounded(rollup.score) if rollup.score is not None else None,
+            score_against_original_plan=(
+                rounded(rollup.score_against_original_plan)
+                if rollup.score_against_original_plan is not None
+                else None
+            ),
+            traffic_light=traffic_light(rollup.score) if rollup.score is not None else None,
             id=board.key,
             starts_on=board.starts_on,
             ends_on=board.ends_on,

@@ -190,6 +190,9 @@ def test_a_quarter_of_okrs_over_http(
     board = ok(client.get("/v1/cycles/2026-Q3", headers=admin))
     assert [o["id"] for o in board["objectives"]] == [company["id"], team["id"]]
     assert board["closed_at"] is None and board["net_confidence"] is not None
+    # Its score is its live objectives' mean: the retired company objective does not count.
+    team_score = board["objectives"][1]["score"]
+    assert board["score"] == team_score and board["traffic_light"] == "green"
 
     # Closing freezes the grades: 200, ETag; a later check-in is refused (409)...
     closed = client.post("/v1/cycles/2026-Q3/close", headers=admin)
