@@ -448,9 +448,11 @@ def test_two_dispatchers_at_once_never_interleave_one_subscription(pg_url: str) 
             # Three services subscribe; two dispatcher processes (separate pools) run.
             quarter = Quarter(setup)
             hooks = [subscribe(setup, receiver.url(f"/s{n}"))[1] for n in range(3)]
-            dispatchers = [
-                WebhookDispatcher(ledger, fast_settings(concurrency=3)) for ledger in ledgers
-            ]
+            # Generous timeouts: on a busy test machine a request that times out is sent
+            # again while the receiver may still be answering the first (at least once),
+            # which is not the overlap of two dispatchers this test is about.
+            settings = fast_settings(concurrency=3, timeout_seconds=2.0, lease_seconds=15.0)
+            dispatchers = [WebhookDispatcher(ledger, settings) for ledger in ledgers]
             threads = [threading.Thread(target=d.run_forever, args=(stop,)) for d in dispatchers]
             for thread in threads:
                 thread.start()
