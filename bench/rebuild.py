@@ -408,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(
                 f"history: {history.events:,} events, {len(history.key_results):,} key results, "
                 f"{len(history.owners)} owners, {history.corrections} late corrections, "
-                f"built in {build_s:.0f} s ({rate(history.events, build_s)})\n",
+                f"built in {build_s:.0f} s ({rate(history.events, build_s)}); peak memory "
+                f"so far {peak_rss_mib():,.0f} MiB (the import holds every key result)\n",
                 flush=True,
             )
             raw, recorder_s, raw_s = bench_raw(ledger, server, history.events)
