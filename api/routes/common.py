@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import Query, Response
 
 from api.problems import ProblemError
@@ -37,6 +39,22 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     }
     for status in (400, 401, 403, 404, 409, 412, 413, 422, 503)
 }
+
+
+@contextmanager
+def read_model_unavailable(retry_after: str | None = None) -> Iterator[None]:
+    """A store without the read-model tables (or not answering) is a 503, not a 500."""
+    try:
+        yield
+    except PersistenceError as error:
+        raise ProblemError(
+            503,
+            "read-model-unavailable",
+            "The read model cannot be read",
+            f"the read models are missing or not answering ({type(error).__name__}); "
+            "`goalpost db init` creates them",
+            headers={"Retry-After": retry_after} if retry_after is not None else None,
+        ) from None
 
 
 def utc(moment: datetime | None, field: str = "known_at") -> datetime | None:

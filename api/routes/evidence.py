@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
 from api.evidence_page import render_evidence
 from api.problems import Problem, ProblemError
-from api.routes.common import PROBLEMS, KnownAt, utc
+from api.routes.common import PROBLEMS, KnownAt, read_model_unavailable, utc
 from domain.access import Role
 from projections.evidence import EvidenceView, PersonEvidence, ReadModelBehindError
 
@@ -300,18 +299,10 @@ def person_evidence(
     """Appraisal evidence for a person and a period; the same `known_at` gives the same bytes."""
     require_role(grant, Role.REVIEWER)
     try:
-        evidence = EvidenceView(views, ledger).for_person(
-            person, period_from, period_to, utc(known_at)
-        )
-    except PersistenceError as error:
-        raise ProblemError(
-            503,
-            "read-model-unavailable",
-            "The read model cannot be read",
-            f"the read models are missing or not answering ({type(error).__name__}); "
-            "`goalpost db init` creates them",
-            headers={"Retry-After": "1"},
-        ) from None
+        with read_model_unavailable(retry_after="1"):
+            evidence = EvidenceView(views, ledger).for_person(
+                person, period_from, period_to, utc(known_at)
+            )
     except ReadModelBehindError as behind:
         raise ProblemError(
             503,

@@ -6,20 +6,26 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
 from api.problems import Problem, ProblemError
-from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, utc
+from api.routes.common import (
+    PROBLEMS,
+    AsOf,
+    Cursor,
+    KnownAt,
+    Limit,
+    read_model_unavailable,
+    utc,
+)
 from domain.access import Role
 from domain.application import GoalLedger
 from domain.values import KpiDirection, utc_today
@@ -230,21 +236,6 @@ def _position(views: ViewDatabase, ledger: GoalLedger, model: str, response: Res
     return position
 
 
-@contextmanager
-def _read_model() -> Iterator[None]:
-    """A store without the read-model tables (or not answering) is a 503, not a 500."""
-    try:
-        yield
-    except PersistenceError as error:
-        raise ProblemError(
-            503,
-            "read-model-unavailable",
-            "The read model cannot be read",
-            f"the read models are missing or not answering ({type(error).__name__}); "
-            "`goalpost db init` creates them",
-        ) from None
-
-
 def _cursor(cursor: str | None) -> int:
     """Cursors are log positions (history) or definition ranks (KPI health)."""
     if cursor is None:
@@ -271,7 +262,7 @@ def _history(
     cursor: str | None,
 ) -> GoalHistory:
     after = _cursor(cursor)
-    with _read_model():
+    with read_model_unavailable():
         # The position first: the rows read next reflect at least this much of the log.
         position = _position(views, ledger, AuditTrail.name, response)
         known = goal_known(views, goal_id, kind)
@@ -384,7 +375,7 @@ def kpis_health(
     candidates_only = include == "candidates"
     moment = utc(known_at)
     if as_of is None and moment is None:
-        with _read_model():
+        with read_model_unavailable():
             position = _position(views, ledger, KpiHealth.name, response)
             rows, more = kpi_health(
                 views,
@@ -570,7 +561,7 @@ def cycle_changes(
     cycle = ledger.get_cycle(cycle_id, moment)
 
     def page(after_position: int, size: int) -> list[ChangeRow]:
-        with _read_model():
+        with read_model_unavailable():
             entries = change_report(
                 views,
                 cycle.key,
@@ -584,7 +575,7 @@ def cycle_changes(
             )
         return [ChangeRow.of(entry) for entry in entries]
 
-    with _read_model():
+    with read_model_unavailable():
         # Read before the rows: they reflect at least this much of the log.
         position = _position(views, ledger, AuditTrail.name, response)
     if _wants_csv(format_, accept):

@@ -8,21 +8,18 @@ present.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from api.consistency import POSITION_HEADER, position_of
 from api.deps import GrantDep, LedgerDep, ViewsDep
 from api.problems import Problem, ProblemError
-from api.routes.common import PROBLEMS, AsOf, KnownAt, utc
+from api.routes.common import PROBLEMS, AsOf, KnownAt, read_model_unavailable, utc
 from api.schemas import Score
 from domain.application import GoalLedger
 from domain.reports import CycleScoreboard, Rollup
@@ -298,21 +295,6 @@ def replayed(board: CycleScoreboard, owner: str | None) -> Scoreboard:
     )
 
 
-@contextmanager
-def _read_model() -> Iterator[None]:
-    """A store without the read-model tables (or not answering) is a 503, not a 500."""
-    try:
-        yield
-    except PersistenceError as error:
-        raise ProblemError(
-            503,
-            "read-model-unavailable",
-            "The read model cannot be read",
-            f"the read models are missing or not answering ({type(error).__name__}); "
-            "`goalpost db init` creates them",
-        ) from None
-
-
 def _replay(
     ledger: GoalLedger,
     cycle_id: str,
@@ -357,6 +339,6 @@ def get_scores(
                 field="cycle_id",
             )
         return _replay(ledger, cycle_id, owner, as_of, moment, response)
-    with _read_model():
+    with read_model_unavailable():
         board = scores(views, cycle_id=cycle_id, owner=owner)
     return _page(board, None, None, position)
