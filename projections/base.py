@@ -621,7 +621,7 @@ class Rebuild:
                     name,
                     state.building,
                 )
-                self._remove(tx, state.building, (*state.tables, *self.tables))
+                tx.remove_generation(self.model.name, (*state.tables, *self.tables), state.building)
             self.generation = max(state.generation, state.building or 0) + 1
             tx.update_read_model(
                 name, generation=state.generation, building=self.generation, tables=state.tables
@@ -697,7 +697,7 @@ class Rebuild:
         with self.database.transaction() as tx:
             state = self._state(tx, "update")
             if state.building == self.generation:
-                self._remove(tx, self.generation, self.tables)
+                tx.remove_generation(self.model.name, self.tables, self.generation)
                 tx.update_read_model(
                     self.model.name, generation=state.generation, building=None, tables=state.tables
                 )
@@ -712,10 +712,6 @@ class Rebuild:
                 f"{state.building}, not {self.generation})"
             )
         return state
-
-    def _remove(self, tx: ViewTransaction, generation: int, tables: Sequence[str]) -> None:
-        tx.drop(list(dict.fromkeys(tables)), generation)
-        tx.forget_position(self.database.tracking_name(self.model.name, generation))
 
 
 # Read your writes

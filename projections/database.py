@@ -304,6 +304,11 @@ class ViewTransaction:
     def forget_position(self, tracking_name: str) -> None:
         self._raw("delete_position", (tracking_name,), fetch=False)
 
+    def remove_generation(self, read_model: str, tables: Sequence[str], generation: int) -> None:
+        """Drop a generation being built, and its position (the live one keeps its own)."""
+        self.drop(list(dict.fromkeys(tables)), generation)
+        self.forget_position(self._database.tracking_name(read_model, generation))
+
     def exclude_readers(self, patience: float = DROP_PATIENCE_SECONDS) -> None:
         """Wait until no reader can still be using a replaced generation (PostgreSQL).
 
@@ -667,8 +672,7 @@ class ViewDatabase:
         )
         if state.building is not None:
             # A rebuild in progress is of the old definition (a new one would have switched).
-            tx.drop(list(dict.fromkeys((*state.tables, *tables))), state.building)
-            tx.forget_position(self.tracking_name(spec.name, state.building))
+            tx.remove_generation(spec.name, (*state.tables, *tables), state.building)
         generation = max(state.generation, state.building or 0) + 1
         tx.create(spec.statements, tables, generation)
         tx.set_position(self.tracking_name(spec.name), 0)
