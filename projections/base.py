@@ -95,12 +95,7 @@ class ReadModel(ABC):
         """Write the read model's rows for one event, inside the batch's transaction."""
 
     def process(self, tx: ViewTransaction, stored: Notification) -> None:
-        event = self.ledger.mapper.to_domain_event(stored)
-        if not isinstance(event, LedgerAggregate.Event | LedgerAggregate.Created):
-            return
-        context = self.before(event, stored.id)  # type: ignore[arg-type]
-        self.replicas.advance(event)  # type: ignore[arg-type]
-        self.after(tx, event, stored, context)  # type: ignore[arg-type]
+        apply_event([self], self.replicas, tx, stored)
 
     def finish_batch(self, tx: ViewTransaction, position: int) -> None:
         """Write what `after` held back for the batch, before its position is tracked.
@@ -116,6 +111,24 @@ class ReadModel(ABC):
         self.applied_through = None
 
 
+def apply_event(
+    models: Sequence[ReadModel], replicas: Replicas, tx: ViewTransaction, stored: Notification
+) -> None:
+    """One stored event to read models that share `replicas`, decoded once.
+
+    Every "before" is read before the one advance of the replicas, every "after" written
+    after it, each in its read model's lane of the transaction.
+    """
+    event = models[0].ledger.mapper.to_domain_event(stored)
+    if not isinstance(event, LedgerAggregate.Event | LedgerAggregate.Created):
+        return
+    contexts = [model.before(event, stored.id) for model in models]  # type: ignore[arg-type]
+    replicas.advance(event)  # type: ignore[arg-type]
+    for model, context in zip(models, contexts, strict=True):
+        tx.lane(model.name)
+        model.after(tx, event, stored, context)  # type: ignore[arg-type]
+
+
 def apply_batch(model: ReadModel, tx: ViewTransaction, tracking_name: str, limit: int) -> int:
     """Apply the next events after the tracked position; the number applied.
 
@@ -125,6 +138,7 @@ def apply_batch(model: ReadModel, tx: ViewTransaction, tracking_name: str, limit
     Gaps in notification ids are normal (a rolled-back insert leaves one); the log is
     read by range, never by counting.
     """
+    tx.lane(model.name)
     position = tx.lock_position(tracking_name)
     if model.applied_through != position:
         # Someone else moved the position: the goals in memory are not in step with it.
@@ -310,17 +324,8 @@ class ProjectionWorker:
                 # Works from the stored bytes (the seal): no event, no replicas.
                 tx.lane(model.name)
                 model.process(tx, stored)
-        if not decoding:
-            return
-        event = self.ledger.mapper.to_domain_event(stored)
-        if not isinstance(event, LedgerAggregate.Event | LedgerAggregate.Created):
-            return
-        # Every "before" is read before the one advance, every "after" after it.
-        contexts = [model.before(event, stored.id) for model in decoding]  # type: ignore[arg-type]
-        self._shared.advance(event)  # type: ignore[arg-type]
-        for model, context in zip(decoding, contexts, strict=True):
-            tx.lane(model.name)
-            model.after(tx, event, stored, context)  # type: ignore[arg-type]
+        if decoding:
+            apply_event(decoding, self._shared, tx, stored)
 
     def _batch(self, model: ReadModel) -> int:
         try:
