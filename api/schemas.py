@@ -15,7 +15,7 @@ from domain.check_in_log import CheckIn
 from domain.key_result import KeyResult, KeyResultStatus, Plan
 from domain.kpi import Cadence, Kpi, KpiStatus, Reading
 from domain.reports import CycleScoreboard, KeyResultLine, ObjectiveStatus
-from domain.scoring import Pace, TrafficLight, rounded, traffic_light
+from domain.scoring import Pace, TrafficLight, rounded, rounded_or_none
 from domain.values import (
     MAX_NAME,
     MAX_NOTE,
@@ -392,12 +392,8 @@ class ObjectivePublic(BaseModel):
             version=status.version,
             as_of=status.as_of,
             known_at=known_at,
-            score=rounded(status.score) if status.score is not None else None,
-            score_against_original_plan=(
-                rounded(status.score_against_original_plan)
-                if status.score_against_original_plan is not None
-                else None
-            ),
+            score=rounded_or_none(status.score),
+            score_against_original_plan=rounded_or_none(status.score_against_original_plan),
             traffic_light=status.traffic_light,
             retired=RetiredPublic.of(status.retired),
             key_results=[KeyResultSummary.of(line) for line in status.key_results],
@@ -425,13 +421,9 @@ class CyclePublic(BaseModel):
         rollup = board.rollup()
         net = rollup.net_confidence
         return cls(
-            score=rounded(rollup.score) if rollup.score is not None else None,
-            score_against_original_plan=(
-                rounded(rollup.score_against_original_plan)
-                if rollup.score_against_original_plan is not None
-                else None
-            ),
-            traffic_light=traffic_light(rollup.score) if rollup.score is not None else None,
+            score=rounded_or_none(rollup.score),
+            score_against_original_plan=rounded_or_none(rollup.score_against_original_plan),
+            traffic_light=rollup.traffic_light,
             id=board.key,
             starts_on=board.starts_on,
             ends_on=board.ends_on,
@@ -439,7 +431,7 @@ class CyclePublic(BaseModel):
             version=version,
             as_of=board.as_of,
             known_at=board.known_at,
-            net_confidence=rounded(net) if net is not None else None,
+            net_confidence=rounded_or_none(net),
             objectives=[ObjectivePublic.of(o, board.known_at) for o in board.objectives],
         )
 

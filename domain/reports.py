@@ -139,6 +139,11 @@ class Rollup:
     stale: int
     net_confidence: Decimal | None
 
+    @property
+    def traffic_light(self) -> TrafficLight | None:
+        """The traffic light of `score`; None with no objective to score."""
+        return traffic_light(self.score) if self.score is not None else None
+
     @classmethod
     def of(
         cls,

@@ -130,6 +130,11 @@ def rounded(score: Decimal) -> Decimal:
     return score.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
+def rounded_or_none(score: Decimal | None) -> Decimal | None:
+    """`rounded`, for a score that may be missing (an objective with nothing to count)."""
+    return rounded(score) if score is not None else None
+
+
 @dataclass(frozen=True)
 class Grade:
     """A score with the judgements people read off it."""

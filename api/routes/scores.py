@@ -23,7 +23,7 @@ from api.routes.common import PROBLEMS, AsOf, KnownAt, read_model_unavailable, u
 from api.schemas import Score
 from domain.application import GoalLedger
 from domain.reports import CycleScoreboard, Rollup
-from domain.scoring import Pace, TrafficLight, rounded, traffic_light
+from domain.scoring import Pace, TrafficLight, rounded, rounded_or_none
 from domain.values import Confidence, Direction, ObjectiveKind
 from projections.scores import (
     KeyResultScoreRow,
@@ -129,17 +129,13 @@ class ObjectiveScore(BaseModel):
             title=row.title,
             kind=ObjectiveKind(row.kind),
             parent_id=row.parent_id,
-            score=_rounded(row.score),
-            score_against_original_plan=_rounded(row.score_against_original_plan),
+            score=rounded_or_none(row.score),
+            score_against_original_plan=rounded_or_none(row.score_against_original_plan),
             traffic_light=row.traffic_light,
             retired=row.retired,
             retired_reason_code=row.retired_reason_code,
             version=row.version,
         )
-
-
-def _rounded(score: Decimal | None) -> Decimal | None:
-    return rounded(score) if score is not None else None
 
 
 class CycleScore(BaseModel):
@@ -167,12 +163,12 @@ class CycleScore(BaseModel):
         return {
             "cycle_id": rollup.cycle_id,
             "objectives": rollup.objectives,
-            "score": _rounded(rollup.score),
-            "score_against_original_plan": _rounded(rollup.score_against_original_plan),
-            "traffic_light": traffic_light(rollup.score) if rollup.score is not None else None,
+            "score": rounded_or_none(rollup.score),
+            "score_against_original_plan": rounded_or_none(rollup.score_against_original_plan),
+            "traffic_light": rollup.traffic_light,
             "key_results": rollup.key_results,
-            "key_result_score": _rounded(rollup.key_result_score),
-            "key_result_score_against_original_plan": _rounded(
+            "key_result_score": rounded_or_none(rollup.key_result_score),
+            "key_result_score_against_original_plan": rounded_or_none(
                 rollup.key_result_score_against_original_plan
             ),
             "green": rollup.green,
@@ -180,7 +176,7 @@ class CycleScore(BaseModel):
             "red": rollup.red,
             "behind": rollup.behind,
             "stale": rollup.stale,
-            "net_confidence": _rounded(rollup.net_confidence),
+            "net_confidence": rounded_or_none(rollup.net_confidence),
         }
 
     @classmethod
