@@ -301,14 +301,11 @@ class ProjectionWorker:
         self, tx: ViewTransaction, models: list[ReadModel]
     ) -> tuple[int, list[ReadModel]]:
         """Lock each read model's row and position; those at the lowest position batch now."""
-        taking: list[tuple[ReadModel, int]] = []
-        for model in models:
-            state = tx.read_model(model.name, lock="share")
-            if state is not None and state.definition != model.definition():
-                self._other_definition(model, state)
-                continue
-            tx.pin(model.table_names(), state.generation if state else FIRST_GENERATION)
-            taking.append((model, tx.lock_position(model.tracking_name)))
+        taking = [
+            (model, tx.lock_position(model.tracking_name))
+            for model in models
+            if self._enter(tx, model)
+        ]
         if not taking:
             return 0, []
         # Positions read again under lock: any that moved meanwhile waits a round.
@@ -330,16 +327,22 @@ class ProjectionWorker:
     def _batch(self, model: ReadModel) -> int:
         try:
             with self.database.transaction(batched=True) as tx:
-                # Shared with other batches; a rebuild's switch waits for it, and it for one.
-                state = tx.read_model(model.name, lock="share")
-                if state is not None and state.definition != model.definition():
-                    self._other_definition(model, state)
+                if not self._enter(tx, model):
                     return 0
-                tx.pin(model.table_names(), state.generation if state else FIRST_GENERATION)
                 return apply_batch(model, tx, model.tracking_name, self.batch_size)
         except BaseException:
             model.forget()
             raise
+
+    def _enter(self, tx: ViewTransaction, model: ReadModel) -> bool:
+        """Lock the read model's row and pin its live tables; False if another release's."""
+        # Shared with other batches; a rebuild's switch waits for it, and it for one.
+        state = tx.read_model(model.name, lock="share")
+        if state is not None and state.definition != model.definition():
+            self._other_definition(model, state)
+            return False
+        tx.pin(model.table_names(), state.generation if state else FIRST_GENERATION)
+        return True
 
     def _other_definition(self, model: ReadModel, state: ReadModelState) -> None:
         """Another release's definition is live: writing ours into its tables would mix two."""
