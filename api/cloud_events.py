@@ -18,6 +18,7 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from domain.values import plain
 from projections.audit_trail import event_class_name
 
 SOURCE = "/goalpost"
@@ -53,7 +54,9 @@ GOAL_TOPICS = sorted(EVENT_TYPES)
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal | UUID):
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.json_body import parse_json
 from api.problems import ProblemError
 from domain.access import AccessGrant, Role
 from domain.application import GoalLedger, IdempotentRequest
@@ -131,9 +132,10 @@ async def idempotent_request(
         )
     body = await request.body()
     try:
-        # Same JSON, same request, whatever the key order or spacing.
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+        # Same JSON, same request, whatever the key order or spacing; numbers exact.
+        canonical = json.dumps(parse_json(body), sort_keys=True, separators=(",", ":"), default=str)
+    except (ValueError, ProblemError):
+        # Not JSON Goalpost accepts: the route refuses it; the fingerprint is the bytes.
         canonical = body.decode("utf-8", "replace")
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{canonical}".encode()

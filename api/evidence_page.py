@@ -128,7 +128,7 @@ def _flags(flags: Sequence[str]) -> str:
 
 
 def _num(value: Decimal | None) -> str:
-    return NONE if value is None else escape(str(value))
+    return NONE if value is None else escape(format(value, "f"))
 
 
 def _month_name(key: str) -> str:
@@ -565,7 +565,7 @@ def _chart(
     for value in sorted({low, high}):
         out.append(
             f'<text x="{LEFT - 4}" y="{y(value) + 3:.1f}" font-size="10" fill="#4b5565" '
-            f'text-anchor="end">{escape(str(value))}</text>'
+            f'text-anchor="end">{escape(format(value, "f"))}</text>'
         )
     # Baseline and target as steps: a re-baseline moves them on its effective date.
     for name, colour, dash in (("baseline", "#6b7280", "2 3"), ("target", "#1a7f37", "6 3")):

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from domain.access import Role
 from domain.base import Retirement
 from domain.check_in_log import CheckIn
+from domain.errors import InvalidInputError
 from domain.key_result import KeyResult, KeyResultStatus, Plan
 from domain.kpi import Cadence, Kpi, KpiStatus, Reading
 from domain.reports import CycleScoreboard, KeyResultLine, ObjectiveStatus
 from domain.scoring import Pace, TrafficLight, rounded, rounded_or_none
 from domain.values import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     MAX_NAME,
     MAX_NOTE,
     MAX_REASON,
@@ -26,17 +30,63 @@ from domain.values import (
     KpiDirection,
     ObjectiveKind,
     ReasonCode,
+    check_decimal,
+    plain,
 )
+
+
+def _exact_input(value: object) -> Decimal:
+    # The domain's own rule, so the API, the CSV import and the CLI accept alike; JSON
+    # numbers arrive here as Decimal (api/json_body.py), never through float.
+    try:
+        return check_decimal(value, "value")  # type: ignore[arg-type]
+    except InvalidInputError as error:
+        raise ValueError(error.message.removeprefix("value ")) from None
+
 
 Value = Annotated[
     Decimal,
+    BeforeValidator(_exact_input),
     Field(
-        allow_inf_nan=False,
-        max_digits=28,
-        description="An exact decimal, as a string or a JSON number.",
+        description="An exact decimal, as a string or a JSON number, in ASCII digits.",
         examples=["41", "2.4"],
     ),
 ]
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    # Dates are ISO 8601 text: not a number of seconds, not a datetime.
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("must be an ISO 8601 date, YYYY-MM-DD")
+
+
+def _day_in_range(day: date) -> date:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+    return day
+
+
+def _moment_in_range(moment: datetime) -> datetime:
+    # The same range as dates, so a moment can always be compared and moved a day.
+    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+        raise ValueError(f"must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+    return moment
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    AfterValidator(_day_in_range),
+    Field(description=f"ISO 8601, from {EARLIEST_DATE} to {LATEST_DATE}."),
+]
+Moment = Annotated[datetime, AfterValidator(_moment_in_range)]
+
+# Decimals answered as plain text, never in exponent notation (1E+2 is "100").
+Exact = Annotated[Decimal, PlainSerializer(plain, return_type=str, when_used="json")]
 Identifier = Annotated[
     str,
     Field(
@@ -68,8 +118,8 @@ class Request(BaseModel):
 
 class CycleCreate(Request):
     id: Annotated[Identifier, Field(examples=["2026-Q3"])]
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
 
 class ObjectiveCreate(Request):
@@ -83,7 +133,7 @@ class ObjectiveCreate(Request):
 class Retire(Request):
     reason: ReasonText
     reason_code: ReasonCode
-    effective_on: date | None = None
+    effective_on: Day | None = None
 
 
 class Align(Request):
@@ -109,14 +159,14 @@ class KeyResultCreate(Request):
     target: Value
     weight: Annotated[Value, Field(gt=0)] = Decimal(1)
     measurement: Measurement
-    effective_on: date | None = None
+    effective_on: Day | None = None
 
 
 class CheckInCreate(Request):
     value: Value
     confidence: Confidence
     note: Annotated[str, Field(max_length=MAX_NOTE, examples=["playbook rolled out"])] = ""
-    effective_on: date | None = None
+    effective_on: Day | None = None
 
 
 class CorrectionCreate(Request):
@@ -131,14 +181,14 @@ class Rebaseline(Request):
     target: Value
     reason: ReasonText
     reason_code: ReasonCode
-    effective_on: date | None = None
+    effective_on: Day | None = None
 
 
 class Reweight(Request):
     weight: Annotated[Value, Field(gt=0)]
     reason: ReasonText
     reason_code: ReasonCode
-    effective_on: date | None = None
+    effective_on: Day | None = None
 
 
 class KpiDefinition(Request):
@@ -157,12 +207,12 @@ class KpiCreate(Request):
     target: Value
     healthy_low: Value | None = None
     healthy_high: Value | None = None
-    target_set_on: date | None = None
+    target_set_on: Day | None = None
 
 
 class KpiReadingCreate(Request):
     value: Value
-    effective_on: date | None = None
+    effective_on: Day | None = None
     note: Annotated[str, Field(max_length=MAX_NOTE)] = ""
 
 
@@ -179,7 +229,7 @@ class KpiTargetChange(Request):
     healthy_high: Value | None = None
     reason: ReasonText
     reason_code: ReasonCode
-    effective_on: date | None = None
+    effective_on: Day | None = None
 
 
 # Responses
@@ -220,9 +270,9 @@ class RetiredPublic(BaseModel):
 
 
 class PlanPublic(BaseModel):
-    baseline: Decimal
-    target: Decimal
-    weight: Decimal
+    baseline: Exact
+    target: Exact
+    weight: Exact
     effective_on: date
     recorded_at: datetime
     actor: str
@@ -246,8 +296,8 @@ class PlanPublic(BaseModel):
 class CheckInPublic(BaseModel):
     id: UUID
     effective_on: date
-    value: Decimal
-    original_value: Decimal
+    value: Exact
+    original_value: Exact
     corrected: bool
     confidence: Confidence
     note: str
@@ -277,7 +327,7 @@ class KeyResultSummary(BaseModel):
     owner: str
     direction: Direction
     version: int
-    value: Decimal
+    value: Exact
     score: Score
     traffic_light: TrafficLight
     pace: Pace
@@ -319,7 +369,7 @@ class KeyResultPublic(BaseModel):
     plan: PlanPublic
     original_plan: PlanPublic
     rebaselined: bool
-    value: Decimal
+    value: Exact
     score: Score
     score_against_original_plan: Score
     traffic_light: TrafficLight
@@ -357,7 +407,7 @@ class KeyResultPublic(BaseModel):
             pace=status.pace,
             stale=status.stale,
             last_check_in=CheckInPublic.of(status.last_check_in),
-            check_in_count=len(key_result.check_ins),
+            check_in_count=status.check_in_count,
             retired=RetiredPublic.of(status.retired),
         )
 
@@ -439,8 +489,8 @@ class CyclePublic(BaseModel):
 class ReadingPublic(BaseModel):
     id: UUID
     effective_on: date
-    value: Decimal
-    original_value: Decimal
+    value: Exact
+    original_value: Exact
     corrected: bool
     note: str
     actor: str
@@ -470,9 +520,9 @@ class KpiPublic(BaseModel):
     unit: str
     definition: dict[str, Any]
     direction: KpiDirection
-    target: Decimal
-    healthy_low: Decimal | None
-    healthy_high: Decimal | None
+    target: Exact
+    healthy_low: Exact | None
+    healthy_high: Exact | None
     target_set_on: date
     version: int
     as_of: date

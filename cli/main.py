@@ -36,7 +36,13 @@ from projections.base import (
 from projections.registry import READ_MODELS, read_model_named, worker_for
 from projections.seal import SealRebuildRefusedError
 from projections.webhooks import create_tables as create_webhook_tables
-from storage.ledger import grant_app_role, init_store, open_ledger
+from storage.ledger import (
+    StoreUnreachableError,
+    check_store,
+    grant_app_role,
+    init_store,
+    open_ledger,
+)
 from storage.settings import Settings, StoreUrlError, store_env
 
 USAGE_ERROR = 2
@@ -73,6 +79,9 @@ def user_errors() -> Iterator[None]:
     except DomainError as e:
         # Domain messages already name the field at fault.
         fail(e.message)
+    except StoreUnreachableError as e:
+        # Already one line naming the store and the cause.
+        fail(str(e), STORE_ERROR)
     except ProgrammingError as e:
         # On PostgreSQL only `db init` creates tables, so a missing table is the usual cause.
         fail(f"the store failed: {_first_line(e)} (run `goalpost db init` first)", STORE_ERROR)
@@ -318,6 +327,8 @@ def serve(
         url = database_url()
         if workers > 1 and url.startswith("sqlite"):
             raise CommandLineError("several workers need PostgreSQL; SQLite is single-process")
+        # Each worker process opens the store again; a wrong setting fails here, once.
+        check_store(url)
         typer.echo(f"Serving {describe_store(url)} on http://{host}:{port} (docs at /docs)")
     uvicorn.run(
         "api.app:app_from_environment",

@@ -113,7 +113,9 @@ class AccessGrant(LedgerAggregate):
         if self.revoked_at is not None:
             raise ConflictError(f"token of {self.subject} was already revoked")
         self.trigger_event(
-            self.Revoked, actor=actor, reason=check_text(reason, "reason", max_len=MAX_REASON)
+            self.Revoked,
+            actor=actor,
+            reason=check_text(reason, "reason", max_len=MAX_REASON, multiline=True),
         )
 
     def has(self, role: Role) -> bool:

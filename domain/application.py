@@ -13,7 +13,13 @@ from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast, runtime_ch
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+from eventsourcing.persistence import (
+    DecimalAsStr,
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+    Transcoding,
+)
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from domain.access import TOKEN_PREFIX, AccessGrant, Role, grant_id_for, new_token
@@ -110,6 +116,17 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+class DecimalAsPlainText(DecimalAsStr):
+    """Decimals are stored without exponent notation (100, not 1E+2; 0.0000001, not 1E-7).
+
+    Decodes exactly what the library's own `decimal_str` wrote, so events stored before
+    read back unchanged; only the text of new ones differs (ADR 26).
+    """
+
+    def encode(self, obj: Decimal) -> str:
+        return format(obj, "f")
 
 
 @runtime_checkable
@@ -255,6 +272,7 @@ class GoalLedger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+        transcoder.register(DecimalAsPlainText())
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         # Index each event's record time in the same transaction as the event itself.

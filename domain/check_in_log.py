@@ -155,14 +155,21 @@ class CheckInLog:
     def values(self) -> Iterator[CheckIn]:
         return iter(self)
 
+    def count_until(self, on: date) -> int:
+        """How many check-ins are effective on or before `on`."""
+        return bisect_right(self._ordered(), on.isoformat(), key=itemgetter(0))
+
     def latest(self, on: date) -> CheckIn | None:
         """The latest check-in effective on or before `on`; the later recorded wins a tie."""
-        if self._order is None:
-            self._order = sorted((row[0], row[1], key) for key, row in self._rows.items())
-        before = bisect_right(self._order, on.isoformat(), key=itemgetter(0))
+        before = self.count_until(on)
         if not before:
             return None
-        return self[UUID(self._order[before - 1][2])]
+        return self[UUID(self._ordered()[before - 1][2])]
+
+    def _ordered(self) -> list[tuple[str, int, str]]:
+        if self._order is None:
+            self._order = sorted((row[0], row[1], key) for key, row in self._rows.items())
+        return self._order
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CheckInLog:
         # Rows are replaced, never mutated in place, so copying the containers suffices.

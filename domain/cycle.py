@@ -7,7 +7,7 @@ from uuid import UUID
 
 from domain.base import LedgerAggregate, derived_id
 from domain.errors import CycleClosedError, InvalidInputError
-from domain.values import check_identifier
+from domain.values import check_date, check_identifier
 
 MAX_CYCLE_DAYS = 400
 
@@ -47,6 +47,8 @@ class Cycle(LedgerAggregate):
     @classmethod
     def open(cls, *, actor: str, key: str, starts_on: date, ends_on: date) -> Cycle:
         check_identifier(key, "id")
+        check_date(starts_on, "starts_on")
+        check_date(ends_on, "ends_on")
         if ends_on <= starts_on:
             raise InvalidInputError("ends_on must be after starts_on", field="ends_on")
         if (ends_on - starts_on).days > MAX_CYCLE_DAYS:

@@ -68,6 +68,7 @@ class KeyResultStatus:
     original_plan: Plan
     value: Decimal
     last_check_in: CheckIn | None
+    check_in_count: int
     score: Decimal
     score_against_original_plan: Decimal
     traffic_light: TrafficLight
@@ -311,7 +312,9 @@ class KeyResult(LedgerAggregate):
             weight=check_weight(weight),
             measurement={
                 "source": check_text(measurement_source, "measurement.source", max_len=MAX_NAME),
-                "query": check_text(measurement_query, "measurement.query", max_len=MAX_QUERY),
+                "query": check_text(
+                    measurement_query, "measurement.query", max_len=MAX_QUERY, multiline=True
+                ),
             },
             effective_on=effective_on,
         )
@@ -348,7 +351,7 @@ class KeyResult(LedgerAggregate):
             check_in_id=check_in_id,
             value=self._check_value(value),
             confidence=check_enum(Confidence, confidence, "confidence").value,
-            note=check_text(note, "note", max_len=MAX_NOTE, required=False),
+            note=check_text(note, "note", max_len=MAX_NOTE, required=False, multiline=True),
             effective_on=effective_on,
         )
         return check_in_id
@@ -481,6 +484,7 @@ class KeyResult(LedgerAggregate):
             original_plan=original,
             value=value,
             last_check_in=check_in,
+            check_in_count=self.check_ins.count_until(as_of),
             score=score,
             score_against_original_plan=key_result_score(
                 self.direction, original.baseline, original.target, original_value

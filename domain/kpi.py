@@ -220,7 +220,7 @@ class Kpi(LedgerAggregate):
             name=check_text(name, "name", max_len=MAX_TITLE),
             owner=check_identifier(owner, "owner"),
             unit=check_text(unit, "unit", max_len=MAX_NAME, required=False),
-            formula=check_text(formula, "formula", max_len=MAX_FORMULA),
+            formula=check_text(formula, "formula", max_len=MAX_FORMULA, multiline=True),
             data_source=check_text(data_source, "data_source", max_len=MAX_NAME),
             cadence=check_enum(Cadence, cadence, "cadence").value,
             direction=check_enum(KpiDirection, direction, "direction").value,
@@ -243,7 +243,7 @@ class Kpi(LedgerAggregate):
             actor=actor,
             reading_id=reading_id,
             value=check_decimal(value, "value"),
-            note=check_text(note, "note", max_len=MAX_NOTE, required=False),
+            note=check_text(note, "note", max_len=MAX_NOTE, required=False, multiline=True),
             effective_on=effective_on,
         )
         return reading_id

@@ -25,7 +25,7 @@ from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
 from domain.scoring import TrafficLight, objective_score, rounded, traffic_light
-from domain.values import Direction
+from domain.values import Direction, plain
 from projections.base import ReadModel
 from projections.database import ViewDatabase, ViewTransaction
 
@@ -86,7 +86,7 @@ def event_name(event: object) -> str:
 
 
 def _number(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else plain(value)
 
 
 @dataclass
@@ -174,7 +174,7 @@ class AuditTrail(ReadModel):
             score = status.score if status else None
             return {
                 "status": "active",
-                "score": _number(rounded(score)) if score is not None else None,
+                "score": format(rounded(score), "f") if score is not None else None,
                 "traffic_light": traffic_light(score).value if score is not None else None,
             }
         return {}

@@ -162,21 +162,28 @@ def _sqlite_error(error: sqlite3.Error) -> PersistenceError:
     return PersistenceError(error)
 
 
+def _json_default(value: Any) -> str:
+    # Decimals without exponent notation (never 1E-7), in the form they were given.
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
 def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, UUID | Decimal):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
+        return json.dumps(value, sort_keys=True, default=_json_default)
     return value
 
 
 def _pg_value(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
+        return json.dumps(value, sort_keys=True, default=_json_default)
     return value
 
 

@@ -18,8 +18,10 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import retry
+from eventsourcing.utils import Environment, EnvType, retry
 from psycopg.sql import SQL, Composed, Identifier
+
+from storage.settings import LIBPQ_CONNECT_TIMEOUT
 
 EventTimes = Sequence[tuple[UUID, int, datetime]]
 # (actor, idempotency key, request fingerprint, result as JSON)
@@ -248,3 +250,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
 
 class GoalpostPostgresFactory(PostgresFactory):
     application_recorder_class = GoalpostPostgresRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        # The pool's connections wait this long for the server, not the system's minutes.
+        seconds = self.env.get(LIBPQ_CONNECT_TIMEOUT)
+        if seconds and isinstance(self.datastore.pool.kwargs, dict):
+            self.datastore.pool.kwargs["connect_timeout"] = int(seconds)

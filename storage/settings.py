@@ -11,11 +11,16 @@ DEFAULT_DATABASE_URL = "sqlite:///goalpost.sqlite"
 SQLITE_FACTORY = "storage.sqlite:GoalpostSQLiteFactory"
 POSTGRES_FACTORY = "storage.postgres:GoalpostPostgresFactory"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Seconds to wait for PostgreSQL to answer a new connection (libpq's connect_timeout):
+# against a server that never answers, a command still fails within five seconds.
+DEFAULT_CONNECT_TIMEOUT = 4
+# libpq's own connection timeout; the library's POSTGRES_CONNECT_TIMEOUT is its pool's wait.
+LIBPQ_CONNECT_TIMEOUT = "POSTGRES_LIBPQ_CONNECT_TIMEOUT"
 
 
 class Settings(BaseSettings):
     """GOALPOST_DATABASE_URL: `sqlite:///PATH` (default: goalpost.sqlite here) or
-    `postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME&pool_size=N]`."""
+    `postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME&pool_size=N&connect_timeout=S]`."""
 
     model_config = SettingsConfigDict(env_prefix="GOALPOST_")
 
@@ -30,6 +35,13 @@ def store_env(database_url: str, *, create_tables: bool = False) -> dict[str, st
     """The eventsourcing environment for a database URL."""
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":
+        if parts.netloc:
+            # sqlite://data/goalpost.db would otherwise open goalpost.db in the working
+            # directory, a new empty store beside the one meant.
+            raise StoreUrlError(
+                f"a SQLite URL names no host: write sqlite:///RELATIVE/PATH or "
+                f"sqlite:////ABSOLUTE/PATH, not {database_url!r}"
+            )
         # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy spells them.
         path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
         if not path:
@@ -51,6 +63,11 @@ def store_env(database_url: str, *, create_tables: bool = False) -> dict[str, st
         dbname = unquote(parts.path.lstrip("/"))
         if not dbname:
             raise StoreUrlError(f"no database name in {database_url!r}")
+        connect_timeout = query.get("connect_timeout", [str(DEFAULT_CONNECT_TIMEOUT)])[0]
+        if not connect_timeout.isdigit() or int(connect_timeout) < 1:
+            raise StoreUrlError(
+                f"connect_timeout must be a whole number of seconds, not {connect_timeout!r}"
+            )
         return {
             "PERSISTENCE_MODULE": POSTGRES_FACTORY,
             "POSTGRES_DBNAME": dbname,
@@ -63,6 +80,7 @@ def store_env(database_url: str, *, create_tables: bool = False) -> dict[str, st
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
             "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
+            LIBPQ_CONNECT_TIMEOUT: connect_timeout,
             # Several processes starting at once must not race on DDL: `goalpost db init` does it.
             "CREATE_TABLE": "y" if create_tables else "n",
         }

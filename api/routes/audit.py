@@ -9,12 +9,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
+from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
 from domain.access import Role
 from projections.seal import Anchor, Finding, SealUnavailableError, verify
 
-router = APIRouter(tags=["audit"], responses=PROBLEMS)
+router = APIRouter(tags=["audit"], responses=PROBLEMS, route_class=StrictJSONRoute)
 
 # Documented as every other problem is (whatever shape api.routes.common gives them).
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: PROBLEMS[422]}

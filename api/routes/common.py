@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -12,17 +12,17 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import Query, Response
 
 from api.problems import ProblemError
-from api.schemas import Written
+from api.schemas import Day, Moment, Written
 from domain.application import Saved
 
 T = TypeVar("T")
 
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="What was true on this date: check-ins effective on or before it."),
 ]
 KnownAt = Annotated[
-    datetime | None,
+    Moment | None,
     Query(
         description="What was known at this time (ISO 8601; UTC when no offset is given): "
         "events recorded at or before it."

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from api.deps import ExpectedVersionDep, GrantDep, IdempotencyDep, LedgerDep, require_role
+from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
 from api.schemas import CycleCreate, CyclePublic, Written
 from domain.access import Role
 
-router = APIRouter(prefix="/v1/cycles", tags=["cycles"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/cycles", tags=["cycles"], responses=PROBLEMS, route_class=StrictJSONRoute
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -15,14 +15,19 @@ from starlette.concurrency import run_in_threadpool
 
 from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, cloud_event
 from api.deps import GrantDep, LedgerDep, require_role
+from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
 from domain.access import Role
 from domain.application import GoalLedger
 
-router = APIRouter(prefix="/v1/events", tags=["events"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/events", tags=["events"], responses=PROBLEMS, route_class=StrictJSONRoute
+)
 
 HEARTBEAT_SECONDS = 15.0
+# Positions are PostgreSQL bigints.
+MAX_POSITION = 2**63 - 1
 STREAM_POLL_SECONDS = 0.5
 
 
@@ -43,10 +48,26 @@ def _topics(types: list[str] | None) -> list[str]:
             422,
             "invalid-input",
             "Unknown event type",
-            f"unknown event type {unknown[0]!r}; known types are listed in the API docs",
+            f"unknown event type {unknown[0]!r}; known types: {', '.join(sorted(TOPICS_BY_TYPE))}",
             field="type",
         )
     return [TOPICS_BY_TYPE[t] for t in types]
+
+
+def check_cursor(ledger: GoalLedger, position: int, field: str) -> int:
+    """A cursor is a position the log has reached: one past the head was never served, so a
+    client holding it is following another store (or a typo) and would wait forever."""
+    head = ledger.recorder.max_notification_id() or 0
+    if position > head:
+        raise ProblemError(
+            422,
+            "invalid-input",
+            "Position beyond the log",
+            f"{field} {position} is past the log's head ({head}); "
+            "resume from a position this feed served, or 0",
+            field=field,
+        )
+    return position
 
 
 def read_page(ledger: GoalLedger, after: int, limit: int, topics: list[str]) -> FeedPage:
@@ -67,7 +88,12 @@ def feed(
     ledger: LedgerDep,
     grant: GrantDep,
     after: Annotated[
-        int, Query(ge=0, description="Position to read after (0: from the start).")
+        int,
+        Query(
+            ge=0,
+            le=MAX_POSITION,
+            description="Position to read after (0: from the start); not past the log's head.",
+        ),
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Annotated[  # noqa: A002 - the parameter's public name
@@ -76,7 +102,8 @@ def feed(
 ) -> FeedPage:
     """Goal events in log order as CloudEvents, from a cursor; resume from `next_after`."""
     require_role(grant, Role.SERVICE)
-    return read_page(ledger, after, limit, _topics(type))
+    topics = _topics(type)
+    return read_page(ledger, check_cursor(ledger, after, "query.after"), limit, topics)
 
 
 @router.get(
@@ -89,20 +116,21 @@ async def stream(
     ledger: LedgerDep,
     grant: GrantDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     type: Annotated[list[str] | None, Query()] = None,  # noqa: A002
 ) -> StreamingResponse:
     """Live goal events as server-sent events; reconnect with `Last-Event-ID` to resume."""
     require_role(grant, Role.SERVICE)
     topics = _topics(type)
-    position = after
+    position = check_cursor(ledger, after, "query.after")
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        text = last_event_id.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
             raise ProblemError(
                 400, "bad-last-event-id", "Malformed Last-Event-ID",
                 "Last-Event-ID must be a position from this stream", field="Last-Event-ID",
             )  # fmt: skip
-        position = int(last_event_id.strip())
+        position = check_cursor(ledger, int(text), "Last-Event-ID")
 
     async def events() -> AsyncIterator[str]:
         cursor = position

@@ -13,12 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
 from api.evidence_page import render_evidence
+from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
 from api.routes.common import PROBLEMS, KnownAt, read_model_unavailable, utc
+from api.schemas import Day, Exact
 from domain.access import Role
 from projections.evidence import EvidenceView, PersonEvidence, ReadModelBehindError
 
-router = APIRouter(tags=["evidence"], responses=PROBLEMS)
+router = APIRouter(tags=["evidence"], responses=PROBLEMS, route_class=StrictJSONRoute)
 
 PERSON = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,119}$"
 HTML = "text/html"
@@ -41,7 +43,7 @@ class CitationPublic(Schema):
 
 
 class CorrectionPublic(Schema):
-    value: Decimal
+    value: Exact
     reason: str | None
     reason_code: str | None
     flags: list[str]
@@ -51,8 +53,8 @@ class CorrectionPublic(Schema):
 class CheckInEvidencePublic(Schema):
     check_in_id: UUID
     effective_on: date
-    value: Annotated[Decimal, Field(description="As known at `known_at`, corrections applied.")]
-    recorded_value: Annotated[Decimal, Field(description="As first recorded.")]
+    value: Annotated[Exact, Field(description="As known at `known_at`, corrections applied.")]
+    recorded_value: Annotated[Exact, Field(description="As first recorded.")]
     confidence: str
     note: str
     flags: list[str]
@@ -63,8 +65,8 @@ class CheckInEvidencePublic(Schema):
 class ReadingEvidencePublic(Schema):
     reading_id: UUID
     effective_on: date
-    value: Decimal
-    recorded_value: Decimal
+    value: Exact
+    recorded_value: Exact
     healthy: Annotated[bool, Field(description="As judged when the value was recorded.")]
     flags: list[str]
     cite: CitationPublic
@@ -82,9 +84,9 @@ class RetirementPublic(Schema):
 
 
 class PlanPublic(Schema):
-    baseline: Decimal
-    target: Decimal
-    weight: Decimal
+    baseline: Exact
+    target: Exact
+    weight: Exact
     effective_on: date
     cite: CitationPublic
 
@@ -92,12 +94,12 @@ class PlanPublic(Schema):
 class PlanChangePublic(Schema):
     kind: Annotated[str, Field(examples=["rebaselined", "reweighted"])]
     effective_on: date
-    baseline_before: Decimal | None
-    target_before: Decimal | None
-    baseline_after: Decimal | None
-    target_after: Decimal | None
-    weight_before: Decimal | None
-    weight_after: Decimal | None
+    baseline_before: Exact | None
+    target_before: Exact | None
+    baseline_after: Exact | None
+    target_after: Exact | None
+    weight_before: Exact | None
+    weight_after: Exact | None
     reason: str | None
     reason_code: str | None
     flags: list[str]
@@ -150,21 +152,21 @@ class ObjectiveEvidencePublic(Schema):
 
 
 class ThresholdPublic(Schema):
-    target: Decimal
-    healthy_low: Decimal | None
-    healthy_high: Decimal | None
+    target: Exact
+    healthy_low: Exact | None
+    healthy_high: Exact | None
     set_on: date
     cite: CitationPublic
 
 
 class TargetChangePublic(Schema):
     effective_on: date
-    target_before: Decimal | None
-    healthy_low_before: Decimal | None
-    healthy_high_before: Decimal | None
-    target_after: Decimal
-    healthy_low_after: Decimal | None
-    healthy_high_after: Decimal | None
+    target_before: Exact | None
+    healthy_low_before: Exact | None
+    healthy_high_before: Exact | None
+    target_after: Exact
+    healthy_low_after: Exact | None
+    healthy_high_after: Exact | None
     reason: str | None
     reason_code: str | None
     flags: list[str]
@@ -172,11 +174,11 @@ class TargetChangePublic(Schema):
 
 
 class TrendPublic(Schema):
-    first_value: Decimal
+    first_value: Exact
     first_on: date
-    last_value: Decimal
+    last_value: Exact
     last_on: date
-    change: Decimal
+    change: Exact
     verdict: Annotated[str, Field(examples=["improving", "worsening", "steady"])]
 
 
@@ -288,8 +290,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.get("/v1/people/{person}/evidence", response_model=EvidencePublic, responses=_RESPONSES)
 def person_evidence(
     person: Annotated[str, Path(pattern=PERSON, description="The goal owner under review.")],
-    period_from: Annotated[date, Query(alias="from", description="First day of the period.")],
-    period_to: Annotated[date, Query(alias="to", description="Last day of the period.")],
+    period_from: Annotated[Day, Query(alias="from", description="First day of the period.")],
+    period_to: Annotated[Day, Query(alias="to", description="Last day of the period.")],
     views: ViewsDep,
     ledger: LedgerDep,
     grant: GrantDep,

@@ -7,7 +7,6 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
+from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
 from api.routes.common import (
     PROBLEMS,
@@ -26,6 +26,7 @@ from api.routes.common import (
     read_model_unavailable,
     utc,
 )
+from api.schemas import Day, Exact
 from domain.access import Role
 from domain.application import GoalLedger
 from domain.values import KpiDirection, utc_today
@@ -49,7 +50,9 @@ from projections.kpi_health import (
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "content": {"application/problem+json": {}}}
 }
-router = APIRouter(tags=["history"], responses={**PROBLEMS, **UNAVAILABLE})
+router = APIRouter(
+    tags=["history"], responses={**PROBLEMS, **UNAVAILABLE}, route_class=StrictJSONRoute
+)
 
 CSV = "text/csv"
 # Rows a CSV export reads at a time while it streams.
@@ -164,7 +167,7 @@ class ChangeReport(BaseModel):
 
 class ReadingHealthPublic(BaseModel):
     effective_on: date
-    value: Decimal
+    value: Exact
     healthy: bool
 
     @classmethod
@@ -181,9 +184,9 @@ class KpiHealthPublic(BaseModel):
     owner: str
     unit: str
     direction: KpiDirection
-    target: Decimal
-    healthy_low: Decimal | None
-    healthy_high: Decimal | None
+    target: Exact
+    healthy_low: Exact | None
+    healthy_high: Exact | None
     target_set_on: date
     last_reading: ReadingHealthPublic | None
     previous_reading: ReadingHealthPublic | None
@@ -288,7 +291,7 @@ def _history(
 
 
 HistoryAsOf = Annotated[
-    date | None,
+    Day | None,
     Query(
         description="Only events in effect by this date: effective on or before it "
         "(events without an effective date: recorded on or before it, UTC)."
@@ -530,11 +533,11 @@ def cycle_changes(
         list[Flag] | None, Query(description="Repeatable; rows with any of these flags.")
     ] = None,
     recorded_from: Annotated[
-        date | None,
+        Day | None,
         Query(alias="from", description="Recorded on or after this day (UTC)."),
     ] = None,
     recorded_to: Annotated[
-        date | None,
+        Day | None,
         Query(alias="to", description="Recorded on or before this day (UTC)."),
     ] = None,
     known_at: KnownAt = None,

@@ -13,6 +13,7 @@ from api.deps import (
     LedgerDep,
     require_writer,
 )
+from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
 from api.schemas import (
     CheckInCreate,
@@ -25,7 +26,9 @@ from api.schemas import (
     Written,
 )
 
-router = APIRouter(prefix="/v1/key-results", tags=["key results"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/key-results", tags=["key results"], responses=PROBLEMS, route_class=StrictJSONRoute
+)
 
 
 def _owner(ledger: LedgerDep, key_result_id: UUID) -> str:

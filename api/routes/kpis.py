@@ -14,6 +14,7 @@ from api.deps import (
     LedgerDep,
     require_writer,
 )
+from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
 from api.schemas import (
     KpiCreate,
@@ -29,7 +30,9 @@ from domain.application import GoalLedger
 from domain.errors import NotFoundError
 from domain.values import utc_today
 
-router = APIRouter(prefix="/v1/kpis", tags=["KPIs"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/kpis", tags=["KPIs"], responses=PROBLEMS, route_class=StrictJSONRoute
+)
 
 
 def _public(ledger: GoalLedger, kpi_id: UUID, as_of: AsOf, known_at: datetime | None) -> KpiPublic:

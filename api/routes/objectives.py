@@ -13,11 +13,14 @@ from api.deps import (
     LedgerDep,
     require_writer,
 )
+from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
 from api.schemas import Align, ObjectiveCreate, ObjectivePublic, Page, Retire, Written
 from domain.errors import NotFoundError
 
-router = APIRouter(prefix="/v1/objectives", tags=["objectives"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/objectives", tags=["objectives"], responses=PROBLEMS, route_class=StrictJSONRoute
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -9,7 +9,6 @@ present.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,9 +17,10 @@ from pydantic import BaseModel, Field
 
 from api.consistency import POSITION_HEADER, position_of
 from api.deps import GrantDep, LedgerDep, ViewsDep
+from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
 from api.routes.common import PROBLEMS, AsOf, KnownAt, read_model_unavailable, utc
-from api.schemas import Score
+from api.schemas import Exact, Score
 from domain.application import GoalLedger
 from domain.reports import CycleScoreboard, Rollup
 from domain.scoring import Pace, TrafficLight, rounded, rounded_or_none
@@ -37,7 +37,9 @@ from projections.scores import (
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "content": {"application/problem+json": {}}}
 }
-router = APIRouter(tags=["scores"], responses={**PROBLEMS, **UNAVAILABLE})
+router = APIRouter(
+    tags=["scores"], responses={**PROBLEMS, **UNAVAILABLE}, route_class=StrictJSONRoute
+)
 
 
 class KeyResultScore(BaseModel):
@@ -49,14 +51,14 @@ class KeyResultScore(BaseModel):
     owner: str
     title: str
     direction: Direction
-    baseline: Decimal
-    target: Decimal
-    weight: Decimal
-    original_baseline: Decimal
-    original_target: Decimal
-    original_weight: Decimal
+    baseline: Exact
+    target: Exact
+    weight: Exact
+    original_baseline: Exact
+    original_target: Exact
+    original_weight: Exact
     rebaselined: bool
-    value: Decimal
+    value: Exact
     last_check_in_on: date | None
     confidence: Confidence | None
     score: Score

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from api.cloud_events import TOPICS_BY_TYPE
 from api.deps import GrantDep, IdempotencyDep, LedgerDep, ViewsDep, require_role
 from api.destinations import refused_host
+from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS
 from api.schemas import Identifier
 from api.schemas import Request as RequestBody
@@ -27,7 +28,9 @@ from domain.application import GoalLedger
 from domain.errors import InvalidInputError, NotFoundError
 from projections.webhooks import Webhook, WebhookSpec, WebhookState, WebhookStore
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEMS, route_class=StrictJSONRoute
+)
 
 MAX_URL = 2048
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -17,6 +23,7 @@ from domain.application import GoalLedger
 from domain.reports import CycleScoreboard
 from domain.scoring import rounded
 from storage.ledger import open_ledger
+from tests.conftest import PG_HOST, PG_PORT, PG_USER
 
 LEAKY_BUCKET = "Stop the leaky bucket"
 UPMARKET = "Earn the right to sell upmarket"
@@ -263,3 +270,153 @@ def test_importing_check_ins_from_csv_twice_stores_them_once(
         assert len(ledger.get_key_result(key_result.id).check_ins) == 3
     finally:
         ledger.close()
+
+
+# Where the store cannot be reached: each command, run as the operator runs it, ends
+# within seconds in one line on stderr that says which store and why (the target is
+# 5 s; the bound leaves room for a busy machine's interpreter start).
+QUICKLY = 10.0
+CLI = "from cli.main import app; app()"
+
+
+def goalpost_process(
+    url: str, *args: str, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`goalpost ARGS` in a process of its own, and the seconds it took."""
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, "-c", CLI, *args],
+        env={**os.environ, "GOALPOST_DATABASE_URL": url},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    return finished, time.monotonic() - started
+
+
+def one_line(finished: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in finished.stderr, finished.stderr
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1, finished.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A port bound but not listening: connections to it are refused."""
+    with socket.socket() as bound:
+        bound.bind((PG_HOST, 0))
+        yield bound.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never answers, like a hung server."""
+    with socket.socket() as listening:
+        listening.bind((PG_HOST, 0))
+        listening.listen(16)
+        yield listening.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("command", "exit_code"),
+    [
+        (["scores"], 1),
+        (["db", "init"], 1),
+        (["serve", "--port", "0"], 1),
+        (["worker", "--once"], 1),
+        (["dispatch", "--once"], 1),
+        # Its own documented code: the seal could not be read.
+        (["verify"], 2),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else str(v),
+)
+def test_every_command_fails_at_once_when_postgresql_refuses_connections(
+    refusing_port: int, command: list[str], exit_code: int
+) -> None:
+    # Nothing listens where the URL points (PostgreSQL is down).
+    url = f"postgresql://{PG_USER}@{PG_HOST}:{refusing_port}/goalpost"
+    finished, seconds = goalpost_process(url, *command)
+
+    # One line naming host, port, database and the cause, soon; no "Serving".
+    assert finished.returncode == exit_code, finished.stderr
+    line = one_line(finished)
+    assert f"{PG_HOST}:{refusing_port}" in line
+    assert "database goalpost" in line
+    assert "connection refused" in line
+    assert "Serving" not in finished.stdout
+    assert seconds < QUICKLY
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", [["scores"], ["serve", "--port", "0"]], ids=" ".join)
+def test_a_database_that_does_not_exist_is_named_with_its_cause(command: list[str]) -> None:
+    # The server runs, but the database in the URL was never created.
+    dbname = f"goalpost_missing_{secrets.token_hex(4)}"
+    url = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
+    finished, seconds = goalpost_process(url, *command)
+
+    assert finished.returncode == 1, finished.stderr
+    line = one_line(finished)
+    assert f"{PG_HOST}:{PG_PORT}" in line and f"database {dbname}" in line
+    assert "database does not exist" in line
+    assert "Serving" not in finished.stdout
+    assert seconds < QUICKLY
+
+
+@pytest.mark.postgres
+def test_a_role_the_server_does_not_know_fails_authentication() -> None:
+    # The URL names a user the server has no role for.
+    user = f"nobody_{secrets.token_hex(4)}"
+    url = f"postgresql://{user}@{PG_HOST}:{PG_PORT}/postgres"
+    finished, seconds = goalpost_process(url, "scores")
+
+    assert finished.returncode == 1, finished.stderr
+    line = one_line(finished)
+    assert f"{PG_HOST}:{PG_PORT}" in line and "database postgres" in line
+    assert "authentication failed" in line and user in line
+    assert seconds < QUICKLY
+
+
+def test_a_server_that_never_answers_times_out_after_connect_timeout(silent_port: int) -> None:
+    # Something accepts the connection and says nothing: the URL's connect_timeout bounds it.
+    url = f"postgresql://{PG_USER}@{PG_HOST}:{silent_port}/goalpost?connect_timeout=2"
+    finished, seconds = goalpost_process(url, "serve", "--port", "0")
+
+    assert finished.returncode == 1, finished.stderr
+    line = one_line(finished)
+    assert f"{PG_HOST}:{silent_port}" in line and "database goalpost" in line
+    assert "timeout" in line
+    assert "Serving" not in finished.stdout
+    assert seconds < QUICKLY
+
+
+@pytest.mark.parametrize("command", [["scores"], ["serve", "--port", "0"]], ids=" ".join)
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_an_error(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # The operator mistyped the folder of the SQLite file.
+    missing = tmp_path / "mistyped"
+    finished, seconds = goalpost_process(f"sqlite:///{missing / 'goalpost.sqlite'}", *command)
+
+    # One line naming the folder; no folder, no file, nothing served.
+    assert finished.returncode == 1, finished.stderr
+    line = one_line(finished)
+    assert f"folder {missing} does not exist" in line
+    assert not missing.exists()
+    assert "Serving" not in finished.stdout
+    assert seconds < QUICKLY
+
+
+def test_a_sqlite_url_with_a_host_opens_no_file_in_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    # Two slashes make "data" a host: the path would be goalpost.sqlite, here.
+    finished, _ = goalpost_process("sqlite://data/goalpost.sqlite", "scores", cwd=tmp_path)
+
+    assert finished.returncode == 2, finished.stderr
+    assert "sqlite:///" in one_line(finished)
+    assert list(tmp_path.iterdir()) == []
