@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Response
@@ -110,6 +111,14 @@ class ReadModelPosition(BaseModel):
     rebuilding: int | None = Field(
         default=None, description="The generation a rebuild in progress is building."
     )
+    failing_position: int | None = Field(
+        default=None, description="The event it cannot apply, while it cannot (ADR 25)."
+    )
+    error: str | None = Field(default=None, description="Why it cannot, as the worker saw it.")
+    failing_since: datetime | None = None
+    stalled_seconds: float = Field(
+        default=0.0, description="Seconds it has been behind the log without advancing."
+    )
 
 
 class Readiness(BaseModel):
@@ -121,6 +130,20 @@ class Readiness(BaseModel):
 
 def _read_models(views: ViewDatabase) -> tuple[int, list[ReadModelStatus]]:
     return read_model_status(views, [model.name for model in READ_MODELS])
+
+
+def _position_of(s: ReadModelStatus) -> ReadModelPosition:
+    failing = s.health if s.failing else None
+    return ReadModelPosition(
+        position=s.position,
+        lag=s.lag,
+        generation=s.generation,
+        rebuilding=s.building,
+        failing_position=failing.failing_position if failing else None,
+        error=failing.error if failing else None,
+        failing_since=failing.failing_since if failing else None,
+        stalled_seconds=round(s.stalled_seconds, 3),
+    )
 
 
 def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
@@ -157,6 +180,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ledger = ledger
+    readiness = consistency.ReadinessSettings()
     problems.install(app)
     problems.document(app)
     consistency.install(app)
@@ -195,6 +219,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
             )
         ours = {model.name: model.definition() for model in READ_MODELS}
         other = [s for s in found if s.definition not in (None, ours[s.name])]
+        unready = consistency.unready(found, readiness.ready_max_stall_seconds)
         if other:
             # Another release's tables: this process would fail reading them (ADR 17).
             response.status_code = 503
@@ -208,15 +233,13 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
                     for s in other
                 ),
             )
+        if unready:
+            response.status_code = 503
         return Readiness(
-            status="ready",
+            status=unready[0] if unready else "ready",
             position=max(position, head),
-            read_models={
-                s.name: ReadModelPosition(
-                    position=s.position, lag=s.lag, generation=s.generation, rebuilding=s.building
-                )
-                for s in found
-            },
+            read_models={s.name: _position_of(s) for s in found},
+            detail=unready[1] if unready else None,
         )
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
@@ -242,6 +265,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
                 f'goalpost_read_model_generation{{read_model="{s.name}"}} {s.generation}'
                 for s in found
             ),
+            *consistency.failure_metrics(found),
         ]
         return "\n".join(lines) + "\n"
 

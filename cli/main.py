@@ -400,6 +400,9 @@ def worker(
                 head, found = projections.status()
                 typer.echo(f"Applied {applied} events; log position {head}.")
                 typer.echo(render_status(head, found))
+                if any(s.failing for s in found):
+                    # For cron: a read model stuck on an event is not "caught up".
+                    raise typer.Exit(STORE_ERROR)
                 return
             head, found = projections.status()
             log.info(
@@ -407,6 +410,8 @@ def worker(
                 head,
                 ", ".join(f"{s.name} {s.lag} behind" for s in found),
             )
+            for line in failing_lines(found):
+                log.warning("%s", line)
             projections.run_forever()
             log.info("worker stopped")
 
@@ -429,7 +434,20 @@ def render_status(head: int, found: list[ReadModelStatus]) -> str:
     lines = [f"Log position: {head}"]
     lines.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                  for row in rows)  # fmt: skip
+    lines.extend(failing_lines(found))
     return "\n".join(lines)
+
+
+def failing_lines(found: list[ReadModelStatus]) -> list[str]:
+    """One line per read model that cannot apply an event (ADR 25): where, since when, why."""
+    return [
+        f"FAILING: {s.name} cannot apply the event at position {s.health.failing_position} "
+        f"(since {s.health.failing_since.isoformat(timespec='seconds')}, "
+        f"{s.health.attempts} attempts): "
+        f"{s.health.error}"
+        for s in found
+        if s.failing and s.health is not None and s.health.failing_since is not None
+    ]
 
 
 @projections_app.command("status")

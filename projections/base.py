@@ -9,16 +9,19 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 import psycopg
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError, Tracking
 from psycopg import sql
 
 from domain.application import GoalLedger
 from domain.base import LedgerAggregate
+from domain.values import utc_now
 from projections.database import (
     FIRST_GENERATION,
+    ReadModelHealth,
     ReadModelSpec,
     ReadModelState,
     ViewDatabase,
@@ -36,6 +39,18 @@ REPORT_EVERY_SECONDS = 10.0
 READ_YOUR_WRITES_TIMEOUT = 5.0
 # The LISTEN connection's name in pg_stat_activity, so operators (and tests) can find it.
 LISTENER_APPLICATION_NAME = "goalpost-projections-listener"
+# A read model that cannot apply an event is tried again after this, doubling up to the
+# most (ADR 25): never a hot loop, and a fixed cause is picked up within minutes.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MOST_SECONDS = 120.0
+# The store not answering, a lock or a deadlock: no fault of the event, so no failure is
+# recorded; the batch is simply tried again (a store that stays down shows as a stall).
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 class ReadModel(ABC):
@@ -168,6 +183,20 @@ class ReadModelStatus:
     building_position: int | None = None
     # What built the live generation (ReadModel.definition()); None before it was kept.
     definition: str | None = None
+    # When it last advanced, and the event it cannot apply if any (ADR 25).
+    health: ReadModelHealth | None = None
+    # Seconds it has been behind the log without advancing (0 while it has no lag).
+    stalled_seconds: float = 0.0
+    # Seconds since it last advanced (None where that was never recorded).
+    seconds_since_advance: float | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.health is not None and self.health.failing_at(self.position)
+
+
+def _seconds(since: datetime | None, now: datetime) -> float | None:
+    return None if since is None else max((now - since).total_seconds(), 0.0)
 
 
 def read_model_status(
@@ -175,9 +204,17 @@ def read_model_status(
 ) -> tuple[int, list[ReadModelStatus]]:
     """The log's head and each read model's live generation, position and lag behind it."""
     states = {state.name: state for state in database.states()}
+    health = database.health()
     # Positions first: a position read before the head is never ahead of it.
     positions = {name: database.position(name) for name in names}
     head = database.head()
+    now = utc_now()
+    # Behind since the first event it has not applied, unless it advanced after that.
+    pending = {
+        position: database.pending_since(position)
+        for position in set(positions.values())
+        if position < head
+    }
     found = []
     for name in names:
         state = states.get(name) or ReadModelState(name, FIRST_GENERATION, None, ())
@@ -186,6 +223,13 @@ def read_model_status(
             building_position = (
                 database.tracking.max_tracking_id(database.tracking_name(name, state.building)) or 0
             )
+        own = health.get(name)
+        advanced_at = own.advanced_at if own is not None else None
+        stalled = 0.0
+        if positions[name] < head:
+            moments = [m for m in (advanced_at, pending.get(positions[name])) if m is not None]
+            if moments:
+                stalled = _seconds(max(moments), now) or 0.0
         found.append(
             ReadModelStatus(
                 name=name,
@@ -195,6 +239,9 @@ def read_model_status(
                 building=state.building,
                 building_position=building_position,
                 definition=state.definition,
+                health=own,
+                stalled_seconds=stalled,
+                seconds_since_advance=_seconds(advanced_at, now),
             )
         )
     return head, found
@@ -211,6 +258,12 @@ class ProjectionWorker:
     together: one transaction, each event read and decoded once, and one set of replicas
     advanced once for all of them, instead of a copy of every goal per read model. One
     behind the others (just rebuilt, or new) runs alone with its own until it catches up.
+
+    A read model that cannot apply an event (ADR 25) is split out: the batch it shared
+    is applied again by each read model alone, those that can go on, and the one that
+    cannot applies what comes before the event one at a time, then records the event's
+    position and the error in the store, for every process to see. It is tried again
+    alone, after a delay that doubles, until it gets past the event, which clears it.
     """
 
     def __init__(
@@ -230,6 +283,8 @@ class ProjectionWorker:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.report_interval = REPORT_EVERY_SECONDS
+        self.retry_first = RETRY_FIRST_SECONDS
+        self.retry_most = RETRY_MOST_SECONDS
         self.stopping = threading.Event()
         self._warned: set[str] = set()
         # Shared by the read models batched together; in step with `_shared_through`.
@@ -241,22 +296,109 @@ class ProjectionWorker:
 
     def run_once(self) -> int:
         """One batch for each read model that is behind; the number of events applied."""
-        head = self.ledger.recorder.max_notification_id() or 0
-        together: dict[int, list[ReadModel]] = {}
-        for model in self.read_models:
-            # A read, not a locking transaction, for the read models already there.
-            position = model.position()
-            if position < head:
-                together.setdefault(position, []).append(model)
+        together, failing = self._behind()
         applied = 0
         for models in together.values():
             if self.stopping.is_set():
                 break
-            if len(models) > 1 and self.together:
-                applied += self._batch_together(models)
-            else:
-                applied += sum(self._batch(model) for model in models)
+            applied += self._shared_batch(models)
+        for model in failing:
+            if not self.stopping.is_set():
+                applied += self._alone(model, failing=True)
         return applied
+
+    def _behind(self) -> tuple[dict[int, list[ReadModel]], list[ReadModel]]:
+        """The read models behind the log, by position; and those failing, due another try."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        health = self.database.health()
+        now = utc_now()
+        together: dict[int, list[ReadModel]] = {}
+        failing: list[ReadModel] = []
+        for model in self.read_models:
+            # A read, not a locking transaction, for the read models already there.
+            position = model.position()
+            if position >= head:
+                continue
+            state = health.get(model.name)
+            if state is None or not state.failing_at(position):
+                together.setdefault(position, []).append(model)
+            elif state.retry_at is None or state.retry_at <= now:
+                failing.append(model)
+        return together, failing
+
+    def _shared_batch(self, models: list[ReadModel]) -> int:
+        """Read models at one position in one batch; each alone if that batch fails."""
+        if len(models) > 1 and self.together:
+            try:
+                return self._batch_together(models)
+            except TRANSIENT:
+                raise
+            except Exception as error:
+                # One of them cannot apply an event: find which, and let the others on.
+                log.warning(
+                    "the batch of %s failed (%s: %s); applying each alone",
+                    ", ".join(model.name for model in models),
+                    type(error).__name__,
+                    error,
+                )
+        return sum(self._alone(model) for model in models if not self.stopping.is_set())
+
+    def _alone(self, model: ReadModel, *, failing: bool = False) -> int:
+        """A batch of the read model's own; on an error, find the event at fault.
+
+        Writes are held until the batch ends, so the error does not say which event
+        caused it: the events are applied again one per transaction, up to the first
+        that fails, whose position is recorded (`failing`: straight to that).
+        """
+        if not failing:
+            try:
+                return self._batch(model, self.batch_size)
+            except TRANSIENT:
+                raise
+            except Exception:  # the event at fault is found next, and its error recorded
+                log.debug("batch of %s failed; applying one event at a time", model.name)
+        applied = 0
+        while applied < self.batch_size and not self.stopping.is_set():
+            try:
+                step = self._batch(model, 1)
+            except TRANSIENT:
+                raise
+            except Exception as error:
+                self._failed(model, error)
+                return applied
+            if not step:
+                break
+            applied += step
+            if failing:
+                # Past the event that failed (which cleared it): whole batches again.
+                break
+        return applied
+
+    def _failed(self, model: ReadModel, error: Exception) -> None:
+        """Record (for every process) and log that the read model cannot apply its next event."""
+        position = model.position()
+        upcoming = self.ledger.recorder.select_notifications(
+            start=position, limit=1, inclusive_of_start=False
+        )
+        at = upcoming[0].id if upcoming else position + 1
+        summary = f"{type(error).__name__}: {error}"
+        state = self.database.record_failure(model.name, at, summary, self.retry_delay)
+        log.error(
+            "read model %s cannot apply the event at position %d (attempt %d, failing since "
+            "%s; next attempt in %.0f s): %s",
+            model.name,
+            at,
+            state.attempts,
+            state.failing_since.isoformat() if state.failing_since else "now",
+            self.retry_delay(state.attempts),
+            summary,
+            # The traceback once; each later attempt is one line.
+            exc_info=error if state.attempts == 1 else None,
+        )
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds before the next attempt at an event that failed `attempts` times."""
+        return float(min(self.retry_first * 2 ** min(attempts - 1, 30), self.retry_most))
 
     def _batch_together(self, models: list[ReadModel]) -> int:
         """One batch for read models at one position; the events applied, summed over them."""
@@ -285,6 +427,7 @@ class ProjectionWorker:
                         model.finish_batch(tx, end)
                     for model in batch:
                         tx.track(Tracking(model.tracking_name, end))
+                        tx.advanced(model.name)
                     self._shared_through = end
                 return len(notifications) * len(batch)
         except BaseException:
@@ -324,12 +467,15 @@ class ProjectionWorker:
         if decoding:
             apply_event(decoding, self._shared, tx, stored)
 
-    def _batch(self, model: ReadModel) -> int:
+    def _batch(self, model: ReadModel, limit: int) -> int:
         try:
             with self.database.transaction(batched=True) as tx:
                 if not self._enter(tx, model):
                     return 0
-                return apply_batch(model, tx, model.tracking_name, self.batch_size)
+                applied = apply_batch(model, tx, model.tracking_name, limit)
+                if applied:
+                    tx.advanced(model.name)
+                return applied
         except BaseException:
             model.forget()
             raise
@@ -681,6 +827,9 @@ class Rebuild:
                         f"one at {live}: the log lost events?"
                     )
                 tx.set_position(self.model.tracking_name, position)
+                if position > live:
+                    # Past any event the live generation could not apply.
+                    tx.advanced(self.model.name)
                 tx.forget_position(self.building_name)
                 tx.update_read_model(
                     self.model.name,
@@ -737,6 +886,8 @@ class ProjectionBehindError(Exception):
         self.wanted = wanted
         self.position = position
         self.timeout = timeout
+        # The log's last position when the reader gave up, where the reader knows it.
+        self.log_head: int | None = None
 
 
 class PositionNotInLogError(ValueError):

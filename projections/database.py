@@ -27,10 +27,10 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
@@ -49,6 +49,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from domain.application import GoalLedger
+from domain.values import utc_now
 from storage.postgres import GoalpostPostgresRecorder
 from storage.sqlite import GoalpostSQLiteRecorder
 
@@ -90,6 +91,10 @@ _TYPES = {
 }
 TABLE_PREFIX = "goalpost_"
 READ_MODELS_TABLE = f"{TABLE_PREFIX}read_models"
+# Each read model's progress and failure, shared by every worker and API process (ADR 25).
+HEALTH_TABLE = f"{TABLE_PREFIX}read_model_health"
+# What of an error a failure keeps: enough to name it, never a whole dump.
+ERROR_TEXT_LIMIT = 500
 FIRST_GENERATION = 1
 # How long dropping a replaced generation waits politely for readers before queueing.
 DROP_PATIENCE_SECONDS = 5.0
@@ -125,6 +130,26 @@ class ReadModelState:
     tables: tuple[str, ...]
     # What built the live generation (`ReadModel.definition()`); None from before it was kept.
     definition: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadModelHealth:
+    """One read model's row in `goalpost_read_model_health`: when it last moved, and
+    the event it cannot apply, if any (ADR 25)."""
+
+    name: str
+    # When the live generation last advanced (or was registered, before it ever did).
+    advanced_at: datetime | None
+    failing_position: int | None = None
+    error: str | None = None
+    failing_since: datetime | None = None
+    attempts: int = 0
+    # No worker tries the failing event again before this.
+    retry_at: datetime | None = None
+
+    def failing_at(self, position: int) -> bool:
+        """Whether it is stuck at `position`: the failing event is still ahead of it."""
+        return self.failing_position is not None and self.failing_position > position
 
 
 def definition_version(definition: str | None) -> int:
@@ -255,6 +280,12 @@ class ViewTransaction:
         # The library's own statement, run on this transaction's cursor.
         self._database.tracking._insert_tracking(self._cursor, tracking)
 
+    def advanced(self, read_model: str) -> None:
+        """The live generation moved on: note when, and forget the failure it got past."""
+        if not self._database.health_exists(self._cursor):
+            return
+        self._raw("advanced", self._database.params((read_model, utc_now())), fetch=False)
+
     # Generations and positions: the worker's and the rebuild's bookkeeping.
 
     def pin(self, tables: Iterable[str], generation: int) -> None:
@@ -271,6 +302,9 @@ class ViewTransaction:
     def register(self, name: str, tables: Sequence[str], definition: str) -> None:
         """Give a read model its row (generation 1) unless it has one."""
         self._raw("register", (name, ",".join(tables), definition), fetch=False)
+        if self._database.health_exists(self._cursor):
+            # Registered counts as advanced: a read model no worker ever moves still stalls.
+            self._raw("register_health", self._database.params((name, utc_now())), fetch=False)
 
     def update_read_model(
         self,
@@ -351,6 +385,7 @@ class ViewDatabase:
         recorder = ledger.recorder
         self.ledger_name = ledger.name
         self._recorder = recorder
+        self._mapper = ledger.mapper
         self.tracking: PostgresTrackingRecorder | SQLiteTrackingRecorder
         if isinstance(recorder, GoalpostPostgresRecorder):
             self.dialect = "postgresql"
@@ -361,6 +396,7 @@ class ViewDatabase:
             )
             tracking_table = f'"{self._schema}"."{self.tracking.tracking_table_name}"'
             read_models = f'"{self._schema}"."{READ_MODELS_TABLE}"'
+            health = f'"{self._schema}"."{HEALTH_TABLE}"'
         elif isinstance(recorder, GoalpostSQLiteRecorder):
             self.dialect = "sqlite"
             self._datastore = recorder.datastore
@@ -368,16 +404,19 @@ class ViewDatabase:
             self.tracking = SQLiteTrackingRecorder(recorder.datastore)
             tracking_table = "tracking"
             read_models = READ_MODELS_TABLE
+            health = HEALTH_TABLE
         else:
             raise TypeError(f"read models need SQLite or PostgreSQL, not {type(recorder)}")
         self._sql_cache: dict[tuple[str, tuple[tuple[str, int], ...]], str] = {}
         # One advisory lock per schema: readers share it, dropping a generation excludes them.
         digest = hashlib.sha256(f"goalpost read models {self._schema}".encode()).digest()
         self.advisory_key = int.from_bytes(digest[:8], "big", signed=True)
-        self.statements = self._statements(read_models, tracking_table)
+        self.statements = self._statements(read_models, tracking_table, health)
         self._map_seen = False
+        self._health_seen = False
+        self._warned_no_health = False
 
-    def _statements(self, read_models: str, tracking: str) -> dict[str, str]:
+    def _statements(self, read_models: str, tracking: str, health: str) -> dict[str, str]:
         types = _TYPES[self.dialect]
         lock = {"share": " FOR SHARE", "update": " FOR UPDATE"}
         if self.dialect == "sqlite":
@@ -385,6 +424,10 @@ class ViewDatabase:
             lock = {"share": "", "update": ""}
         # Table names come from code (the schema is checked by storage.settings).
         select = f"SELECT name, generation, building, table_names, definition FROM {read_models}"  # noqa: S608
+        health_select = (
+            "SELECT name, advanced_at, failing_position, failing_error, failing_since,"  # noqa: S608
+            f" failing_attempts, retry_at FROM {health}"
+        )
         statements = {
             "create_map": (
                 f"CREATE TABLE IF NOT EXISTS {read_models} ("
@@ -436,6 +479,44 @@ class ViewDatabase:
                 f"UPDATE {tracking} SET notification_id = %s WHERE application_name = %s"  # noqa: S608
             ),
             "delete_position": f"DELETE FROM {tracking} WHERE application_name = %s",  # noqa: S608
+            "create_health": (
+                f"CREATE TABLE IF NOT EXISTS {health} ("
+                f" name {types['text']} PRIMARY KEY,"
+                f" advanced_at {types['time']},"
+                f" failing_position {types['int']},"
+                f" failing_error {types['text']},"
+                f" failing_since {types['time']},"
+                f" failing_attempts {types['int']} NOT NULL DEFAULT 0,"
+                f" retry_at {types['time']})"
+            ),
+            "health_exists": (
+                "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s"
+                if self.dialect == "postgresql"
+                else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s"
+            ),
+            "select_health": f"{health_select} ORDER BY name",
+            "lock_health": f"{health_select} WHERE name = %s{lock['update']}",
+            "register_health": (
+                f"INSERT INTO {health} (name, advanced_at) VALUES (%s, %s)"  # noqa: S608
+                " ON CONFLICT (name) DO NOTHING"
+            ),
+            # Moving on clears the failure: the event it could not apply is behind it now.
+            "advanced": (
+                f"INSERT INTO {health} (name, advanced_at) VALUES (%s, %s)"  # noqa: S608
+                " ON CONFLICT (name) DO UPDATE SET advanced_at = excluded.advanced_at,"
+                " failing_position = NULL, failing_error = NULL, failing_since = NULL,"
+                " failing_attempts = 0, retry_at = NULL"
+            ),
+            "failed": (
+                f"INSERT INTO {health} (name, failing_position, failing_error, failing_since,"  # noqa: S608
+                " failing_attempts, retry_at) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET"
+                " failing_position = excluded.failing_position,"
+                " failing_error = excluded.failing_error,"
+                " failing_since = excluded.failing_since,"
+                " failing_attempts = excluded.failing_attempts,"
+                " retry_at = excluded.retry_at"
+            ),
         }
         if self.dialect == "sqlite":
             statements = {k: v.replace("%s", "?") for k, v in statements.items()}
@@ -556,6 +637,21 @@ class ViewDatabase:
             generations.update(dict.fromkeys(state.tables, state.generation))
         return generations
 
+    def health_exists(self, cursor: Any) -> bool:
+        """Whether `goalpost_read_model_health` exists (`goalpost db init` makes it)."""
+        if not self._health_seen:
+            where = (self._schema, HEALTH_TABLE) if self._schema else (HEALTH_TABLE,)
+            cursor.execute(self.statements["health_exists"], where)
+            self._health_seen = cursor.fetchone() is not None
+            if not self._health_seen and not self._warned_no_health:
+                self._warned_no_health = True
+                log.warning(
+                    "%s is missing: read-model failures and stalls are not recorded until "
+                    "`goalpost db init` is run with this release",
+                    HEALTH_TABLE,
+                )
+        return self._health_seen
+
     def _map_exists(self, cursor: Any) -> bool:
         """Whether `goalpost_read_models` exists; once it does, it always will."""
         if not self._map_seen:
@@ -573,6 +669,95 @@ class ViewDatabase:
         with self._datastore.transaction(commit=False) as cursor:
             cursor.execute(self.statements["select_map"])
             return [self.state(dict(row)) for row in cursor.fetchall()]
+
+    def health(self) -> dict[str, ReadModelHealth]:
+        """Each read model's health row, by name; none before `db init` made the table."""
+        with self._datastore.transaction(commit=False) as cursor:
+            if not self.health_exists(cursor):
+                return {}
+            cursor.execute(self.statements["select_health"])
+            rows = [self._health(dict(row)) for row in cursor.fetchall()]
+        return {row.name: row for row in rows}
+
+    def record_failure(
+        self, read_model: str, position: int, error: str, delay: Callable[[int], float]
+    ) -> ReadModelHealth:
+        """Note that the read model cannot apply the event at `position`; its state now.
+
+        Another attempt at the same position counts up and keeps the first `since`;
+        `delay(attempts)` says how many seconds no worker should try it again.
+        """
+        # PostgreSQL text holds no NUL, and an error may quote the very text that had one.
+        text = error.replace("\x00", "\\x00")[:ERROR_TEXT_LIMIT]
+        now = utc_now()
+        with self.bare_transaction() as tx:
+            if not self.health_exists(tx._cursor):
+                return ReadModelHealth(
+                    read_model, None, position, text, now, 1, now + timedelta(seconds=delay(1))
+                )
+            rows = tx._raw("lock_health", (read_model,))
+            before = self._health(rows[0]) if rows else None
+            again = before is not None and before.failing_position == position
+            attempts = before.attempts + 1 if before is not None and again else 1
+            since = before.failing_since if before is not None and again else None
+            state = ReadModelHealth(
+                name=read_model,
+                advanced_at=before.advanced_at if before is not None else None,
+                failing_position=position,
+                error=text,
+                failing_since=since or now,
+                attempts=attempts,
+                retry_at=now + timedelta(seconds=delay(attempts)),
+            )
+            tx._raw(
+                "failed",
+                self.params(
+                    (
+                        read_model,
+                        position,
+                        text,
+                        state.failing_since,
+                        attempts,
+                        state.retry_at,
+                    )
+                ),
+                fetch=False,
+            )
+        return state
+
+    def _health(self, row: Mapping[str, Any]) -> ReadModelHealth:
+        def moment(value: Any) -> datetime | None:
+            if value is None or isinstance(value, datetime):
+                return value
+            return datetime.fromisoformat(str(value))
+
+        failing = row["failing_position"]
+        return ReadModelHealth(
+            name=str(row["name"]),
+            advanced_at=moment(row["advanced_at"]),
+            failing_position=int(failing) if failing is not None else None,
+            error=row["failing_error"],
+            failing_since=moment(row["failing_since"]),
+            attempts=int(row["failing_attempts"] or 0),
+            retry_at=moment(row["retry_at"]),
+        )
+
+    def pending_since(self, position: int) -> datetime | None:
+        """When the first event after `position` was recorded; None if there is none.
+
+        A read model that was idle until that event has been behind only since then.
+        """
+        found = self._recorder.select_notifications(
+            start=position, limit=1, inclusive_of_start=False
+        )
+        if not found:
+            return None
+        try:
+            event = self._mapper.to_domain_event(found[0])
+        except Exception:  # an event that cannot be decoded: its read model says so itself
+            return None
+        timestamp = getattr(event, "timestamp", None)
+        return timestamp if isinstance(timestamp, datetime) else None
 
     @staticmethod
     def state(row: Mapping[str, Any]) -> ReadModelState:
@@ -658,6 +843,7 @@ class ViewDatabase:
 
     def _create_map(self, tx: ViewTransaction) -> None:
         tx._raw("create_map", (), fetch=False)
+        tx._raw("create_health", (), fetch=False)
         where = (self._schema, READ_MODELS_TABLE) if self._schema else ()
         columns = {row["name"] for row in tx._raw("map_columns", where)}
         if "definition" not in columns:
@@ -683,6 +869,8 @@ class ViewDatabase:
         generation = max(state.generation, state.building or 0) + 1
         tx.create(spec.statements, tables, generation)
         tx.set_position(self.tracking_name(spec.name), 0)
+        # A new start: an old generation's failure is not this one's.
+        tx.advanced(spec.name)
         tx.update_read_model(
             spec.name,
             generation=generation,

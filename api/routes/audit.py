@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from eventsourcing.persistence import PersistenceError
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from api.consistency import Reading, reading
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
 from domain.access import Role
-from projections.seal import Anchor, Finding, SealUnavailableError, verify
+from projections.seal import Anchor, Finding, Seal, SealUnavailableError, verify
 
 router = APIRouter(tags=["audit"], responses=PROBLEMS, route_class=StrictJSONRoute)
 
@@ -24,23 +25,31 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: PROBLEMS[422]}
 class SealVerification(BaseModel):
     """The tamper-evidence seal recomputed over the whole log (a broken seal is still a 200)."""
 
-    intact: bool = Field(description="Every sealed event still matches its seal row.")
-    checked: int = Field(description="Events recomputed and matched.")
+    intact: bool = Field(
+        description="Every event up to `log_head` is sealed and still matches its seal row "
+        "and its record time; false while any is not sealed yet (`not_yet_sealed`)."
+    )
+    checked: int = Field(description="Events recomputed and matched (seal row and record time).")
     sealed_up_to: int = Field(description="The log position the seal covers up to.")
     head_hash: str = Field(
         description="The seal hash at `sealed_up_to` (the last matching one when broken); "
         "record it outside the store and pass it back as `anchor`."
     )
-    log_head: int = Field(description="The log's last position.")
-    unsealed: int = Field(description="Events after `sealed_up_to`, not sealed yet.")
+    log_head: int = Field(description="The log's last position: the head verified up to.")
+    unsealed: int = Field(
+        description="Events after `sealed_up_to`, not sealed yet: while any, not intact."
+    )
     first_bad_position: int | None = Field(
-        default=None, description="The first position that no longer matches."
+        default=None,
+        description="The first position that no longer matches (the first unsealed one for "
+        "`not_yet_sealed`; the goal's last event for `record_time_inserted`).",
     )
     finding: Finding | None = Field(default=None, description="What was found there.")
     detail: str | None = None
     anchor_checked: bool = Field(
         default=False, description="The `anchor` given was reached and matched."
     )
+    position: int = Field(description="The log position the seal read model reflected.")
 
 
 @router.get(
@@ -52,6 +61,7 @@ def verify_seal(
     grant: GrantDep,
     ledger: LedgerDep,
     views: ViewsDep,
+    read: Annotated[Reading, Depends(reading(Seal.name))],
     anchor: Annotated[
         str | None,
         Query(
@@ -70,6 +80,7 @@ def verify_seal(
         raise ProblemError(
             422, "invalid-input", "Invalid input", str(error), field="query.anchor"
         ) from None
+    at = read.at()
     try:
         result = verify(ledger, views, anchor=recorded)
     except (SealUnavailableError, PersistenceError) as error:
@@ -85,4 +96,5 @@ def verify_seal(
         finding=result.finding,
         detail=result.detail,
         anchor_checked=result.anchor_checked,
+        position=at.position,
     )

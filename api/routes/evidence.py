@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.consistency import Reading, reading
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
 from api.evidence_page import render_evidence
 from api.json_body import StrictJSONRoute
@@ -18,6 +19,7 @@ from api.problems import Problem, ProblemError
 from api.routes.common import PROBLEMS, KnownAt, read_model_unavailable, utc
 from api.schemas import Day, Exact
 from domain.access import Role
+from projections.audit_trail import AuditTrail
 from projections.evidence import EvidenceView, PersonEvidence, ReadModelBehindError
 
 router = APIRouter(tags=["evidence"], responses=PROBLEMS, route_class=StrictJSONRoute)
@@ -295,11 +297,16 @@ def person_evidence(
     views: ViewsDep,
     ledger: LedgerDep,
     grant: GrantDep,
+    # Evidence holds every event up to its `known_at`: it waits for the log's head, or
+    # refuses. Position and head go in headers only: the body is the same bytes for the
+    # same `known_at`, however far the log has moved since.
+    read: Annotated[Reading, Depends(reading(AuditTrail.name, complete=True))],
     known_at: KnownAt = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Appraisal evidence for a person and a period; the same `known_at` gives the same bytes."""
     require_role(grant, Role.REVIEWER)
+    at = read.at()
     try:
         with read_model_unavailable(retry_after="1"):
             evidence = EvidenceView(views, ledger).for_person(
@@ -315,7 +322,7 @@ def person_evidence(
             field="known_at",
             headers={"Retry-After": "1"},
         ) from None
-    headers = {"Vary": "Accept", "Cache-Control": "private, no-store"}
+    headers = {"Vary": "Accept", "Cache-Control": "private, no-store", **at.headers()}
     if wants_html(accept):
         return HTMLResponse(render_evidence(evidence), headers=headers)
     body = EvidencePublic.of(evidence).model_dump_json()

@@ -10,10 +10,11 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from api.consistency import LOG_HEAD_HEADER, POSITION_HEADER, ReadAt, Reading, reading
 from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
@@ -28,7 +29,6 @@ from api.routes.common import (
 )
 from api.schemas import Day, Exact
 from domain.access import Role
-from domain.application import GoalLedger
 from domain.values import KpiDirection, utc_today
 from projections.audit_trail import (
     AuditTrail,
@@ -57,12 +57,23 @@ router = APIRouter(
 CSV = "text/csv"
 # Rows a CSV export reads at a time while it streams.
 CSV_PAGE = 1000
-POSITION_HEADER = "Goalpost-Position"
 MAX_CURSOR_DIGITS = 18
 Position = Annotated[
     int,
     Field(description="The log position this read reflects: every event up to it is included."),
 ]
+LogHead = Annotated[
+    int,
+    Field(
+        description="The log's last position when this was read: `position` short of it "
+        "is how far the read model was behind."
+    ),
+]
+# The read model each route reads (ADR 25): `min_position`, failing and behind, headers.
+AuditTrailRead = Annotated[Reading, Depends(reading(AuditTrail.name))]
+KpiHealthRead = Annotated[Reading, Depends(reading(KpiHealth.name))]
+# The change report holds every change: it waits for the log's head, or refuses.
+CompleteAuditTrailRead = Annotated[Reading, Depends(reading(AuditTrail.name, complete=True))]
 
 
 # Responses
@@ -110,6 +121,7 @@ class GoalHistory(BaseModel):
         description="Pass as `cursor` for the next page (the last position); null on the last."
     )
     position: Position
+    log_head: LogHead
 
 
 class ChangeRow(BaseModel):
@@ -163,6 +175,7 @@ class ChangeReport(BaseModel):
         description="Pass as `cursor` for the next page (the last position); null on the last."
     )
     position: Position
+    log_head: LogHead
 
 
 class ReadingHealthPublic(BaseModel):
@@ -227,16 +240,10 @@ class KpiHealthPage(BaseModel):
     as_of: date | None
     known_at: datetime | None
     position: Position
+    log_head: LogHead
 
 
 # Helpers
-
-
-def _position(views: ViewDatabase, ledger: GoalLedger, model: str, response: Response) -> int:
-    """The position the read model reflects, also sent as the `Goalpost-Position` header."""
-    position = views.tracking.max_tracking_id(f"{ledger.name}:{model}") or 0
-    response.headers[POSITION_HEADER] = str(position)
-    return position
 
 
 def _cursor(cursor: str | None) -> int:
@@ -253,11 +260,10 @@ def _cursor(cursor: str | None) -> int:
 
 def _history(
     views: ViewDatabase,
-    ledger: GoalLedger,
     kind: str,
     goal_id: UUID,
     load: Callable[[UUID], object],
-    response: Response,
+    read: ReadAt,
     *,
     as_of: date | None,
     known_at: datetime | None,
@@ -266,8 +272,7 @@ def _history(
 ) -> GoalHistory:
     after = _cursor(cursor)
     with read_model_unavailable():
-        # The position first: the rows read next reflect at least this much of the log.
-        position = _position(views, ledger, AuditTrail.name, response)
+        # `read` came first: the rows read now reflect at least that much of the log.
         known = goal_known(views, goal_id, kind)
         entries, more = goal_history(
             views,
@@ -286,7 +291,8 @@ def _history(
         goal_id=goal_id,
         items=[HistoryEntry.of(e) for e in entries],
         next_cursor=str(entries[-1].position) if more and entries else None,
-        position=position,
+        position=read.position,
+        log_head=read.log_head,
     )
 
 
@@ -308,7 +314,7 @@ def key_result_history(
     views: ViewsDep,
     ledger: LedgerDep,
     _grant: GrantDep,
-    response: Response,
+    read: AuditTrailRead,
     as_of: HistoryAsOf = None,
     known_at: KnownAt = None,
     limit: Limit = 50,
@@ -317,11 +323,10 @@ def key_result_history(
     """Every event of the key result in log order: actor, times, reason, before and after."""
     return _history(
         views,
-        ledger,
         "key_result",
         key_result_id,
         ledger.get_key_result,
-        response,
+        read.at(),
         as_of=as_of,
         known_at=known_at,
         limit=limit,
@@ -335,7 +340,7 @@ def objective_history(
     views: ViewsDep,
     ledger: LedgerDep,
     _grant: GrantDep,
-    response: Response,
+    read: AuditTrailRead,
     as_of: HistoryAsOf = None,
     known_at: KnownAt = None,
     limit: Limit = 50,
@@ -344,11 +349,10 @@ def objective_history(
     """Every event of the objective in log order: actor, times, reason, before and after."""
     return _history(
         views,
-        ledger,
         "objective",
         objective_id,
         ledger.get_objective,
-        response,
+        read.at(),
         as_of=as_of,
         known_at=known_at,
         limit=limit,
@@ -362,6 +366,7 @@ def kpis_health(
     ledger: LedgerDep,
     _grant: GrantDep,
     response: Response,
+    read: KpiHealthRead,
     include: Annotated[
         Literal["candidates", "all"],
         Query(description="`candidates`: unretired KPIs out of range twice running; `all`."),
@@ -377,9 +382,10 @@ def kpis_health(
     after = _cursor(cursor)
     candidates_only = include == "candidates"
     moment = utc(known_at)
+    at = read.at()
+    position, log_head = at.position, at.log_head
     if as_of is None and moment is None:
         with read_model_unavailable():
-            position = _position(views, ledger, KpiHealth.name, response)
             rows, more = kpi_health(
                 views,
                 candidates_only=candidates_only,
@@ -391,8 +397,9 @@ def kpis_health(
     else:
         # Another day or another state of knowledge: replayed from the KPIs themselves,
         # which reflect at least the log as it stood before the replay.
-        position = ledger.recorder.max_notification_id() or 0
+        position = log_head = max(ledger.recorder.max_notification_id() or 0, log_head)
         response.headers[POSITION_HEADER] = str(position)
+        response.headers[LOG_HEAD_HEADER] = str(log_head)
         rows, more = kpi_health_replayed(
             ledger,
             as_of=as_of if as_of is not None else utc_today(),
@@ -409,6 +416,7 @@ def kpis_health(
         as_of=as_of,
         known_at=moment,
         position=position,
+        log_head=log_head,
     )
 
 
@@ -418,7 +426,7 @@ def kpi_history(
     views: ViewsDep,
     ledger: LedgerDep,
     _grant: GrantDep,
-    response: Response,
+    read: AuditTrailRead,
     as_of: HistoryAsOf = None,
     known_at: KnownAt = None,
     limit: Limit = 50,
@@ -427,11 +435,10 @@ def kpi_history(
     """Every event of the KPI in log order: actor, times, reason, before and after."""
     return _history(
         views,
-        ledger,
         "kpi",
         kpi_id,
         ledger.get_kpi,
-        response,
+        read.at(),
         as_of=as_of,
         known_at=known_at,
         limit=limit,
@@ -527,7 +534,7 @@ def cycle_changes(
     views: ViewsDep,
     ledger: LedgerDep,
     grant: GrantDep,
-    response: Response,
+    read: CompleteAuditTrailRead,
     owner: Annotated[str | None, Query(max_length=120)] = None,
     flag: Annotated[
         list[Flag] | None, Query(description="Repeatable; rows with any of these flags.")
@@ -578,9 +585,9 @@ def cycle_changes(
             )
         return [ChangeRow.of(entry) for entry in entries]
 
-    with read_model_unavailable():
-        # Read before the rows: they reflect at least this much of the log.
-        position = _position(views, ledger, AuditTrail.name, response)
+    # Before the rows: they reflect at least this much of the log, all of it as it stood
+    # when asked (`at()` waited for the head).
+    at = read.at()
     if _wants_csv(format_, accept):
         first = page(after, CSV_PAGE)
 
@@ -597,7 +604,7 @@ def cycle_changes(
             media_type=f"{CSV}; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="changes-{cycle.key}.csv"',
-                POSITION_HEADER: str(position),
+                **at.headers(),
             },
         )
     rows = page(after, limit + 1)
@@ -611,5 +618,6 @@ def cycle_changes(
         known_at=moment,
         items=rows,
         next_cursor=str(rows[-1].position) if more and rows else None,
-        position=position,
+        position=at.position,
+        log_head=at.log_head,
     )

@@ -15,7 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from api.consistency import POSITION_HEADER, position_of
+from api.consistency import LOG_HEAD_HEADER, POSITION_HEADER, ReadAt, Reading, reading
 from api.deps import GrantDep, LedgerDep, ViewsDep
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
@@ -207,10 +207,14 @@ class ScoresPage(BaseModel):
     as_of: date | None
     known_at: datetime | None
     position: int = Field(description="The log position this read reflects (at least).")
+    log_head: int = Field(
+        description="The log's last position when this was read: `position` short of it "
+        "is how far the read model was behind."
+    )
 
 
 def _page(
-    board: Scoreboard, as_of: date | None, known_at: datetime | None, position: int
+    board: Scoreboard, as_of: date | None, known_at: datetime | None, position: int, log_head: int
 ) -> ScoresPage:
     return ScoresPage(
         key_results=[KeyResultScore.of(row) for row in board.key_results],
@@ -220,6 +224,7 @@ def _page(
         as_of=as_of,
         known_at=known_at,
         position=position,
+        log_head=log_head,
     )
 
 
@@ -300,12 +305,13 @@ def _replay(
     as_of: date | None,
     known_at: datetime | None,
     response: Response,
+    read: ReadAt,
 ) -> ScoresPage:
     # Read before the replay: the aggregates reflect at least this much of the log.
-    position = ledger.recorder.max_notification_id() or 0
-    response.headers[POSITION_HEADER] = str(position)
+    position = max(ledger.recorder.max_notification_id() or 0, read.log_head)
+    response.headers[POSITION_HEADER] = response.headers[LOG_HEAD_HEADER] = str(position)
     board = ledger.cycle_scoreboard(cycle_id, as_of=as_of, known_at=known_at)
-    return _page(replayed(board, owner), board.as_of, known_at, position)
+    return _page(replayed(board, owner), board.as_of, known_at, position, position)
 
 
 @router.get("/v1/scores")
@@ -314,7 +320,7 @@ def get_scores(
     ledger: LedgerDep,
     _grant: GrantDep,
     response: Response,
-    position: Annotated[int, Depends(position_of(Scores.name))],
+    read: Annotated[Reading, Depends(reading(Scores.name))],
     cycle_id: Annotated[str | None, Query(max_length=120)] = None,
     owner: Annotated[str | None, Query(max_length=120)] = None,
     as_of: AsOf = None,
@@ -336,7 +342,8 @@ def get_scores(
                 "as_of and known_at are answered per cycle: give cycle_id too",
                 field="cycle_id",
             )
-        return _replay(ledger, cycle_id, owner, as_of, moment, response)
+        return _replay(ledger, cycle_id, owner, as_of, moment, response, read.at())
+    at = read.at()
     with read_model_unavailable():
         board = scores(views, cycle_id=cycle_id, owner=owner)
-    return _page(board, None, None, position)
+    return _page(board, None, None, at.position, at.log_head)

@@ -9,6 +9,7 @@ is then a process of its own, killed with SIGKILL like any other.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
@@ -18,21 +19,32 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import IO, Annotated, Any
+from uuid import UUID
 
 import httpx
 import pytest
 import uvicorn
+from eventsourcing.persistence import Notification
 from fastapi import Depends, FastAPI
 
 from api import consistency
 from api.app import create_app
-from api.consistency import POSITION_HEADER, position_of
+from api.consistency import POSITION_HEADER, Reading, reading
+from cli.main import render_status
 from domain.access import Role
-from projections.base import LISTENER_APPLICATION_NAME, wait_until
-from projections.database import ViewDatabase
-from projections.registry import READ_MODELS, worker_for
+from domain.application import GoalLedger
+from domain.base import LedgerAggregate
+from domain.kpi import Kpi
+from projections.audit_trail import AuditTrail
+from projections.base import LISTENER_APPLICATION_NAME, BackgroundWorker, wait_until
+from projections.database import ViewDatabase, ViewTransaction
+from projections.kpi_health import KpiHealth
+from projections.registry import READ_MODELS, background_worker_for, worker_for
+from projections.scores import Scores
+from projections.seal import Seal
 from storage.ledger import open_ledger
 from tests.conftest import pg_admin
 from tests.integration.test_rebuild import long_history, rebuild_all, snapshot
@@ -266,8 +278,8 @@ def with_probe(app: FastAPI) -> FastAPI:
     """A read-model route as route authors write them: `min_position` reads your own write."""
 
     @app.get("/probe")
-    def probe(position: Annotated[int, Depends(position_of("audit_trail"))]) -> dict[str, int]:
-        return {"position": position}
+    def probe(read: Annotated[Reading, Depends(reading("audit_trail"))]) -> dict[str, int]:
+        return {"position": read.at().position}
 
     return app
 
@@ -348,3 +360,172 @@ def test_serve_on_sqlite_projects_the_apis_writes_in_process(
     problem = behind.json()
     assert problem["type"] == "/problems/projection-behind"
     assert problem["position"] < problem["min_position"] == max(written.positions)
+
+
+# A read model that cannot apply an event (ADR 25)
+
+POISON = "the note this release cannot score"
+
+
+class KpiHealthWithABug(KpiHealth):
+    """kpi_health as a release with a bug in one handler builds it: same name, same tables."""
+
+    def after(
+        self, tx: ViewTransaction, event: LedgerAggregate.Event, stored: Notification, before: Any
+    ) -> None:
+        if isinstance(event, Kpi.ReadingRecorded) and event.note == POISON:
+            raise ValueError(f"cannot score reading {event.reading_id}")
+        super().after(tx, event, stored, before)
+
+
+def a_quarter_with_a_kpi(ledger: GoalLedger) -> tuple[UUID, UUID]:
+    """A key result and a KPI to write to; returns their ids."""
+    ledger.open_cycle(
+        actor="ceo", key="2026-Q3", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30)
+    )
+    objective = ledger.create_objective(
+        actor="ceo",
+        cycle_id="2026-Q3",
+        title="Stop the leaky bucket",
+        owner="ana",
+        kind="committed",
+    ).id
+    key_result = ledger.create_key_result(
+        actor="ceo",
+        objective_id=objective,
+        title="NPS from 32 to 50",
+        owner="ana",
+        unit="points",
+        direction="increase",
+        baseline=32,
+        target=50,
+        measurement_source="survey",
+        measurement_query="promoters - detractors",
+        effective_on=date(2026, 7, 1),
+    ).id
+    kpi = ledger.define_kpi(
+        actor="ceo",
+        area="Customer support",
+        name="First-response time",
+        owner="ana",
+        unit="hours",
+        formula="median(first_reply_at - opened_at)",
+        data_source="helpdesk",
+        cadence="weekly",
+        direction="stay_below",
+        target=2,
+        healthy_low=0,
+        healthy_high=2,
+        target_set_on=date(2026, 7, 1),
+    ).id
+    return key_result, kpi
+
+
+def failures_logged(caplog: pytest.LogCaptureFixture, position: int) -> int:
+    said = f"read model kpi_health cannot apply the event at position {position} "
+    return sum(said in record.getMessage() for record in caplog.records)
+
+
+def test_a_read_model_that_cannot_apply_an_event_says_so_and_the_others_go_on(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="goalpost.projections")
+    ledger = open_ledger(store_url, create_tables=True)
+    key_result, kpi = a_quarter_with_a_kpi(ledger)
+    token = ledger.issue_token(actor="operator", subject="root", roles=[Role.ADMIN])[0]
+    admin = {"Authorization": f"Bearer {token}"}
+    views = ViewDatabase(ledger)
+    # The worker of a release whose kpi_health has a bug, on connections of its own (as
+    # `goalpost serve` runs it on SQLite, and like a `goalpost worker` on PostgreSQL).
+    buggy = BackgroundWorker(ledger, [AuditTrail, KpiHealthWithABug, Seal, Scores])
+    buggy.start()
+    # The API on another ledger: all it knows of the failure is what the store holds.
+    app = create_app(open_ledger(store_url))
+    try:
+        with serving(app) as client:
+            # A reading the buggy handler cannot apply, then a check-in after it.
+            poisoned = max(
+                ledger.record_kpi_reading(
+                    actor="ana", kpi_id=kpi, value=3, effective_on=date(2026, 8, 3), note=POISON
+                ).positions
+            )
+            later = max(
+                ledger.record_check_in(
+                    actor="ana", key_result_id=key_result, value=41, confidence="on_track",
+                    effective_on=date(2026, 8, 4),
+                ).positions
+            )  # fmt: skip
+
+            # The other read models go on past it.
+            for name in ("audit_trail", "seal", "scores"):
+                assert wait_until(views, name, later, timeout=PATIENCE) >= later
+            # kpi_health applied everything before it, and stopped there, saying so.
+            eventually(lambda: "kpi_health" in views.health(), "a health row")
+            eventually(
+                lambda: views.health()["kpi_health"].failing_position == poisoned,
+                "the failure is recorded",
+            )
+            assert views.position("kpi_health") == poisoned - 1
+            failure = views.health()["kpi_health"]
+            assert failure.error is not None and "cannot score reading" in failure.error
+
+            # Readiness and metrics name it and its position.
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["status"] == "failing"
+            shown = ready.json()["read_models"]["kpi_health"]
+            assert shown["failing_position"] == poisoned
+            assert "cannot score reading" in shown["error"]
+            assert "failing_position" not in ready.json()["read_models"]["scores"]
+            metrics = client.get("/metrics").text
+            assert 'goalpost_read_model_failing{read_model="kpi_health"} 1' in metrics
+            assert (
+                f'goalpost_read_model_failing_position{{read_model="kpi_health"}} {poisoned}'
+                in (metrics)
+            )
+            assert 'goalpost_read_model_failing{read_model="scores"} 0' in metrics
+
+            # Its route refuses, saying why; the others answer.
+            refused = client.get("/v1/kpis/health", headers=admin)
+            assert refused.status_code == 503
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert int(refused.headers["Retry-After"]) >= 1
+            problem = refused.json()
+            assert problem["type"] == "/problems/read-model-failing"
+            assert problem["read_model"] == "kpi_health"
+            assert problem["failing_position"] == poisoned
+            assert problem["position"] == poisoned - 1
+            assert "cannot score reading" in problem["error"]
+            assert f"position {poisoned}" in problem["detail"]
+            scores = client.get("/v1/scores", params={"min_position": later}, headers=admin)
+            assert scores.status_code == 200, scores.text
+            assert scores.json()["position"] >= later
+
+            # It is tried again with a growing delay, one log line an attempt, no hot loop.
+            eventually(lambda: views.health()["kpi_health"].attempts >= 2, "a second attempt")
+            buggy.stop()
+            tried = views.health()["kpi_health"]
+            assert failures_logged(caplog, poisoned) == tried.attempts <= 3
+            assert tried.failing_since is not None and tried.retry_at is not None
+            # Attempt 2 came at least 1 s after the first, and put attempt 3 2 s after it.
+            assert (tried.retry_at - tried.failing_since).total_seconds() >= 3
+            # `goalpost projections status` says so too.
+            shown = render_status(*worker_for(ledger).status())
+            assert f"FAILING: kpi_health cannot apply the event at position {poisoned} " in shown
+
+            # The fixed release's worker gets past it, which clears the failure.
+            fixed = background_worker_for(ledger)
+            fixed.start()
+            try:
+                assert wait_until(views, "kpi_health", later, timeout=PATIENCE) >= later
+                cleared = views.health()["kpi_health"]
+                assert cleared.failing_position is None and cleared.attempts == 0
+                assert client.get("/readyz").json()["status"] == "ready"
+                answered = client.get("/v1/kpis/health", headers=admin)
+                assert answered.status_code == 200, answered.text
+                assert answered.json()["position"] >= later
+            finally:
+                fixed.stop()
+    finally:
+        buggy.stop()
+        ledger.close()
