@@ -355,12 +355,23 @@ class WebhookDispatcher:
     def _failed(self, lease: Lease, outcome: _Outcome) -> None:
         settings = self.settings
         failures = lease.webhook.attempts + 1
+        retry_in = backoff(failures, settings.retry_base_seconds, settings.retry_cap_seconds)
         state = self.store.failed(
-            lease,
-            outcome.error,
-            backoff(failures, settings.retry_base_seconds, settings.retry_cap_seconds),
-            settings.max_failures,
-            pause_now=outcome.gone,
+            lease, outcome.error, retry_in, settings.max_failures, pause_now=outcome.gone
         )
+        webhook = lease.webhook.id
         if state is WebhookState.PAUSED:
-            log.warning("webhook %s paused: %s", lease.webhook.id, outcome.error)
+            log.warning(
+                "webhook %s paused after failed attempt %d: %s", webhook, failures, outcome.error
+            )
+        elif state is not None:
+            log.warning(
+                "webhook %s: attempt %d failed: %s; next attempt in %.1f s",
+                webhook,
+                failures,
+                outcome.error,
+                retry_in,
+            )
+        else:
+            # Deleted, or its lease ran out and another dispatcher holds it now.
+            log.warning("webhook %s: attempt failed: %s; no longer ours", webhook, outcome.error)

@@ -189,7 +189,7 @@ _RENEW = (
 )
 _DELIVERED = (
     "UPDATE {webhook_deliveries} SET position = %s, attempts = 0, next_attempt_at = NULL,"
-    " delivered = delivered + 1, last_delivered_at = %s, last_attempt_at = %s,"
+    " last_error = NULL, delivered = delivered + 1, last_delivered_at = %s, last_attempt_at = %s,"
     " leased_until = %s"
     " WHERE webhook_id = %s AND leased_by = %s AND position < %s RETURNING webhook_id"
 )

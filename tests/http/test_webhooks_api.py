@@ -113,6 +113,25 @@ def test_bad_subscriptions_are_refused_as_problems(
     assert client.get("/v1/webhooks", headers=hrms).json()["webhooks"] == []
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("[::127.0.0.1]", id="IPv4-compatible"),
+        pytest.param("[64:ff9b::a9fe:a9fe]", id="NAT64 well-known"),
+        pytest.param("[64:ff9b:1::a00:5]", id="NAT64 local-use"),
+        pytest.param("[2002:a9fe:a9fe::1]", id="6to4"),
+        pytest.param("[2001:0:4136:e378:8000:63bf:5601:5601]", id="Teredo"),
+    ],
+)
+def test_ipv6_forms_of_inside_ipv4_addresses_are_refused_on_url(
+    client: httpx.Client, hrms: Headers, host: str
+) -> None:
+    # Each names the metadata service, loopback or a private address by another route.
+    response = client.post("/v1/webhooks", json={"url": f"http://{host}/hook"}, headers=hrms)
+    body = problem(response, 422, "url")
+    assert "is not a public address (it leads to" in body["detail"]
+
+
 def test_services_see_and_change_only_their_own_webhooks(
     client: httpx.Client, hrms: Headers, tokens: Tokens, admin: Headers
 ) -> None:

@@ -7,6 +7,7 @@ in log order, repeated only where a kill cut a delivery short (same `webhook-id`
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -345,8 +346,9 @@ def test_subscriptions_get_only_the_types_owners_and_cycles_they_asked_for(
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_paused_until_resumed(
-    ledger: GoalLedger,
+    ledger: GoalLedger, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="goalpost.webhooks")
     with receiving() as receiver:
         receiver.status = lambda _path: 503
         Quarter(ledger)
@@ -361,6 +363,10 @@ def test_a_failing_receiver_is_retried_with_backoff_then_paused_until_resumed(
             assert failing.state is WebhookState.ACTIVE and failing.attempts == 1
             assert failing.last_error is not None and failing.last_error.startswith("HTTP 503")
             assert failing.next_attempt_at is not None and failing.position == 0
+            # The operator's log says so too: which subscription, why, when next.
+            attempt = [r.getMessage() for r in caplog.records if str(webhook.id) in r.getMessage()]
+            assert len(attempt) == 1
+            assert "attempt 1 failed: HTTP 503" in attempt[0] and "next attempt in" in attempt[0]
 
             # Two more failures in a row: paused, with nothing more scheduled.
             for _ in range(100):
@@ -390,6 +396,11 @@ def test_a_failing_receiver_is_retried_with_backoff_then_paused_until_resumed(
             dispatcher.close()
     after = store.get(webhook.id)
     assert after is not None and after.attempts == 0 and after.delivered == len(expected)
+    # Delivering again clears the error: it no longer describes the subscription.
+    assert after.last_error is None
+    # Each failed attempt was logged, the third with the pause.
+    logged = [r.getMessage() for r in caplog.records if str(webhook.id) in r.getMessage()]
+    assert len(logged) == 3 and "paused after failed attempt 3" in logged[-1]
     check_delivered_in_order(
         [d for d in receiver.received() if d.status < 300], expected, webhook.secret
     )
@@ -414,9 +425,10 @@ def test_a_receiver_that_answers_410_gone_pauses_its_subscription_at_once(
 
 @pytest.mark.parametrize("allow_private", [False, True])
 def test_a_name_resolving_to_a_private_address_gets_nothing_unless_allowed(
-    ledger: GoalLedger, allow_private: bool
+    ledger: GoalLedger, allow_private: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     """As a host name that resolved publicly when subscribed, then to the inside (rebinding)."""
+    caplog.set_level(logging.WARNING, logger="goalpost.webhooks")
     with receiving() as receiver:
         Quarter(ledger)
         url = receiver.url("/inside").replace("127.0.0.1", "localhost")
@@ -434,8 +446,13 @@ def test_a_name_resolving_to_a_private_address_gets_nothing_unless_allowed(
     else:
         assert receiver.received() == []
         assert found.attempts == 1 and found.position == 0
-        assert "not public" in (found.last_error or "")
-        assert "GOALPOST_WEBHOOK_ALLOW_PRIVATE" in (found.last_error or "")
+        # The service reads why, but not what an inside name resolves to.
+        error = found.last_error or ""
+        assert "destination refused: localhost resolves to no public address" in error
+        assert "GOALPOST_WEBHOOK_ALLOW_PRIVATE" in error
+        assert "127.0.0.1" not in error and "::1" not in error
+        # The operator's log has the addresses.
+        assert any("resolves to 127.0.0.1" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.postgres
