@@ -10,7 +10,7 @@ from eventsourcing.persistence import PersistenceError
 from domain.application import SnapshotMismatch
 from projections import seal
 from projections.database import ViewDatabase
-from projections.seal import Anchor, SealUnavailableError, Verification
+from projections.seal import Anchor, Finding, SealUnavailableError, Verification
 from storage.ledger import open_ledger
 from storage.settings import Settings, StoreUrlError
 
@@ -18,6 +18,8 @@ INTACT = 0
 BROKEN = 1
 # Not a verdict: the seal could not be read at all.
 UNVERIFIED = 2
+# Nothing found wrong, but the seal has not reached the log's head: not intact either.
+NOT_YET_SEALED = 3
 
 
 def verify(
@@ -40,7 +42,8 @@ def verify(
 ) -> None:
     """Recompute the seal over the whole log and name the first position that no longer matches.
 
-    Exit 0: intact; 1: broken; 2: the seal could not be read.
+    Exit 0: intact (every event up to the head checked); 1: broken; 2: the seal could not
+    be read; 3: nothing wrong found, but events up to the head are not sealed yet.
     """
     try:
         recorded = Anchor.parse(anchor) if anchor is not None else None
@@ -69,31 +72,45 @@ def verify(
                 )
         else:
             typer.echo(f"Snapshots intact: {checked} checked against the events.")
-    raise typer.Exit(INTACT if result.intact and not mismatches else BROKEN)
+    if mismatches or not (result.intact or result.finding is Finding.NOT_YET_SEALED):
+        raise typer.Exit(BROKEN)
+    raise typer.Exit(INTACT if result.intact else NOT_YET_SEALED)
 
 
 def report(result: Verification) -> list[str]:
     """The result as an operator reads it; the anchor line is the one to record elsewhere."""
-    if result.intact and not result.sealed_up_to:
-        lines = ["Nothing is sealed yet: `goalpost worker` seals the log as it runs."]
+    # The sealed part checked out: its head is worth recording even while more awaits.
+    sound = result.intact or result.finding is Finding.NOT_YET_SEALED
+    if result.intact and not result.log_head:
+        lines = ["The log is empty: nothing to verify."]
     elif result.intact:
         lines = [
-            f"Seal intact: {result.checked} events checked, "
-            f"sealed up to position {result.sealed_up_to}."
+            f"Seal intact: {result.checked} events checked, up to the log's head at "
+            f"position {result.log_head}."
+        ]
+    elif result.finding is Finding.NOT_YET_SEALED:
+        lines = [
+            f"Not verified to the head: {result.checked} events checked up to position "
+            f"{result.sealed_up_to}, but {result.unsealed} events after it, up to position "
+            f"{result.log_head}, are not sealed yet: run `goalpost worker`, then verify again."
         ]
     else:
+        where = (
+            f" at position {result.first_bad_position}"
+            if result.first_bad_position is not None
+            else ""
+        )
         lines = [
-            f"Seal BROKEN at position {result.first_bad_position} ({result.finding}): "
-            f"{result.detail}.",
+            f"Seal BROKEN{where} ({result.finding}): {result.detail}.",
             f"{result.checked} events matched before it.",
         ]
-    if result.unsealed:
-        lines.append(
-            f"{result.unsealed} events after position {result.sealed_up_to} are not sealed yet."
-        )
-    if result.intact and result.anchor_checked:
+        if result.unsealed:
+            lines.append(
+                f"{result.unsealed} events after position {result.sealed_up_to} are not sealed yet."
+            )
+    if sound and result.anchor_checked:
         lines.append("The recorded anchor matches.")
-    if result.intact and result.sealed_up_to:
+    if sound and result.sealed_up_to:
         lines.append(
             f"Anchor (record it outside this store): {result.sealed_up_to}:{result.head_hash}"
         )

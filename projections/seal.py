@@ -12,6 +12,11 @@ the previous event in the log (gaps in positions are normal and sealed over), or
 the originator id its 16 UUID bytes, the topic UTF-8, the state the stored bytes as
 they are (compressed or encrypted if the store does that). ADR 13 explains what the
 chain detects and what it cannot.
+
+Verification also holds the record-time index (`<events>_times`, which `known_at` reads)
+to the sealed states: each event's row must be the timestamp inside its own state, and
+no row may name an event that does not exist (ADR 24). It is intact only when every
+event up to the log's head was sealed and checked.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -35,6 +41,7 @@ from domain.base import LedgerAggregate
 from projections.base import ReadModel
 from projections.database import FIRST_GENERATION, ViewDatabase, ViewTransaction
 from storage.postgres import GoalpostPostgresRecorder
+from storage.record_times import RecordTimeRefusedError, claimed
 from storage.sqlite import GoalpostSQLiteRecorder
 
 # Changing anything in the encoding means a new genesis text ("v2") and a re-seal.
@@ -208,6 +215,13 @@ class Finding(StrEnum):
     # The last sealed entry, or several in a row, changed: nothing after it tells which.
     EVENT_OR_SEAL_ALTERED = "event_or_seal_altered"
     ANCHOR_MISMATCH = "anchor_mismatch"
+    # The record-time index no longer says what the event's own sealed state says.
+    RECORD_TIME_ALTERED = "record_time_altered"
+    RECORD_TIME_MISSING = "record_time_missing"
+    # An index row for a version that has no event: `known_at` reads see a later state early.
+    RECORD_TIME_INSERTED = "record_time_inserted"
+    # Nothing found wrong, but events up to the head are not sealed yet: not intact.
+    NOT_YET_SEALED = "not_yet_sealed"
 
 
 @dataclass(frozen=True)
@@ -233,16 +247,19 @@ class Anchor:
 class Verification:
     """What recomputing the seal found."""
 
+    # Every event up to `log_head` was sealed, and matched its seal row and record time.
     intact: bool
-    # Events whose seal hash was recomputed and matched.
+    # Events whose seal hash was recomputed and matched, and whose record time did.
     checked: int
     # The position the seal covers up to (its tracking position); 0 if nothing is sealed.
     sealed_up_to: int
     # The seal hash at `sealed_up_to`, recomputed from the events: record it elsewhere.
     head_hash: str
-    # The log's last position, and how many events after `sealed_up_to` await the seal.
+    # The log's last position when verification began: the head it checked up to; and
+    # how many events after `sealed_up_to` await the seal (if any, it is not intact).
     log_head: int
     unsealed: int
+    # None only for an index row that names no event of a goal with none.
     first_bad_position: int | None = None
     finding: Finding | None = None
     detail: str | None = None
@@ -261,6 +278,8 @@ class _Event:
     version: int
     topic: str
     state: bytes
+    # Its row in the record-time index, as the store returns it (None: no row).
+    recorded_at: Any = None
 
 
 @dataclass(frozen=True)
@@ -272,7 +291,7 @@ class _Malformed:
 
 _Row = _Event | _Malformed
 # The first bad position, what was found there, and an explanation.
-_Problem = tuple[int, Finding, str]
+_Problem = tuple[int | None, Finding, str]
 
 
 class _Log:
@@ -287,27 +306,53 @@ class _Log:
         self._datastore: Any
         if isinstance(recorder, GoalpostPostgresRecorder):
             self._datastore = recorder.datastore
+            events = Identifier(recorder.datastore.schema, recorder.events_table_name)
+            times = Identifier(recorder.datastore.schema, recorder.times_table_name)
             self._events_sql: Any = SQL(
-                "SELECT notification_id AS position, originator_id, originator_version,"
-                " topic, state FROM {events}"
+                "SELECT e.notification_id AS position, e.originator_id, e.originator_version,"
+                " e.topic, e.state, t.recorded_at FROM {events} e LEFT JOIN {times} t"
+                " ON t.originator_id = e.originator_id"
+                " AND t.originator_version = e.originator_version"
                 # No upper bound: with one, a planner short of statistics may sort the
                 # whole range for each batch instead of walking the index.
-                " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-            ).format(events=Identifier(recorder.datastore.schema, recorder.events_table_name))
+                " WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s"
+            ).format(events=events, times=times)
+            # Index rows that name no event; the goal's last position, if it has events.
+            self._orphan_sql: Any = SQL(
+                "SELECT t.originator_id, t.originator_version, t.recorded_at,"
+                " (SELECT max(n.notification_id) FROM {events} n"
+                " WHERE n.originator_id = t.originator_id) AS position"
+                " FROM {times} t WHERE NOT EXISTS (SELECT 1 FROM {events} e"
+                " WHERE e.originator_id = t.originator_id"
+                " AND e.originator_version = t.originator_version)"
+                " ORDER BY position NULLS LAST LIMIT 1"
+            ).format(events=events, times=times)
             # Two index range scans, not one pass over the whole table.
             self._tail_sql: Any = SQL(
                 "SELECT (SELECT max(notification_id) FROM {events}) AS head,"
                 " (SELECT count(*) FROM {events} WHERE notification_id > %s) AS after"
             ).format(events=Identifier(recorder.datastore.schema, recorder.events_table_name))
         elif isinstance(recorder, GoalpostSQLiteRecorder):
-            table = recorder.events_table_name
-            if not _TABLE.match(table):
+            table, times_table = recorder.events_table_name, recorder.times_table_name
+            if not (_TABLE.match(table) and _TABLE.match(times_table)):
                 raise ValueError(f"not an events table name: {table!r}")
             self._datastore = recorder.datastore
-            # The table name comes from code and is checked above.
+            # The table names come from code and are checked above.
             self._events_sql = (
-                "SELECT rowid AS position, originator_id, originator_version, topic, state"  # noqa: S608
-                f" FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+                "SELECT e.rowid AS position, e.originator_id, e.originator_version,"  # noqa: S608
+                f" e.topic, e.state, t.recorded_at FROM {table} e LEFT JOIN {times_table} t"
+                " ON t.originator_id = e.originator_id"
+                " AND t.originator_version = e.originator_version"
+                " WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?"
+            )
+            self._orphan_sql = (
+                "SELECT t.originator_id, t.originator_version, t.recorded_at,"  # noqa: S608
+                f" (SELECT max(n.rowid) FROM {table} n"
+                " WHERE n.originator_id = t.originator_id) AS position"
+                f" FROM {times_table} t WHERE NOT EXISTS (SELECT 1 FROM {table} e"
+                " WHERE e.originator_id = t.originator_id"
+                " AND e.originator_version = t.originator_version)"
+                " ORDER BY position IS NULL, position LIMIT 1"
             )
             self._tail_sql = (
                 f"SELECT (SELECT max(rowid) FROM {table}) AS head,"  # noqa: S608
@@ -328,6 +373,24 @@ class _Log:
             _plain_rows(cursor)
             cursor.execute(self._events_sql, (after, limit))
             return [_event(*row) for row in cursor.fetchall()]
+
+    def orphan(self) -> tuple[str, int, str, int | None] | None:
+        """An index row naming no event: (goal, version, time, the goal's last position)."""
+        with self._datastore.transaction(commit=False) as cursor:
+            _plain_rows(cursor)
+            cursor.execute(self._orphan_sql)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        goal, version, recorded_at, position = row
+        uuid = _uuid_bytes(goal)
+        moment = _moment(recorded_at)
+        return (
+            str(UUID(bytes=uuid)) if uuid is not None else repr(goal),
+            int(version),
+            moment.isoformat() if moment is not None else repr(recorded_at),
+            None if position is None else int(position),
+        )
 
     def seal(self, after: int, limit: int) -> list[tuple[int, str]]:
         with self._datastore.transaction(commit=False) as cursor:
@@ -360,7 +423,9 @@ def _plain_rows(cursor: Any) -> None:
         cursor.row_factory = tuple_row
 
 
-def _event(position: int, originator_id: Any, version: Any, topic: Any, state: Any) -> _Row:
+def _event(
+    position: int, originator_id: Any, version: Any, topic: Any, state: Any, recorded_at: Any
+) -> _Row:
     uuid = _uuid_bytes(originator_id)
     if uuid is None:
         return _Malformed(position)
@@ -373,7 +438,7 @@ def _event(position: int, originator_id: Any, version: Any, topic: Any, state: A
         and isinstance(state, bytes)
     ):
         return _Malformed(position)
-    return _Event(position, uuid, version, topic, state)
+    return _Event(position, uuid, version, topic, state, recorded_at)
 
 
 def _uuid_bytes(value: Any) -> bytes | None:
@@ -413,9 +478,10 @@ def verify(
 ) -> Verification:
     """Recompute the seal over the whole log; name the first position that no longer matches.
 
-    Reads the events and the seal's rows in position order, `batch_size` at a time, so
-    memory stays bounded whatever the log's length. Only positions up to the seal's
-    tracking position are compared: events after it are not sealed yet, not an error.
+    Reads the events (with their record times) and the seal's rows in position order,
+    `batch_size` at a time, so memory stays bounded whatever the log's length. Events
+    after the seal's tracking position are not sealed yet: their record times are still
+    checked, but the log is intact only once the seal covers its head.
     """
     try:
         # The position first: every event and seal row up to it committed before it did.
@@ -449,12 +515,12 @@ class _Walk:
         self.anchor_checked = False
 
     def run(self, batch: int) -> Verification:
-        problem = self._walk(batch) or self._ends()
+        problem = self._walk(batch) or self._ends() or self._orphan() or self._not_yet_sealed()
         return self.result(intact=True) if problem is None else self.broken(*problem)
 
     def _walk(self, batch: int) -> _Problem | None:
         """Compare position by position; the first problem, or None if all matched."""
-        events = self.log.stream_events(self.sealed_up_to, batch)
+        events = self.log.stream_events(max(self.sealed_up_to, self.log_head), batch)
         seals = self.log.stream_seal(self.sealed_up_to, batch)
         event, seal = next(events, None), next(seals, None)
         while event is not None and seal is not None:
@@ -467,13 +533,26 @@ class _Walk:
             if recomputed is None or recomputed.hex() != seal[1]:
                 return self._mismatch(position, event, seal, recomputed)
             self.chain, self.last = recomputed, position
-            self.checked += 1
-            if self.anchor is not None and position == self.anchor.position:
-                problem = self._anchor_problem(position)
-                if problem is not None:
-                    return problem
+            problem = _record_time_problem(event)
+            if problem is None:
+                self.checked += 1
+                if self.anchor is not None and position == self.anchor.position:
+                    problem = self._anchor_problem(position)
+            if problem is not None:
+                return problem
             event, seal = next(events, None), next(seals, None)
+        if event is not None and seal is None and event.position > self.sealed_up_to:
+            return self._tail(event, events)
         return self._leftover(event, seal)
+
+    def _tail(self, event: _Row | None, events: Iterator[_Row]) -> _Problem | None:
+        """The events the seal has not reached yet: only their record times can be checked."""
+        while event is not None:
+            problem = _record_time_problem(event)
+            if problem is not None:
+                return problem
+            event = next(events, None)
+        return None
 
     def _leftover(self, event: _Row | None, seal: tuple[int, str] | None) -> _Problem | None:
         """One stream ended before the other."""
@@ -482,6 +561,31 @@ class _Walk:
         if seal is not None:
             return self._missing_event(seal[0])
         return None
+
+    def _orphan(self) -> _Problem | None:
+        found = self.log.orphan()
+        if found is None:
+            return None
+        goal, version, recorded_at, position = found
+        return (
+            position,
+            Finding.RECORD_TIME_INSERTED,
+            f"the record-time index has a row for version {version} of {goal}, recorded at "
+            f"{recorded_at}, but the log has no such event: `known_at` reads from then on "
+            "take the goal's latest state as known, and its write of that version would clash",
+        )
+
+    def _not_yet_sealed(self) -> _Problem | None:
+        if not self.unsealed:
+            return None
+        first = self.log.events(self.sealed_up_to, 1)
+        return (
+            first[0].position if first else self.sealed_up_to + 1,
+            Finding.NOT_YET_SEALED,
+            f"{self.unsealed} events after position {self.sealed_up_to}, up to the log's head "
+            f"{self.log_head}, are not sealed yet, so they cannot be checked: `goalpost "
+            "worker` seals them; verify again once it has",
+        )
 
     def _anchor_problem(self, position: int) -> _Problem | None:
         if self.anchor is None or self.chain.hex() == self.anchor.hash:
@@ -527,7 +631,7 @@ class _Walk:
             **found,
         )
 
-    def broken(self, position: int, finding: Finding, detail: str) -> Verification:
+    def broken(self, position: int | None, finding: Finding, detail: str) -> Verification:
         # head_hash is then the last hash that still matched, at `last`.
         return self.result(
             intact=False, first_bad_position=position, finding=finding, detail=detail
@@ -629,6 +733,50 @@ class _Walk:
             f"the event at position {position} has no seal row, and the seal rows after it "
             "chain neither with it nor without it",
         )
+
+
+def _record_time_problem(event: _Row) -> _Problem | None:
+    """Whether the event's row in the record-time index is the time its own state carries."""
+    if not isinstance(event, _Event):
+        # Malformed columns: the seal names the row, or it is not sealed yet.
+        return None
+    position = event.position
+    try:
+        claim = claimed(event.state)
+        said = claim.recorded_at if claim is not None else None
+        why = "it carries no timestamp"
+    except RecordTimeRefusedError as error:
+        said, why = None, str(error).removeprefix("the event's ")
+    indexed = _moment(event.recorded_at)
+    if event.recorded_at is None:
+        carried = f"it says it was recorded at {said.isoformat()}" if said is not None else why
+        return (
+            position,
+            Finding.RECORD_TIME_MISSING,
+            f"the event at position {position} has no row in the record-time index ({carried}): "
+            "`known_at` reads do not see it",
+        )
+    if said is None or indexed != said:
+        carried = f"it says it was recorded at {said.isoformat()}" if said is not None else why
+        return (
+            position,
+            Finding.RECORD_TIME_ALTERED,
+            f"the record-time index says the event at position {position} was recorded at "
+            f"{indexed.isoformat() if indexed is not None else event.recorded_at!r}, but "
+            f"{carried}: `known_at` reads see it at the wrong time",
+        )
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """A record time as the store returns it (SQLite keeps ISO 8601 text)."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 @dataclass(frozen=True)

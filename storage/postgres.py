@@ -19,8 +19,9 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from eventsourcing.utils import Environment, EnvType, retry
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from storage.record_times import ISO_WITH_OFFSET, RECORD_TIME_TOLERANCE
 from storage.settings import LIBPQ_CONNECT_TIMEOUT
 
 EventTimes = Sequence[tuple[UUID, int, datetime]]
@@ -111,13 +112,20 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
         # one statement's transaction (autocommit). The lock keeps notification order
         # equal to commit order, as the library's pipelined transaction does, but is held
         # only while the statement runs instead of across several round trips; and a lost
-        # race fails the statement at one point, the events' primary key.
+        # race fails the statement at one point, the events' primary key (the events go
+        # in first, so a lost race is never mistaken for a refusal below).
         # Rows travel as arrays of plain columns: psycopg dumps composite arrays in
         # Python (about 60 us an event).
         # `p_unchanged_*` name goals the write was decided on but does not change (a
         # check-in's cycle): if one has a later event by the time the lock is held (the
         # cycle closed meanwhile), the save fails as a lost race does, and the command is
         # decided again on fresh state.
+        # The function trusts its caller with nothing it stores beside the events (ADR 24):
+        # a record time is the timestamp inside the event's own state, refused unless it is
+        # within RECORD_TIME_TOLERANCE of the database clock and not before the goal's
+        # previous one; `p_time_*` must be empty or exactly those rows (a process of the
+        # previous release still sends them); a completed request must be the events'
+        # actor's and name one of the events. A refusal is a data_exception.
         self.append_function_name = f"{events_table_name}_append"
         self.check_identifier_length(self.append_function_name)
         append_function = Identifier(schema, self.append_function_name)
@@ -130,7 +138,11 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 "p_unchanged_ids uuid[], p_unchanged_versions bigint[]) "
                 # As its owner: an app role that may not write the tables saves through it.
                 "RETURNS SETOF bigint LANGUAGE plpgsql "
-                "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ BEGIN "
+                "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ "
+                "DECLARE v_now timestamptz; v_positions bigint[]; v_time_ids uuid[]; "
+                "v_time_versions bigint[]; v_times timestamptz[]; v_actors text[]; "
+                "v_result jsonb; "
+                "BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; "
                 "IF EXISTS (SELECT 1 FROM unnest(p_unchanged_ids, p_unchanged_versions)"
@@ -140,19 +152,83 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 " 'a goal this write was decided on changed meanwhile'; "
                 "END IF; "
                 "NOTIFY {channel}; "
-                "RETURN QUERY WITH new_events AS ("
+                "WITH new_events AS ("
                 " INSERT INTO {events} (originator_id, originator_version, topic, state)"
                 " SELECT * FROM unnest(p_ids, p_versions, p_topics, p_states)"
-                " RETURNING notification_id),"
-                " new_times AS ("
-                " INSERT INTO {times} (originator_id, originator_version, recorded_at)"
-                " SELECT * FROM unnest(p_time_ids, p_time_versions, p_times)),"
-                " new_requests AS ("
-                " INSERT INTO {requests} (actor, key, fingerprint, result)"
-                " SELECT * FROM unnest(p_actors, p_keys, p_fingerprints, p_results))"
+                " RETURNING notification_id)"
                 # Ids come from the sequence in insertion order: this is the input's order.
-                " SELECT new_events.notification_id FROM new_events"
-                " ORDER BY new_events.notification_id; "
+                " SELECT coalesce(array_agg(notification_id ORDER BY notification_id),"
+                " ARRAY[]::bigint[]) INTO v_positions FROM new_events; "
+                # Each event's record time and actor, read from its own state. A state that
+                # is not a JSON object with a timestamp gets no record time: Goalpost writes
+                # none, and the library's recorder tests store such.
+                "v_now := clock_timestamp(); "
+                "SELECT coalesce(array_agg(s.id ORDER BY s.ord) FILTER (WHERE s.timed),"
+                " ARRAY[]::uuid[]),"
+                " coalesce(array_agg(s.version ORDER BY s.ord) FILTER (WHERE s.timed),"
+                " ARRAY[]::bigint[]),"
+                " coalesce(array_agg(s.at ORDER BY s.ord) FILTER (WHERE s.timed),"
+                " ARRAY[]::timestamptz[]),"
+                " coalesce(array_agg(s.actor ORDER BY s.ord), ARRAY[]::text[])"
+                " INTO v_time_ids, v_time_versions, v_times, v_actors"
+                " FROM (SELECT d.ord, d.id, d.version, d.doc -> 'timestamp' IS NOT NULL AS timed,"
+                " CASE WHEN d.doc -> 'timestamp' ->> '_type_' = 'datetime_iso'"
+                " AND d.doc -> 'timestamp' ->> '_data_' ~ {iso}"
+                " THEN (d.doc -> 'timestamp' ->> '_data_')::timestamptz END AS at,"
+                " CASE WHEN jsonb_typeof(d.doc -> 'actor') = 'string'"
+                " THEN d.doc ->> 'actor' END AS actor"
+                " FROM (SELECT n.ord, n.id, n.version,"
+                " CASE WHEN substring(n.state FROM 1 FOR 1) = '\\x7b'::bytea"
+                " THEN convert_from(n.state, 'UTF8')::jsonb END AS doc"
+                " FROM unnest(p_ids, p_versions, p_states) WITH ORDINALITY"
+                " AS n(id, version, state, ord)) d) s; "
+                "IF EXISTS (SELECT 1 FROM unnest(v_times) AS t(at) WHERE t.at IS NULL"
+                " OR t.at NOT BETWEEN v_now - {tolerance} AND v_now + {tolerance}) THEN"
+                " RAISE EXCEPTION 'goalpost refuses the save: an event''s timestamp is"
+                " missing, malformed or more than % from the database clock (%)',"
+                " {tolerance}, v_now USING ERRCODE = 'data_exception'; "
+                "END IF; "
+                "IF EXISTS (SELECT 1 FROM (SELECT t.id, t.version, t.at,"
+                " lag(t.at) OVER (PARTITION BY t.id ORDER BY t.version) AS before"
+                " FROM unnest(v_time_ids, v_time_versions, v_times) AS t(id, version, at)) c"
+                " WHERE c.at < coalesce(c.before, (SELECT r.recorded_at FROM {times} r"
+                " WHERE r.originator_id = c.id AND r.originator_version < c.version"
+                " ORDER BY r.originator_version DESC LIMIT 1))) THEN"
+                " RAISE EXCEPTION 'goalpost refuses the save: an event says it was recorded"
+                " before the goal''s previous event' USING ERRCODE = 'data_exception'; "
+                "END IF; "
+                "IF cardinality(p_time_ids) > 0 AND EXISTS ("
+                "(SELECT * FROM unnest(p_time_ids, p_time_versions, p_times)"
+                " EXCEPT ALL SELECT * FROM unnest(v_time_ids, v_time_versions, v_times))"
+                " UNION ALL"
+                " (SELECT * FROM unnest(v_time_ids, v_time_versions, v_times)"
+                " EXCEPT ALL SELECT * FROM unnest(p_time_ids, p_time_versions, p_times))) THEN"
+                " RAISE EXCEPTION 'goalpost refuses the save: the record times given are not"
+                " the times its events carry' USING ERRCODE = 'data_exception'; "
+                "END IF; "
+                "IF cardinality(p_actors) > 0 OR cardinality(p_keys) > 0"
+                " OR cardinality(p_fingerprints) > 0 OR cardinality(p_results) > 0 THEN"
+                " IF cardinality(p_actors) <> 1 OR cardinality(p_keys) <> 1"
+                " OR cardinality(p_fingerprints) <> 1 OR cardinality(p_results) <> 1 THEN"
+                " RAISE EXCEPTION 'goalpost refuses the save: one completed request at most'"
+                " USING ERRCODE = 'data_exception'; END IF;"
+                " IF cardinality(v_actors) = 0 OR EXISTS (SELECT 1 FROM unnest(v_actors)"
+                " AS a(actor) WHERE a.actor IS DISTINCT FROM p_actors[1]) THEN"
+                " RAISE EXCEPTION 'goalpost refuses the save: the request''s actor % is not"
+                " the actor of its events', p_actors[1] USING ERRCODE = 'data_exception';"
+                " END IF;"
+                " v_result := p_results[1]::jsonb;"
+                " IF NOT EXISTS (SELECT 1 FROM unnest(p_ids, p_versions) AS e(id, version)"
+                " WHERE e.id::text = v_result ->> 'id'"
+                " AND e.version::text = v_result ->> 'version') THEN"
+                " RAISE EXCEPTION 'goalpost refuses the save: the request''s result names no"
+                " event it stores' USING ERRCODE = 'data_exception'; END IF; "
+                "END IF; "
+                "INSERT INTO {times} (originator_id, originator_version, recorded_at)"
+                " SELECT * FROM unnest(v_time_ids, v_time_versions, v_times); "
+                "INSERT INTO {requests} (actor, key, fingerprint, result)"
+                " SELECT * FROM unnest(p_actors, p_keys, p_fingerprints, p_results); "
+                "RETURN QUERY SELECT * FROM unnest(v_positions); "
                 "END $$"
             ).format(
                 function=append_function,
@@ -161,6 +237,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
                 times=times,
                 requests=requests,
+                iso=Literal(ISO_WITH_OFFSET),
+                tolerance=SQL("make_interval(secs => {})").format(
+                    Literal(int(RECORD_TIME_TOLERANCE.total_seconds()))
+                ),
             )
         )
         self.append_statement = SQL(

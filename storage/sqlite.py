@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import DataError, IntegrityError, StoredEvent
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteCursor,
     SQLiteDatastore,
     SQLiteFactory,
 )
+
+from storage.record_times import RecordTimeRefusedError, check_near, claimed
 
 EventTimes = Sequence[tuple[UUID, int, datetime]]
 # (actor, idempotency key, request fingerprint, result as JSON)
@@ -50,6 +53,11 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             f"SELECT max(originator_version) FROM {self.times_table_name} "  # noqa: S608
             "WHERE originator_id = ? AND recorded_at <= ?"
         )
+        self.previous_time_statement = (
+            f"SELECT recorded_at FROM {self.times_table_name} "  # noqa: S608
+            "WHERE originator_id = ? AND originator_version < ? "
+            "ORDER BY originator_version DESC LIMIT 1"
+        )
         self.changed_since_statement = (
             f"SELECT 1 FROM {self.events_table_name} "  # noqa: S608
             "WHERE originator_id = ? AND originator_version > ? LIMIT 1"
@@ -80,7 +88,18 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         # Events first, so a lost race is the events' own primary-key clash.
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        times: EventTimes = kwargs.get("event_timestamps") or ()
+        # Nothing beside the events is taken on trust (ADR 24), as PostgreSQL's function.
+        try:
+            times, actors = _record_times(stored_events, datetime.now(UTC))
+        except RecordTimeRefusedError as error:
+            raise DataError(f"goalpost refuses the save: {error}") from None
+        given: EventTimes = kwargs.get("event_timestamps") or ()
+        if given and sorted(_times_key(t) for t in given) != sorted(map(_times_key, times)):
+            raise DataError(
+                "goalpost refuses the save: the record times given are not the times "
+                "its events carry"
+            )
+        self._check_in_order(c, times)
         for originator_id, version, recorded_at in times:
             c.execute(
                 self.insert_times_statement,
@@ -94,12 +113,29 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
                 raise IntegrityError("a goal this write was decided on changed meanwhile")
         request: CompletedRequest | None = kwargs.get("request")
         if request is not None:
+            _check_request(request, stored_events, actors)
             c.execute(
                 f"INSERT INTO {self.requests_table_name} "  # noqa: S608
                 "(actor, key, fingerprint, result) VALUES (?, ?, ?, ?)",
                 request,
             )
         return notification_ids
+
+    def _check_in_order(self, c: SQLiteCursor, times: EventTimes) -> None:
+        """Refuse a record time before the one of the goal's previous event."""
+        previous: dict[UUID, datetime] = {}
+        for originator_id, version, recorded_at in sorted(times, key=lambda t: (t[0], t[1])):
+            before = previous.get(originator_id)
+            if before is None:
+                c.execute(self.previous_time_statement, (originator_id.hex, version))
+                row = c.fetchone()
+                before = datetime.fromisoformat(str(row[0])) if row else None
+            if before is not None and recorded_at < before:
+                raise DataError(
+                    "goalpost refuses the save: an event says it was recorded before the "
+                    "goal's previous event"
+                )
+            previous[originator_id] = recorded_at
 
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
         with self.datastore.transaction(commit=False) as c:
@@ -138,6 +174,51 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(self.version_at_statement, (originator_id.hex, _sortable(timestamp)))
             row = c.fetchone()
             return int(row[0]) if row and row[0] is not None else None
+
+
+def _record_times(
+    stored_events: Sequence[StoredEvent], now: datetime
+) -> tuple[list[tuple[UUID, int, datetime]], list[str | None]]:
+    """Each event's record time (those that carry one) and each event's actor."""
+    times: list[tuple[UUID, int, datetime]] = []
+    actors: list[str | None] = []
+    for event in stored_events:
+        claim = claimed(event.state)
+        actors.append(claim.actor if claim is not None else None)
+        if claim is None or claim.recorded_at is None:
+            continue
+        check_near(claim.recorded_at, now)
+        goal = event.originator_id
+        times.append(
+            (
+                goal if isinstance(goal, UUID) else UUID(goal),
+                event.originator_version,
+                claim.recorded_at,
+            )
+        )
+    return times, actors
+
+
+def _times_key(row: tuple[UUID, int, datetime]) -> tuple[UUID, int, str]:
+    return row[0], row[1], _sortable(row[2])
+
+
+def _check_request(
+    request: CompletedRequest, stored_events: Sequence[StoredEvent], actors: list[str | None]
+) -> None:
+    """A completed request is its events' actor's, and its result names one of them."""
+    actor, _, _, result = request
+    if not actors or any(found != actor for found in actors):
+        raise DataError(
+            f"goalpost refuses the save: the request's actor {actor} is not the actor of its events"
+        )
+    try:
+        named = json.loads(result)
+        target = (str(named["id"]), str(named["version"]))
+    except (ValueError, KeyError, TypeError):
+        target = None
+    if target not in {(str(e.originator_id), str(e.originator_version)) for e in stored_events}:
+        raise DataError("goalpost refuses the save: the request's result names no event it stores")
 
 
 def _sortable(moment: datetime) -> str:

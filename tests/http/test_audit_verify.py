@@ -102,3 +102,31 @@ def test_only_auditors_and_admins_verify_and_errors_are_problems(
         conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(pg_schema, "goalpost_seal")))
     gone = problem(client.get(VERIFY, headers=auditor), 503)
     assert gone["type"] == "/problems/seal-unavailable"
+
+
+def test_verify_is_intact_only_once_every_event_up_to_the_head_is_sealed(
+    client: httpx.Client, ledger: GoalLedger, tokens: Tokens, goals: Goals
+) -> None:
+    # The seal's tables exist, but no worker runs while a quarter is planned.
+    worker = worker_for(ledger)
+    worker.create_tables()
+    auditor = tokens.headers("internal-audit", Role.AUDITOR)
+    goals.open_cycle()
+    goals.key_result(goals.objective("ana")["id"], "ana")
+    head = ledger.recorder.max_notification_id()
+
+    # Nothing is sealed, so nothing could be checked: not intact, and it says why.
+    response = client.get(VERIFY, headers=auditor)
+    assert response.status_code == 200, response.text
+    waiting = response.json()
+    assert waiting["intact"] is False and waiting["finding"] == "not_yet_sealed"
+    assert (waiting["checked"], waiting["sealed_up_to"], waiting["log_head"]) == (0, 0, head)
+    assert waiting["unsealed"] > 0 and waiting["first_bad_position"] is not None
+    assert f"{waiting['unsealed']} events" in waiting["detail"]
+
+    # The worker seals the log: every event up to the head checked, intact.
+    worker.run_until_caught_up()
+    sealed = client.get(VERIFY, headers=auditor).json()
+    assert sealed["intact"] is True and sealed["finding"] is None
+    assert (sealed["checked"], sealed["unsealed"]) == (waiting["unsealed"], 0)
+    assert sealed["sealed_up_to"] == sealed["log_head"] == head

@@ -18,6 +18,7 @@ would cut other sessions on the shared server.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from abc import ABC, abstractmethod
@@ -33,6 +34,7 @@ import pytest
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
+    DataError,
     IntegrityError,
     ProcessRecorder,
     ProgrammingError,
@@ -103,42 +105,105 @@ class GoalpostRecorderContract(ABC):
         """Rows in a table, counted behind the recorder's back."""
 
     @staticmethod
-    def event(originator_id: UUID, version: int) -> StoredEvent:
-        return StoredEvent(originator_id, version, "topic", f"state{version}".encode())
+    def event(
+        originator_id: UUID, version: int, at: datetime | None = None, actor: str = "ana"
+    ) -> StoredEvent:
+        """A stored event as the JSON transcoder writes one: its record time inside it."""
+        moment = (at or datetime.now(tz=UTC)).isoformat()
+        state = {"timestamp": {"_type_": "datetime_iso", "_data_": moment}, "actor": actor}
+        return StoredEvent(originator_id, version, "topic", json.dumps(state).encode())
 
     def test_record_times_commit_and_roll_back_with_their_events(self) -> None:
         recorder = self.create_recorder()
         goal = uuid4()
-        monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-        tuesday = monday + timedelta(days=1)
+        first = datetime.now(tz=UTC) - timedelta(seconds=30)
+        second = first + timedelta(seconds=20)
 
-        # Two events recorded on Monday and Tuesday, each with its record time.
-        recorder.insert_events([self.event(goal, 1)], event_timestamps=[(goal, 1, monday)])
-        recorder.insert_events([self.event(goal, 2)], event_timestamps=[(goal, 2, tuesday)])
+        # Two events, each recorded at the time it carries.
+        one, two = self.event(goal, 1, first), self.event(goal, 2, second)
+        recorder.insert_events([one])
+        recorder.insert_events([two], event_timestamps=[(goal, 2, second)])
         assert self.count(recorder.times_table_name) == 2
 
-        # What was known when: nothing before Monday, version 1 on Monday, 2 from Tuesday.
-        assert recorder.version_at(goal, monday - timedelta(microseconds=1)) is None
-        assert recorder.version_at(goal, monday) == 1
-        assert recorder.version_at(goal, tuesday - timedelta(microseconds=1)) == 1
-        assert recorder.version_at(goal, tuesday + timedelta(days=9)) == 2
-        assert recorder.version_at(uuid4(), tuesday) is None
+        # What was known when: nothing before the first, version 1 from it, 2 from the second.
+        assert recorder.version_at(goal, first - timedelta(microseconds=1)) is None
+        assert recorder.version_at(goal, first) == 1
+        assert recorder.version_at(goal, second - timedelta(microseconds=1)) == 1
+        assert recorder.version_at(goal, second + timedelta(days=9)) == 2
+        assert recorder.version_at(uuid4(), second) is None
 
         # A batch whose event clashes stores neither its new event nor any record time.
         with pytest.raises(IntegrityError):
+            recorder.insert_events([self.event(goal, 3, second), self.event(goal, 2, second)])
+        # A batch given a record time its events do not carry stores no event either.
+        with pytest.raises(DataError):
             recorder.insert_events(
-                [self.event(goal, 3), self.event(goal, 2)],
-                event_timestamps=[(goal, 3, tuesday), (goal, 2, tuesday)],
+                [self.event(goal, 3, second)],
+                event_timestamps=[(goal, 3, second), (goal, 1, second)],
             )
-        # A batch whose record time clashes stores no event either.
-        with pytest.raises(IntegrityError):
-            recorder.insert_events(
-                [self.event(goal, 3)],
-                event_timestamps=[(goal, 3, tuesday), (goal, 1, tuesday)],
-            )
-        assert [e.originator_version for e in recorder.select_events(goal)] == [1, 2]
+        assert recorder.select_events(goal) == [one, two]
         assert self.count(recorder.times_table_name) == 2
-        assert recorder.version_at(goal, tuesday + timedelta(days=9)) == 2
+        assert recorder.version_at(goal, second + timedelta(days=9)) == 2
+
+    def test_a_record_time_is_the_events_own_near_the_stores_clock_and_never_goes_back(
+        self,
+    ) -> None:
+        """The store, not the caller, decides when an event was recorded (ADR 24)."""
+        recorder = self.create_recorder()
+        goal = uuid4()
+        now = datetime.now(tz=UTC)
+        recorder.insert_events([self.event(goal, 1, now)])
+
+        # Backdated a day, or claimed an hour ahead, the event is refused.
+        for claimed in (now - timedelta(days=1), now + timedelta(hours=1)):
+            with pytest.raises(DataError, match="clock"):
+                recorder.insert_events([self.event(goal, 2, claimed)])
+        # Before the goal's previous record time, though near the clock: refused.
+        with pytest.raises(DataError, match="before the goal's previous event"):
+            recorder.insert_events([self.event(goal, 2, now - timedelta(seconds=5))])
+        # Given a time of its own for it, or for a version it does not store: refused.
+        later = datetime.now(tz=UTC)
+        for given in ([(goal, 2, now - timedelta(days=1))], [(goal, 2, later), (goal, 3, later)]):
+            with pytest.raises(DataError, match="record times given"):
+                recorder.insert_events([self.event(goal, 2, later)], event_timestamps=given)
+        # A timestamp not written as the transcoder writes it: refused.
+        malformed = StoredEvent(
+            goal, 2, "topic", b'{"timestamp": {"_type_": "datetime_iso", "_data_": "now"}}'
+        )
+        with pytest.raises(DataError):
+            recorder.insert_events([malformed])
+
+        # Nothing of it was stored; the next honest event is, at the time it carries.
+        assert [e.originator_version for e in recorder.select_events(goal)] == [1]
+        recorder.insert_events([self.event(goal, 2, later)])
+        assert recorder.version_at(goal, later) == 2
+        assert recorder.version_at(goal, later - timedelta(microseconds=1)) == 1
+        assert self.count(recorder.times_table_name) == 2
+
+    def test_a_completed_request_belongs_to_its_events_actor_and_names_one_of_them(
+        self,
+    ) -> None:
+        recorder = self.create_recorder()
+        goal = uuid4()
+        result = json.dumps({"id": str(goal), "version": 1, "check_in_id": None})
+
+        # Ana's event with a request filed under Bob, or naming a version not stored: refused.
+        forged = [
+            (("bob", "key-1", "fingerprint", result), "actor"),
+            (
+                ("ana", "key-1", "fingerprint", result.replace('"version": 1', '"version": 7')),
+                "names no event",
+            ),
+        ]
+        for request, complaint in forged:
+            with pytest.raises(DataError, match=complaint):
+                recorder.insert_events([self.event(goal, 1)], request=request)
+        assert recorder.select_events(goal) == []
+
+        # Ana's own request, naming the event it stores: kept with it.
+        recorder.insert_events([self.event(goal, 1)], request=("ana", "key-1", "fp", result))
+        assert recorder.find_request("ana", "key-1") == ("fp", result)
+        assert recorder.find_request("bob", "key-1") is None
 
     def test_a_lost_race_is_an_integrity_error_at_once(self) -> None:
         """The loser of a race must hear IntegrityError (ConcurrencyError, 409) straight away.
@@ -150,13 +215,13 @@ class GoalpostRecorderContract(ABC):
         recorder = self.create_recorder()
         goal = uuid4()
         now = datetime.now(tz=UTC)
-        recorder.insert_events([self.event(goal, 1)], event_timestamps=[(goal, 1, now)])
+        recorder.insert_events([self.event(goal, 1, now)])
 
         # Another writer stores the same version with its record time, again and again.
         with mock.patch("eventsourcing.utils.sleep", side_effect=time.sleep) as retry_waits:
             for _ in range(12):
                 with pytest.raises(IntegrityError):
-                    recorder.insert_events([self.event(goal, 1)], event_timestamps=[(goal, 1, now)])
+                    recorder.insert_events([self.event(goal, 1, now)])
                 if retry_waits.called:
                     break
         assert retry_waits.call_count == 0, "the conflict was retried as an OperationalError"
@@ -174,20 +239,16 @@ class GoalpostRecorderContract(ABC):
             process = self.another_process()
             goal = uuid4()
             for version in range(1, 6):
-                process.insert_events(
-                    [self.event(goal, version)], event_timestamps=[(goal, version, now)]
-                )
+                process.insert_events([self.event(goal, version, now)])
 
             # Another process records version 6 first: this one loses the race.
-            winner.insert_events([self.event(goal, 6)], event_timestamps=[(goal, 6, now)])
+            winner.insert_events([self.event(goal, 6, now)])
             with pytest.raises(IntegrityError):
-                process.insert_events([self.event(goal, 6)], event_timestamps=[(goal, 6, now)])
+                process.insert_events([self.event(goal, 6, now)])
 
             # It reloads and records versions 7 and 8: both are stored, with their times.
             for version in (7, 8):
-                process.insert_events(
-                    [self.event(goal, version)], event_timestamps=[(goal, version, now)]
-                )
+                process.insert_events([self.event(goal, version, now)])
             assert [e.originator_version for e in process.select_events(goal)] == list(range(1, 9))
             assert process.version_at(goal, now) == 8
 
@@ -195,17 +256,15 @@ class GoalpostRecorderContract(ABC):
         recorder = self.create_recorder()
         goal = uuid4()
         now = datetime.now(tz=UTC)
-        recorder.insert_events(
-            [self.event(goal, 1), self.event(goal, 2)],
-            event_timestamps=[(goal, 1, now), (goal, 2, now)],
-        )
+        one, two = self.event(goal, 1, now), self.event(goal, 2, now)
+        recorder.insert_events([one, two])
         for table in (recorder.events_table_name, recorder.times_table_name):
             for kind in ("update", "delete"):
                 error = self.tamper(kind, table)
                 assert error is not None, f"{kind} on {table} was allowed"
                 assert "append-only" in str(error)
             assert self.count(table) == 2
-        assert recorder.select_events(goal) == [self.event(goal, 1), self.event(goal, 2)]
+        assert recorder.select_events(goal) == [one, two]
 
 
 # PostgreSQL
@@ -311,9 +370,7 @@ class TestGoalpostPostgresRecorder(
     def test_history_tables_refuse_truncate(self) -> None:
         recorder = self.create_recorder()
         goal = uuid4()
-        recorder.insert_events(
-            [self.event(goal, 1)], event_timestamps=[(goal, 1, datetime.now(tz=UTC))]
-        )
+        recorder.insert_events([self.event(goal, 1)])
         for table in (recorder.events_table_name, recorder.times_table_name):
             error = self.tamper("truncate", table)
             self.assertIsNotNone(error, f"truncate on {table} was allowed")

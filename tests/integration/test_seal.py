@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typer.testing import CliRunner, Result
 from cli.demo import load_demo
 from cli.main import app
 from domain.application import GoalLedger
+from domain.errors import NotFoundError
 from projections.base import ProjectionWorker, Rebuild
 from projections.database import ViewDatabase
 from projections.registry import READ_MODELS, worker_for
@@ -81,6 +83,14 @@ class Tamperer:
         """A statement on the seal's table, which has no triggers: `{seal}` names it."""
         raise NotImplementedError
 
+    def record_time(self, goal: UUID, version: int) -> datetime | None:
+        """An event's row in the record-time index, which `known_at` reads."""
+        raise NotImplementedError
+
+    def set_record_time(self, goal: UUID, version: int, moment: datetime | None) -> None:
+        """Move, insert (for a version with no row) or, with None, delete an index row."""
+        raise NotImplementedError
+
     def event(self, position: int) -> Stored:
         return next(row for row in self.rows() if row.position == position)
 
@@ -93,6 +103,7 @@ class PostgresTamperer(Tamperer):
         self.dbname = dbname
         self.schema = schema
         self.events = sql.Identifier(schema, "goalpost_events")
+        self.times = sql.Identifier(schema, "goalpost_events_times")
 
     @contextmanager
     def superuser(self, *, past_triggers: bool = True) -> Iterator[Any]:
@@ -156,23 +167,50 @@ class PostgresTamperer(Tamperer):
             table = sql.Identifier(self.schema, SEAL_TABLE)
             conn.execute(sql.SQL(statement).format(seal=table), params)
 
+    def record_time(self, goal: UUID, version: int) -> datetime | None:
+        with self.superuser(past_triggers=False) as conn:
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT recorded_at FROM {}"
+                    " WHERE originator_id = %s AND originator_version = %s"
+                ).format(self.times),
+                (goal, version),
+            ).fetchone()
+        return row[0] if row else None
+
+    def set_record_time(self, goal: UUID, version: int, moment: datetime | None) -> None:
+        with self.superuser() as conn:
+            conn.execute(
+                sql.SQL(
+                    "DELETE FROM {} WHERE originator_id = %s AND originator_version = %s"
+                ).format(self.times),
+                (goal, version),
+            )
+            if moment is not None:
+                conn.execute(
+                    sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.times),
+                    (goal, version, moment),
+                )
+
 
 class SQLiteTamperer(Tamperer):
     def __init__(self, path: Path) -> None:
         self.path = path
 
     @contextmanager
-    def connection(self, *, past_triggers: bool = True) -> Iterator[sqlite3.Connection]:
+    def connection(
+        self, *, past_triggers: bool = True, table: str = "stored_events"
+    ) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, isolation_level=None)) as conn:
             if not past_triggers:
                 yield conn
                 return
             # Drop the append-only triggers, tamper, and put them back as `db init` made them.
             conn.execute("BEGIN")
-            conn.execute("DROP TRIGGER stored_events_no_update")
-            conn.execute("DROP TRIGGER stored_events_no_delete")
+            conn.execute(f"DROP TRIGGER {table}_no_update")
+            conn.execute(f"DROP TRIGGER {table}_no_delete")
             yield conn
-            for statement in append_only_statements("stored_events"):
+            for statement in append_only_statements(table):
                 conn.execute(statement)
             conn.execute("COMMIT")
 
@@ -207,6 +245,29 @@ class SQLiteTamperer(Tamperer):
     def execute_on_seal(self, statement: str, *params: Any) -> None:
         with self.connection(past_triggers=False) as conn:
             conn.execute(statement.format(seal=SEAL_TABLE).replace("%s", "?"), params)
+
+    def record_time(self, goal: UUID, version: int) -> datetime | None:
+        with self.connection(past_triggers=False) as conn:
+            row = conn.execute(
+                "SELECT recorded_at FROM stored_events_times"
+                " WHERE originator_id = ? AND originator_version = ?",
+                (goal.hex, version),
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def set_record_time(self, goal: UUID, version: int, moment: datetime | None) -> None:
+        with self.connection(table="stored_events_times") as conn:
+            conn.execute(
+                "DELETE FROM stored_events_times"
+                " WHERE originator_id = ? AND originator_version = ?",
+                (goal.hex, version),
+            )
+            if moment is not None:
+                # As the recorder writes it: fixed-width UTC text, so text order is time order.
+                text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                conn.execute(
+                    "INSERT INTO stored_events_times VALUES (?, ?, ?)", (goal.hex, version, text)
+                )
 
 
 @dataclass
@@ -274,10 +335,13 @@ def test_the_sealed_demo_quarter_verifies_intact_and_new_events_wait_to_be_seale
     assert sealed.raw.seal_rows() == expected
     assert result.head_hash == chain.hex()
 
-    # Someone checks in; until the worker runs, that event is "not yet sealed", not an error.
-    sealed.ledger.issue_token(actor="operator", subject="auditor-1", roles=["auditor"])
+    # Someone is given a token; until the worker seals that event, the log is not intact:
+    # nothing was found wrong, but not every event up to the head could be checked.
+    _, issued = sealed.ledger.issue_token(actor="operator", subject="auditor-1", roles=["auditor"])
     waiting = sealed.verify()
-    assert waiting.intact and waiting.unsealed == 1 and waiting.sealed_up_to == head
+    assert not waiting.intact and waiting.finding is Finding.NOT_YET_SEALED
+    assert waiting.first_bad_position == issued.position == waiting.log_head
+    assert (waiting.checked, waiting.sealed_up_to, waiting.unsealed) == (len(events), head, 1)
     assert waiting.head_hash == result.head_hash
 
     # The worker seals it; the head moves on and the old head stays a link in the chain.
@@ -507,3 +571,105 @@ def test_a_rebuild_reseals_the_same_chain_and_refuses_to_launder_a_change(
     # The live seal is untouched and still names the change.
     result = sealed.verify()
     assert (result.first_bad_position, result.finding) == (position, Finding.EVENT_ALTERED)
+
+
+def fresh_known_at(url: str, goal: UUID, moment: datetime) -> int | None:
+    """The version `known_at` answers with, read by a process that holds nothing in memory."""
+    fresh = open_ledger(url)
+    try:
+        return fresh.get_key_result(goal, known_at=moment).version
+    except NotFoundError:
+        return None
+    finally:
+        fresh.close()
+
+
+def test_a_record_time_moved_back_a_day_changes_known_at_and_is_named_by_its_position(
+    sealed: SealedStore,
+) -> None:
+    # A check-in, and the moment just before it was recorded: then, it was not yet known.
+    position = sealed.raw.position_of("KeyResult.CheckInRecorded")
+    check_in = sealed.raw.event(position)
+    goal, version = check_in.originator_id, check_in.version
+    recorded_at = sealed.raw.record_time(goal, version)
+    assert recorded_at is not None
+    just_before = recorded_at - timedelta(microseconds=1)
+    assert fresh_known_at(sealed.url, goal, just_before) == version - 1
+
+    # A superuser moves its row in the record-time index back a day, past the triggers.
+    sealed.raw.set_record_time(goal, version, recorded_at - timedelta(days=1))
+
+    # `known_at` now answers that the check-in was known the day before...
+    assert fresh_known_at(sealed.url, goal, just_before) == version
+    # ...but verify holds the index to the time sealed inside the event, and names it.
+    result = sealed.verify()
+    assert (result.intact, result.first_bad_position) == (False, position)
+    assert result.finding is Finding.RECORD_TIME_ALTERED
+    assert recorded_at.isoformat() in (result.detail or "")
+    assert result.checked == sum(1 for row in sealed.raw.rows() if row.position < position)
+
+    # Moved a microsecond instead, it is named all the same.
+    sealed.raw.set_record_time(goal, version, recorded_at + timedelta(microseconds=1))
+    result = sealed.verify()
+    assert (result.first_bad_position, result.finding) == (position, Finding.RECORD_TIME_ALTERED)
+
+    # Moved back with the event's own timestamp rewritten to match: the seal names the event.
+    day_before = (recorded_at - timedelta(days=1)).isoformat()
+    state = json.loads(check_in.state)
+    state["timestamp"]["_data_"] = day_before
+    sealed.raw.rewrite_state(position, json.dumps(state, separators=(",", ":")).encode())
+    sealed.raw.set_record_time(goal, version, recorded_at - timedelta(days=1))
+    result = sealed.verify()
+    assert (result.first_bad_position, result.finding) == (position, Finding.EVENT_ALTERED)
+
+
+def test_a_deleted_record_time_is_named_by_its_position(sealed: SealedStore) -> None:
+    position = sealed.raw.position_of("KeyResult.CheckInRecorded") + 3
+    event = sealed.raw.event(position)
+    sealed.raw.set_record_time(event.originator_id, event.version, None)
+
+    result = sealed.verify()
+    assert (result.intact, result.first_bad_position) == (False, position)
+    assert result.finding is Finding.RECORD_TIME_MISSING
+
+
+def test_a_record_time_for_a_version_with_no_event_is_named(sealed: SealedStore) -> None:
+    # A key result, known only since it was created (today).
+    created = sealed.raw.position_of("KeyResult.Created")
+    goal = sealed.raw.event(created).originator_id
+    last = max(
+        (row for row in sealed.raw.rows() if row.originator_id == goal), key=lambda r: r.version
+    )
+    a_year_ago = datetime.now(UTC) - timedelta(days=365)
+    assert fresh_known_at(sealed.url, goal, a_year_ago) is None
+
+    # A superuser adds an index row for a version it never had, recorded a year ago.
+    sealed.raw.set_record_time(goal, last.version + 1, a_year_ago)
+
+    # `known_at` a year ago now shows the goal as it is today...
+    assert fresh_known_at(sealed.url, goal, a_year_ago) == last.version
+    # ...and verify names the row, at the goal's last event, which it makes known too early.
+    result = sealed.verify()
+    assert (result.intact, result.finding) == (False, Finding.RECORD_TIME_INSERTED)
+    assert result.first_bad_position == last.position
+    assert f"version {last.version + 1} of {goal}" in (result.detail or "")
+
+
+def test_goalpost_verify_exits_3_while_events_up_to_the_head_are_not_sealed(
+    sealed: SealedStore,
+) -> None:
+    head = sealed.verify().log_head
+    # A write after the worker stopped: verify cannot vouch for it yet.
+    _, issued = sealed.ledger.issue_token(actor="operator", subject="auditor-1", roles=["auditor"])
+    waiting = goalpost(sealed.url, "verify")
+    assert waiting.exit_code == 3, waiting.output
+    assert "Seal intact" not in waiting.stdout
+    assert f"1 events after it, up to position {issued.position}, are not sealed yet" in (
+        waiting.stdout.replace("\n", " ")
+    )
+    # What is sealed checked out, so its anchor is printed to record.
+    assert waiting.stdout.strip().splitlines()[-1].split()[-1].startswith(f"{head}:")
+
+    # Once the worker has sealed it: intact, exit 0.
+    sealed.worker.run_until_caught_up()
+    assert goalpost(sealed.url, "verify").exit_code == 0
