@@ -8,12 +8,14 @@ and content type, a body matching its schema, and a 4xx for requests the schema 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -51,6 +53,36 @@ EXCLUDED_CHECKS = [
     # The schema declares no security scheme (the bearer token is an undeclared header),
     # so this check cannot tell which requests need it; test_access.py covers 401.
     ignored_auth,
+]
+# Boundary dates and moments for every `date` and `date-time` the schema names: the
+# calendar's ends and the documented range's edges. Far dates once answered 500 (date
+# arithmetic overflowed); the first of each list is what hypothesis tries first.
+BOUNDARY_DAYS = ["9999-12-31", "0001-01-01", "2200-01-01", "1969-12-31", "2199-12-31"]
+BOUNDARY_MOMENTS = [
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59-14:00",
+    "2026-08-15T09:00:00Z",
+]
+schemathesis.openapi.format(
+    "date", st.one_of(st.sampled_from(BOUNDARY_DAYS), st.dates().map(date.isoformat))
+)
+schemathesis.openapi.format(
+    "date-time",
+    st.one_of(
+        st.sampled_from(BOUNDARY_MOMENTS),
+        st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
+    ),
+)
+# Bodies no schema describes but any client can send: deep nesting (a RecursionError
+# once), numbers past float's precision, keys twice, text that is no JSON at all.
+HOSTILE_BODIES = [
+    ("application/json", b"[" * 30_000),
+    ("text/plain", b"[" * 30_000),
+    ("application/json", b'{"a": ' * 5_000 + b"1" + b"}" * 5_000),
+    ("application/json", b'{"value": 62.123456789012345678901, "value": 1e999}'),
+    ("application/json", b'{"note": "\u0000", "title": "\ud800"}'),
+    ("text/plain", b"\xff\xfe"),
 ]
 load_all_checks()
 RUN_CHECKS = [check for check in CHECKS.get_all() if check not in EXCLUDED_CHECKS]
@@ -159,3 +191,41 @@ def test_every_operation_keeps_the_published_contract(
     assert all(calls[op.label] > 0 for op in operations), calls
     assert sum(calls.values()) >= EXAMPLES * len(operations), calls
     assert statuses[200] > 0 and statuses[201] > 0, statuses
+
+
+def test_hostile_bodies_are_problems_on_every_operation_that_takes_one(
+    live: LiveServer, client: httpx.Client, admin: Headers, quarter: dict[str, Any]
+) -> None:
+    schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
+    real_ids = {
+        "cycle_id": "2026-Q3",
+        "objective_id": quarter["objective"]["id"],
+        "key_result_id": quarter["key_result"]["id"],
+    }
+    head = live.ledger.recorder.max_notification_id()
+    sent = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if not len(operation.body):
+            continue
+        params = {p.name for p in operation.path_parameters}
+        if not params <= set(real_ids):
+            continue
+        path = operation.path.format(**real_ids)
+        for index, (media_type, body) in enumerate(HOSTILE_BODIES):
+            response = client.request(
+                operation.method.upper(),
+                path,
+                content=body,
+                headers={
+                    **admin,
+                    "Content-Type": media_type,
+                    "Idempotency-Key": f"hostile-{operation.label}-{index}",
+                },
+            )
+            sent += 1
+            # Refused as a problem, never a 500, and nothing stored.
+            assert 400 <= response.status_code < 500, (operation.label, body[:40], response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+    assert sent >= 10 * len(HOSTILE_BODIES)
+    assert live.ledger.recorder.max_notification_id() == head
