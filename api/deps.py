@@ -12,8 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.json_body import parse_json
 from api.problems import ProblemError
-from domain.access import AccessGrant, Role
+from domain.access import AccessGrant, TokenRefusedError
 from domain.application import GoalLedger, IdempotentRequest
+from domain.authority import GOAL_SCOPED, Command, may, relation, roles_allowed
 from projections.database import ViewDatabase
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -46,21 +47,34 @@ def current_grant(
     ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AccessGrant:
-    """The active grant of the bearer token; 401 without one."""
-    grant = (
-        ledger.authenticate(credentials.credentials.strip())
-        if credentials is not None and credentials.scheme.lower() == "bearer"
-        else None
-    )
-    if grant is None:
+    """The grant of the bearer token; 401 without one, or saying why the token is refused."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        # No bearer credentials at all: a bare challenge, no error code (RFC 6750, 3.1).
         raise ProblemError(
             401,
             "unauthenticated",
             "Authentication required",
-            "send a valid, unrevoked bearer token in the Authorization header",
+            "send a bearer token in the Authorization header",
+            field="Authorization",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return grant
+    try:
+        return ledger.authenticate(credentials.credentials.strip())
+    except TokenRefusedError as refused:
+        # Unknown, expired or revoked, and nothing else: not whose, not since when.
+        description = refused.refusal.description
+        raise ProblemError(
+            401,
+            "invalid-token",
+            "Invalid token",
+            description,
+            field="Authorization",
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer error="invalid_token", error_description="{description}"'
+                )
+            },
+        ) from None
 
 
 GrantDep = Annotated[AccessGrant, Depends(current_grant)]
@@ -70,16 +84,22 @@ def forbid(detail: str) -> ProblemError:
     return ProblemError(403, "forbidden", "Not allowed", detail)
 
 
-def require_role(grant: AccessGrant, *roles: Role) -> None:
-    if not any(grant.has(role) for role in roles):
-        wanted = " or ".join(r.value for r in roles)
-        raise forbid(f"this needs the {wanted} role")
+def authorise(grant: AccessGrant, command: Command, *owners: str) -> None:
+    """403 unless the authority table (ADR 23) lets the grant run the command.
 
-
-def require_writer(grant: AccessGrant, owner: str) -> None:
-    """Members write their own goals, managers their reports' too, admins everything."""
-    if not grant.may_write_for(owner):
-        raise forbid(f"{grant.subject} may not change goals owned by {owner}")
+    A goal-scoped command names the owner of every goal it changes or creates.
+    """
+    if may(grant, command, *owners):
+        return
+    if command not in GOAL_SCOPED:
+        wanted = " or ".join(r.value for r in roles_allowed(command))
+        held = ", ".join(sorted(r.value for r in grant.roles))
+        raise forbid(f"{command.value} needs the {wanted} role; this token has {held}")
+    refused = next(o for o in owners if not may(grant, command, o))
+    relations = "/".join(sorted(relation(grant, refused)))
+    raise forbid(
+        f"{grant.subject} may not {command.value} on goals owned by {refused} ({relations})"
+    )
 
 
 def expected_version(

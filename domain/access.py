@@ -1,18 +1,23 @@
-"""Access grants: who may do what. Issuing and revoking a token are events too."""
+"""Access grants: who may do what, until when. Issuing and revoking a token are events too."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from domain.base import LedgerAggregate, derived_id
-from domain.errors import ConflictError, InvalidInputError
+from domain.errors import ConflictError, DomainError, InvalidInputError
 from domain.values import MAX_REASON, check_identifier, check_text
 
 TOKEN_PREFIX = "gp_"  # noqa: S105 - a visible prefix, not a secret
+# A token nobody rotates stops working on its own (ADR 27); operators choose longer or
+# shorter with `goalpost tokens issue --expires-in`, up to the maximum.
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
 
 
 class Role(StrEnum):
@@ -22,6 +27,30 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     SERVICE = "service"
     ADMIN = "admin"
+
+
+class TokenRefusal(StrEnum):
+    """Why a bearer token is refused; the 401 says which, and nothing more."""
+
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+    @property
+    def description(self) -> str:
+        return {
+            TokenRefusal.UNKNOWN: "the token is unknown",
+            TokenRefusal.EXPIRED: "the token has expired",
+            TokenRefusal.REVOKED: "the token was revoked",
+        }[self]
+
+
+class TokenRefusedError(DomainError):
+    """The token authenticates no one: unknown, expired or revoked."""
+
+    def __init__(self, refusal: TokenRefusal) -> None:
+        super().__init__(refusal.description, field="Authorization")
+        self.refusal = refusal
 
 
 def token_hash(token: str) -> str:
@@ -41,11 +70,18 @@ class AccessGrant(LedgerAggregate):
     """The rights one bearer token carries: an actor, roles, and whose goals it may write."""
 
     class Issued(LedgerAggregate.Created):
+        # Version 2 added `expires_at`; tokens issued before it never expire.
+        class_version = 2
         token_sha256: str
         subject: str
         roles: list[str]
         team: str | None
         reports: list[str]
+        expires_at: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["expires_at"] = None
 
     class Revoked(LedgerAggregate.Event):
         reason: str
@@ -63,12 +99,14 @@ class AccessGrant(LedgerAggregate):
         roles: list[str],
         team: str | None,
         reports: list[str],
+        expires_at: datetime | None,
     ) -> None:
         self.token_sha256 = token_sha256
         self.subject = subject
         self.roles = frozenset(Role(r) for r in roles)
         self.team = team
         self.reports = frozenset(reports)
+        self.expires_at = expires_at
         self.issued_by = actor
         self.revoked_at: datetime | None = None
         self.revoked_by: str | None = None
@@ -83,6 +121,7 @@ class AccessGrant(LedgerAggregate):
         roles: list[Role | str],
         team: str | None = None,
         reports: list[str] | None = None,
+        expires_in: timedelta = DEFAULT_TOKEN_LIFETIME,
     ) -> AccessGrant:
         if not roles:
             raise InvalidInputError("a token needs at least one role", field="roles")
@@ -93,10 +132,18 @@ class AccessGrant(LedgerAggregate):
             except ValueError:
                 allowed = ", ".join(r.value for r in Role)
                 raise InvalidInputError(f"role must be one of: {allowed}", field="roles") from None
+        if not timedelta(0) < expires_in <= MAX_TOKEN_LIFETIME:
+            raise InvalidInputError(
+                f"a token's lifetime must be positive and at most {MAX_TOKEN_LIFETIME.days} days",
+                field="expires_in",
+            )
         digest = token_hash(token)
+        issued_at = cls.Issued.create_timestamp()
         return cls._create(
             cls.Issued,
             id=derived_id("access-grant", digest),
+            timestamp=issued_at,
+            expires_at=issued_at + expires_in,
             actor=actor,
             token_sha256=digest,
             subject=check_identifier(subject, "actor"),
@@ -105,9 +152,13 @@ class AccessGrant(LedgerAggregate):
             reports=sorted({check_identifier(r, "reports") for r in reports or []}),
         )
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
+    def refusal(self, now: datetime) -> TokenRefusal | None:
+        """Why the token is refused at this moment, or None while it is good."""
+        if self.revoked_at is not None:
+            return TokenRefusal.REVOKED
+        if self.expires_at is not None and now >= self.expires_at:
+            return TokenRefusal.EXPIRED
+        return None
 
     def revoke(self, *, actor: str, reason: str) -> None:
         if self.revoked_at is not None:
@@ -120,12 +171,3 @@ class AccessGrant(LedgerAggregate):
 
     def has(self, role: Role) -> bool:
         return role in self.roles or Role.ADMIN in self.roles
-
-    def may_write_for(self, owner: str) -> bool:
-        """Members write their own (and their team's) goals; managers also their reports'."""
-        if Role.ADMIN in self.roles:
-            return True
-        mine = owner == self.subject or (self.team is not None and owner == self.team)
-        if Role.MEMBER in self.roles and mine:
-            return True
-        return Role.MANAGER in self.roles and (mine or owner in self.reports)

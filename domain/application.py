@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
@@ -22,7 +22,16 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from domain.access import TOKEN_PREFIX, AccessGrant, Role, grant_id_for, new_token
+from domain.access import (
+    DEFAULT_TOKEN_LIFETIME,
+    TOKEN_PREFIX,
+    AccessGrant,
+    Role,
+    TokenRefusal,
+    TokenRefusedError,
+    grant_id_for,
+    new_token,
+)
 from domain.base import LedgerAggregate, derived_id
 from domain.cycle import Cycle
 from domain.errors import (
@@ -899,29 +908,62 @@ class GoalLedger(Application[UUID]):
         roles: list[Role | str],
         team: str | None = None,
         reports: list[str] | None = None,
+        expires_in: timedelta = DEFAULT_TOKEN_LIFETIME,
     ) -> tuple[str, Saved]:
         """A new bearer token; only its hash is stored, so it is shown this once."""
         token = new_token()
         grant = AccessGrant.issue(
-            actor=actor, token=token, subject=subject, roles=roles, team=team, reports=reports
+            actor=actor,
+            token=token,
+            subject=subject,
+            roles=roles,
+            team=team,
+            reports=reports,
+            expires_in=expires_in,
         )
         return token, Saved(grant.id, grant.version, self._save(grant))
 
-    @retried_on_conflict
     def revoke_token(self, *, actor: str, token: str, reason: str) -> Saved:
-        grant = self._get(AccessGrant, grant_id_for(token))
+        return self.revoke_grant(actor=actor, grant_id=grant_id_for(token), reason=reason)
+
+    @retried_on_conflict
+    def revoke_grant(self, *, actor: str, grant_id: UUID, reason: str) -> Saved:
+        grant = self._get(AccessGrant, grant_id)
         grant.revoke(actor=actor, reason=reason)
         return Saved(grant.id, grant.version, self._save(grant))
 
-    def authenticate(self, token: str) -> AccessGrant | None:
-        """The active grant a token carries, or None; never says which part failed."""
+    def revoke_grants_of(self, *, actor: str, subject: str, reason: str) -> list[UUID]:
+        """Revoke every grant of a subject not yet revoked (expired ones too), together."""
+        issued = self.grants(subject)
+        if not issued:
+            raise NotFoundError(f"no token was ever issued for {subject}", field="actor")
+        grants = [g for g in issued if g.revoked_at is None]
+        for grant in grants:
+            grant.revoke(actor=actor, reason=reason)
+        if grants:
+            self._save(*grants)
+        return [g.id for g in grants]
+
+    def grants(self, subject: str | None = None) -> list[AccessGrant]:
+        """Every grant ever issued, or a subject's, in the order they were issued."""
+        found = (self._get(AccessGrant, i) for i in self._created_ids(AccessGrant.Issued))
+        return [g for g in found if subject is None or g.subject == subject]
+
+    def get_grant(self, grant_id: UUID) -> AccessGrant:
+        return self._get(AccessGrant, grant_id)
+
+    def authenticate(self, token: str, now: datetime | None = None) -> AccessGrant:
+        """The grant a token carries; TokenRefusedError says if unknown, expired or revoked."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-            return None
+            raise TokenRefusedError(TokenRefusal.UNKNOWN)
         try:
             grant = self._get(AccessGrant, grant_id_for(token))
         except NotFoundError:
-            return None
-        return grant if grant.is_active else None
+            raise TokenRefusedError(TokenRefusal.UNKNOWN) from None
+        refusal = grant.refusal(now if now is not None else datetime.now(UTC))
+        if refusal is not None:
+            raise TokenRefusedError(refusal)
+        return grant
 
     # Reads across goals
 

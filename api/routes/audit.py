@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.consistency import Reading, reading
-from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
+from api.deps import GrantDep, LedgerDep, ViewsDep, authorise
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
-from domain.access import Role
+from domain.authority import Command
 from projections.seal import Anchor, Finding, Seal, SealUnavailableError, verify
 
 router = APIRouter(tags=["audit"], responses=PROBLEMS, route_class=StrictJSONRoute)
@@ -73,7 +73,7 @@ def verify_seal(
     ] = None,
 ) -> SealVerification:
     """Recompute the seal over the whole log and name the first position that no longer matches."""
-    require_role(grant, Role.AUDITOR)
+    authorise(grant, Command.VERIFY_SEAL)
     try:
         recorded = Anchor.parse(anchor) if anchor is not None else None
     except ValueError as error:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import ExpectedVersionDep, GrantDep, IdempotencyDep, LedgerDep, require_role
+from api.deps import ExpectedVersionDep, GrantDep, IdempotencyDep, LedgerDep, authorise
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
 from api.schemas import CycleCreate, CyclePublic, Written
-from domain.access import Role
+from domain.authority import Command
 
 router = APIRouter(
     prefix="/v1/cycles", tags=["cycles"], responses=PROBLEMS, route_class=StrictJSONRoute
@@ -24,7 +24,7 @@ def open_cycle(
     response: Response,
 ) -> Written:
     """Open a cycle (a quarter, say) that objectives and key results live in."""
-    require_role(grant, Role.MANAGER)
+    authorise(grant, Command.OPEN_CYCLE)
     saved = ledger.idempotent(
         request,
         lambda: ledger.open_cycle(
@@ -44,7 +44,7 @@ def close_cycle(
     response: Response,
 ) -> Written:
     """Close a cycle: its grades freeze; only corrections are accepted afterwards."""
-    require_role(grant, Role.MANAGER)
+    authorise(grant, Command.CLOSE_CYCLE)
     saved = ledger.idempotent(
         request,
         lambda: ledger.close_cycle(actor=grant.subject, key=cycle_id, expected_version=version),
@@ -56,12 +56,13 @@ def close_cycle(
 def get_cycle(
     cycle_id: str,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     response: Response,
     as_of: AsOf = None,
     known_at: KnownAt = None,
 ) -> CyclePublic:
     """The cycle's scoreboard: every objective and key result, scored, with net confidence."""
+    authorise(grant, Command.READ_GOALS)
     moment = utc(known_at)
     cycle = ledger.get_cycle(cycle_id, moment)
     etag(response, cycle.version)

@@ -14,12 +14,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, cloud_event
-from api.deps import GrantDep, LedgerDep, require_role
+from api.deps import GrantDep, LedgerDep, authorise
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
-from domain.access import Role
 from domain.application import GoalLedger
+from domain.authority import Command
 
 router = APIRouter(
     prefix="/v1/events", tags=["events"], responses=PROBLEMS, route_class=StrictJSONRoute
@@ -101,7 +101,7 @@ def feed(
     ] = None,
 ) -> FeedPage:
     """Goal events in log order as CloudEvents, from a cursor; resume from `next_after`."""
-    require_role(grant, Role.SERVICE)
+    authorise(grant, Command.FOLLOW_EVENTS)
     topics = _topics(type)
     return read_page(ledger, check_cursor(ledger, after, "query.after"), limit, topics)
 
@@ -120,7 +120,7 @@ async def stream(
     type: Annotated[list[str] | None, Query()] = None,  # noqa: A002
 ) -> StreamingResponse:
     """Live goal events as server-sent events; reconnect with `Last-Event-ID` to resume."""
-    require_role(grant, Role.SERVICE)
+    authorise(grant, Command.FOLLOW_EVENTS)
     topics = _topics(type)
     position = check_cursor(ledger, after, "query.after")
     if last_event_id is not None:

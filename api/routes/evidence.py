@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.consistency import Reading, reading
-from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
+from api.deps import GrantDep, LedgerDep, ViewsDep, authorise
 from api.evidence_page import render_evidence
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
 from api.routes.common import PROBLEMS, KnownAt, read_model_unavailable, utc
 from api.schemas import Day, Exact
-from domain.access import Role
+from domain.authority import Command
 from projections.audit_trail import AuditTrail
 from projections.evidence import EvidenceView, PersonEvidence, ReadModelBehindError
 
@@ -305,7 +305,7 @@ def person_evidence(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Appraisal evidence for a person and a period; the same `known_at` gives the same bytes."""
-    require_role(grant, Role.REVIEWER)
+    authorise(grant, Command.READ_EVIDENCE)
     at = read.at()
     try:
         with read_model_unavailable(retry_after="1"):

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.consistency import LOG_HEAD_HEADER, POSITION_HEADER, ReadAt, Reading, reading
-from api.deps import GrantDep, LedgerDep, ViewsDep, require_role
+from api.deps import GrantDep, LedgerDep, ViewsDep, authorise
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
 from api.routes.common import (
@@ -28,7 +28,7 @@ from api.routes.common import (
     utc,
 )
 from api.schemas import Day, Exact
-from domain.access import Role
+from domain.authority import Command
 from domain.values import KpiDirection, utc_today
 from projections.audit_trail import (
     AuditTrail,
@@ -313,7 +313,7 @@ def key_result_history(
     key_result_id: UUID,
     views: ViewsDep,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     read: AuditTrailRead,
     as_of: HistoryAsOf = None,
     known_at: KnownAt = None,
@@ -321,6 +321,7 @@ def key_result_history(
     cursor: Cursor = None,
 ) -> GoalHistory:
     """Every event of the key result in log order: actor, times, reason, before and after."""
+    authorise(grant, Command.READ_GOALS)
     return _history(
         views,
         "key_result",
@@ -339,7 +340,7 @@ def objective_history(
     objective_id: UUID,
     views: ViewsDep,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     read: AuditTrailRead,
     as_of: HistoryAsOf = None,
     known_at: KnownAt = None,
@@ -347,6 +348,7 @@ def objective_history(
     cursor: Cursor = None,
 ) -> GoalHistory:
     """Every event of the objective in log order: actor, times, reason, before and after."""
+    authorise(grant, Command.READ_GOALS)
     return _history(
         views,
         "objective",
@@ -364,7 +366,7 @@ def objective_history(
 def kpis_health(
     views: ViewsDep,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     response: Response,
     read: KpiHealthRead,
     include: Annotated[
@@ -379,6 +381,7 @@ def kpis_health(
     cursor: Cursor = None,
 ) -> KpiHealthPage:
     """KPIs out of their healthy level for two consecutive readings: candidate OKRs."""
+    authorise(grant, Command.READ_GOALS)
     after = _cursor(cursor)
     candidates_only = include == "candidates"
     moment = utc(known_at)
@@ -425,7 +428,7 @@ def kpi_history(
     kpi_id: UUID,
     views: ViewsDep,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     read: AuditTrailRead,
     as_of: HistoryAsOf = None,
     known_at: KnownAt = None,
@@ -433,6 +436,7 @@ def kpi_history(
     cursor: Cursor = None,
 ) -> GoalHistory:
     """Every event of the KPI in log order: actor, times, reason, before and after."""
+    authorise(grant, Command.READ_GOALS)
     return _history(
         views,
         "kpi",
@@ -561,7 +565,7 @@ def cycle_changes(
     JSON comes in pages (`next_cursor`); CSV is the whole report, streamed, for a
     spreadsheet.
     """
-    require_role(grant, Role.AUDITOR)
+    authorise(grant, Command.READ_CHANGE_REPORT)
     if recorded_from is not None and recorded_to is not None and recorded_from > recorded_to:
         raise ProblemError(
             422, "invalid-input", "Invalid input", "`from` must not be after `to`", field="to"

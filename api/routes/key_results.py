@@ -11,7 +11,7 @@ from api.deps import (
     GrantDep,
     IdempotencyDep,
     LedgerDep,
-    require_writer,
+    authorise,
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
@@ -25,6 +25,8 @@ from api.schemas import (
     Reweight,
     Written,
 )
+from domain.authority import Command
+from domain.errors import InvalidInputError, NotFoundError
 
 router = APIRouter(
     prefix="/v1/key-results", tags=["key results"], responses=PROBLEMS, route_class=StrictJSONRoute
@@ -33,6 +35,14 @@ router = APIRouter(
 
 def _owner(ledger: LedgerDep, key_result_id: UUID) -> str:
     return ledger.get_key_result(key_result_id).owner
+
+
+def _objective_owner(ledger: LedgerDep, objective_id: UUID) -> str:
+    """The owner of the objective a key result is added to; unknown, it is the body's fault."""
+    try:
+        return ledger.get_objective(objective_id).owner
+    except NotFoundError as missing:
+        raise InvalidInputError(missing.message, field="objective_id") from None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -44,7 +54,14 @@ def create_key_result(
     response: Response,
 ) -> Written:
     """Create a key result under an objective, with its baseline, target and measurement."""
-    require_writer(grant, body.owner)
+    # The objective's score changes with every key result added to it, so its owner's
+    # rights are needed, besides the rights on the key result's own owner.
+    authorise(
+        grant,
+        Command.CREATE_KEY_RESULT,
+        _objective_owner(ledger, body.objective_id),
+        body.owner,
+    )
     saved = ledger.idempotent(
         request,
         lambda: ledger.create_key_result(
@@ -76,7 +93,7 @@ def record_check_in(
     response: Response,
 ) -> Written:
     """Record a check-in: a value, a confidence and a note, for an effective date."""
-    require_writer(grant, _owner(ledger, key_result_id))
+    authorise(grant, Command.RECORD_CHECK_IN, _owner(ledger, key_result_id))
     saved = ledger.idempotent(
         request,
         lambda: ledger.record_check_in(
@@ -103,7 +120,7 @@ def correct_check_in(
     response: Response,
 ) -> Written:
     """Correct a recorded check-in's value, with a reason; the original stays in the history."""
-    require_writer(grant, _owner(ledger, key_result_id))
+    authorise(grant, Command.CORRECT_CHECK_IN, _owner(ledger, key_result_id))
     saved = ledger.idempotent(
         request,
         lambda: ledger.correct_check_in(
@@ -130,7 +147,7 @@ def rebaseline_key_result(
     response: Response,
 ) -> Written:
     """Change the baseline and/or target mid-cycle, with a reason; both plans stay scored."""
-    require_writer(grant, _owner(ledger, key_result_id))
+    authorise(grant, Command.REBASELINE_KEY_RESULT, _owner(ledger, key_result_id))
     saved = ledger.idempotent(
         request,
         lambda: ledger.rebaseline_key_result(
@@ -158,7 +175,14 @@ def reweight_key_result(
     response: Response,
 ) -> Written:
     """Change the key result's weight in its objective's score, with a reason."""
-    require_writer(grant, _owner(ledger, key_result_id))
+    # The weight is the key result's share of its objective's score: both owners decide.
+    key_result = ledger.get_key_result(key_result_id)
+    authorise(
+        grant,
+        Command.REWEIGHT_KEY_RESULT,
+        key_result.owner,
+        ledger.get_objective(key_result.objective_id).owner,
+    )
     saved = ledger.idempotent(
         request,
         lambda: ledger.reweight_key_result(
@@ -185,7 +209,7 @@ def retire_key_result(
     response: Response,
 ) -> Written:
     """Retire the key result with a reason; reports keep showing it, with the reason."""
-    require_writer(grant, _owner(ledger, key_result_id))
+    authorise(grant, Command.RETIRE_KEY_RESULT, _owner(ledger, key_result_id))
     saved = ledger.idempotent(
         request,
         lambda: ledger.retire_key_result(
@@ -204,12 +228,13 @@ def retire_key_result(
 def get_key_result(
     key_result_id: UUID,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     response: Response,
     as_of: AsOf = None,
     known_at: KnownAt = None,
 ) -> KeyResultPublic:
     """The key result as of a date and as known at a time, scored on both plans."""
+    authorise(grant, Command.READ_GOALS)
     moment = utc(known_at)
     key_result = ledger.get_key_result(key_result_id, moment)
     cycle = ledger.get_cycle(key_result.cycle_id, moment)

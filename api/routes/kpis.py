@@ -12,7 +12,7 @@ from api.deps import (
     GrantDep,
     IdempotencyDep,
     LedgerDep,
-    require_writer,
+    authorise,
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
@@ -27,6 +27,7 @@ from api.schemas import (
     Written,
 )
 from domain.application import GoalLedger
+from domain.authority import Command
 from domain.errors import NotFoundError
 from domain.values import utc_today
 
@@ -50,7 +51,7 @@ def define_kpi(
     response: Response,
 ) -> Written:
     """Define a KPI under its KRA (`area`), with its written definition and healthy level."""
-    require_writer(grant, body.owner)
+    authorise(grant, Command.DEFINE_KPI, body.owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.define_kpi(
@@ -83,7 +84,7 @@ def record_reading(
     response: Response,
 ) -> Written:
     """Record a KPI reading for an effective date."""
-    require_writer(grant, ledger.get_kpi(kpi_id).owner)
+    authorise(grant, Command.RECORD_KPI_READING, ledger.get_kpi(kpi_id).owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.record_kpi_reading(
@@ -112,7 +113,7 @@ def correct_reading(
     response: Response,
 ) -> Written:
     """Correct a recorded reading's value, with a reason."""
-    require_writer(grant, ledger.get_kpi(kpi_id).owner)
+    authorise(grant, Command.CORRECT_KPI_READING, ledger.get_kpi(kpi_id).owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.correct_kpi_reading(
@@ -139,7 +140,7 @@ def change_target(
     response: Response,
 ) -> Written:
     """Change the KPI's target and healthy range, with a reason; the date it was set moves."""
-    require_writer(grant, ledger.get_kpi(kpi_id).owner)
+    authorise(grant, Command.CHANGE_KPI_TARGET, ledger.get_kpi(kpi_id).owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.change_kpi_target(
@@ -168,7 +169,7 @@ def retire_kpi(
     response: Response,
 ) -> Written:
     """Retire the KPI with a reason."""
-    require_writer(grant, ledger.get_kpi(kpi_id).owner)
+    authorise(grant, Command.RETIRE_KPI, ledger.get_kpi(kpi_id).owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.retire_kpi(
@@ -187,12 +188,13 @@ def retire_kpi(
 def get_kpi(
     kpi_id: UUID,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     response: Response,
     as_of: AsOf = None,
     known_at: KnownAt = None,
 ) -> KpiPublic:
     """The KPI with its latest reading as of a date, and whether it is healthy."""
+    authorise(grant, Command.READ_GOALS)
     public = _public(ledger, kpi_id, as_of, utc(known_at))
     etag(response, public.version)
     return public
@@ -201,13 +203,14 @@ def get_kpi(
 @router.get("")
 def list_kpis(
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     area: str | None = None,
     owner: str | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[KpiPublic]:
     """KPIs in definition order, by KRA (`area`) and owner."""
+    authorise(grant, Command.READ_GOALS)
 
     def load(kpi_id: UUID) -> KpiPublic | None:
         try:

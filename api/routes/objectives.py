@@ -11,11 +11,12 @@ from api.deps import (
     GrantDep,
     IdempotencyDep,
     LedgerDep,
-    require_writer,
+    authorise,
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
 from api.schemas import Align, ObjectiveCreate, ObjectivePublic, Page, Retire, Written
+from domain.authority import Command
 from domain.errors import NotFoundError
 
 router = APIRouter(
@@ -32,7 +33,7 @@ def create_objective(
     response: Response,
 ) -> Written:
     """Create an objective in a cycle, optionally aligned to a parent objective."""
-    require_writer(grant, body.owner)
+    authorise(grant, Command.CREATE_OBJECTIVE, body.owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.create_objective(
@@ -58,7 +59,8 @@ def align_objective(
     response: Response,
 ) -> Written:
     """Align the objective to another (or unalign it with a null parent), with a reason."""
-    require_writer(grant, ledger.get_objective(objective_id).owner)
+    # The parent is named, not changed: aligning upward to another's objective is the point.
+    authorise(grant, Command.ALIGN_OBJECTIVE, ledger.get_objective(objective_id).owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.align_objective(
@@ -84,7 +86,7 @@ def retire_objective(
     response: Response,
 ) -> Written:
     """Retire the objective before its time, with a reason; it stays in every report."""
-    require_writer(grant, ledger.get_objective(objective_id).owner)
+    authorise(grant, Command.RETIRE_OBJECTIVE, ledger.get_objective(objective_id).owner)
     saved = ledger.idempotent(
         request,
         lambda: ledger.retire_objective(
@@ -103,12 +105,13 @@ def retire_objective(
 def get_objective(
     objective_id: UUID,
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     response: Response,
     as_of: AsOf = None,
     known_at: KnownAt = None,
 ) -> ObjectivePublic:
     """The objective with its weighted score and each key result's score."""
+    authorise(grant, Command.READ_GOALS)
     moment = utc(known_at)
     objective_status = ledger.objective_status(objective_id, as_of=as_of, known_at=moment)
     etag(response, objective_status.version)
@@ -118,13 +121,14 @@ def get_objective(
 @router.get("")
 def list_objectives(
     ledger: LedgerDep,
-    _grant: GrantDep,
+    grant: GrantDep,
     cycle_id: str | None = None,
     owner: str | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ObjectivePublic]:
     """Objectives in creation order, by cycle and owner."""
+    authorise(grant, Command.READ_GOALS)
 
     def load(objective_id: UUID) -> ObjectivePublic | None:
         try:

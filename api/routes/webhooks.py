@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
 from api.cloud_events import TOPICS_BY_TYPE
-from api.deps import GrantDep, IdempotencyDep, LedgerDep, ViewsDep, require_role
+from api.deps import GrantDep, IdempotencyDep, LedgerDep, ViewsDep, authorise
 from api.destinations import refused_host
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS
@@ -25,6 +25,7 @@ from api.schemas import Request as RequestBody
 from api.webhook_dispatch import DispatchSettings
 from domain.access import AccessGrant, Role
 from domain.application import GoalLedger
+from domain.authority import Command
 from domain.errors import InvalidInputError, NotFoundError
 from projections.webhooks import Webhook, WebhookSpec, WebhookState, WebhookStore
 
@@ -226,7 +227,7 @@ def _pending(ledger: GoalLedger, webhook: Webhook, head: int) -> int:
 
 def _mine(store: WebhookStore, grant: AccessGrant, webhook_id: UUID) -> Webhook:
     """The subscription, if the caller made it (admins: any); others' are not found."""
-    require_role(grant, Role.SERVICE)
+    authorise(grant, Command.MANAGE_WEBHOOKS)
     webhook = store.get(webhook_id)
     if webhook is None or not (grant.has(Role.ADMIN) or webhook.created_by == grant.subject):
         raise NotFoundError(f"no webhook {webhook_id}")
@@ -247,7 +248,7 @@ def create_webhook(
     response: Response,
 ) -> WebhookCreated:
     """Subscribe a URL to goal events; the answer shows the signing secret, once."""
-    require_role(grant, Role.SERVICE)
+    authorise(grant, Command.MANAGE_WEBHOOKS)
     head = _head(ledger)
     if body.after is not None and body.after > head:
         raise _invalid("after", f"after must not be past the log's head ({head})")
@@ -268,7 +269,7 @@ def create_webhook(
 @router.get("")
 def list_webhooks(grant: GrantDep, ledger: LedgerDep, store: WebhooksDep) -> WebhookList:
     """The caller's subscriptions (an admin's: everyone's), oldest first."""
-    require_role(grant, Role.SERVICE)
+    authorise(grant, Command.MANAGE_WEBHOOKS)
     head = _head(ledger)
     mine = None if grant.has(Role.ADMIN) else grant.subject
     return WebhookList(webhooks=[_public(w, head) for w in store.list(created_by=mine)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -107,8 +108,9 @@ def test_a_manager_writes_its_reports_goals_as_the_token_grants(
     client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
 ) -> None:
     mia = tokens.headers("mia", Role.MANAGER, reports=["ana"])
-    # A manager opens the quarter herself.
-    created(client.post("/v1/cycles", json=CYCLE, headers=mia))
+    # A manager does not open the quarter: cycles are the company's calendar, the admin's.
+    problem(client.post("/v1/cycles", json=CYCLE, headers=mia), 403)
+    goals.open_cycle()
     # She sets an objective for Ana, her report, and re-baselines Ana's key result.
     objective = goals.objective("ana", headers=mia)
     key_result = goals.key_result(objective["id"], "ana", headers=mia)
@@ -132,6 +134,111 @@ def test_a_manager_writes_its_reports_goals_as_the_token_grants(
     zeds = goals.key_result(goals.objective("zed")["id"], "zed")
     problem(check_in(client, zeds["id"], mia), 403)
     problem(client.post("/v1/objectives", json=objective_body("zed"), headers=mia), 403)
+
+
+def score_of(client: httpx.Client, objective_id: str, headers: Headers) -> str:
+    response = client.get(f"/v1/objectives/{objective_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    return str(response.json()["score"])
+
+
+def test_a_member_cannot_sink_anothers_objective_with_a_heavy_key_result(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger, admin: Headers
+) -> None:
+    goals.open_cycle()
+    # Bob's objective scores 0.81: one key result of weight 3, 81 of the way from 0 to 100.
+    bobs = goals.objective("bob")
+    key_result = goals.key_result(bobs["id"], "bob", baseline="0", target="100", weight="3")
+    goals.check_in(key_result["id"], value="81")
+    assert score_of(client, bobs["id"], admin) == "0.8100"
+
+    # Ana adds a key result of her own, weighing 1000, under Bob's objective: refused,
+    # since the objective's score is Bob's (it would have fallen to 0.0024).
+    ana = tokens.headers("ana", Role.MEMBER)
+    before = position(ledger)
+    heavy = key_result_body(bobs["id"], "ana", weight="1000")
+    problem(client.post("/v1/key-results", json=heavy, headers=ana), 403)
+    assert position(ledger) == before
+    assert score_of(client, bobs["id"], admin) == "0.8100"
+
+    # Nor may she put a key result in Bob's name under an objective of her own.
+    hers = goals.objective("ana", headers=ana)
+    problem(
+        client.post("/v1/key-results", json=key_result_body(hers["id"], "bob"), headers=ana), 403
+    )
+    # Bob's manager may add to Bob's objective, and the score moves as the weights say.
+    mia = tokens.headers("mia", Role.MANAGER, reports=["bob"])
+    goals.key_result(bobs["id"], "bob", headers=mia, weight="1")
+    assert score_of(client, bobs["id"], admin) == "0.6075"
+
+
+def test_reweighting_needs_rights_on_the_key_result_and_on_its_objective(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
+) -> None:
+    goals.open_cycle()
+    # Ana contributes a key result of her own to Bob's objective.
+    bobs = goals.objective("bob")
+    anas = goals.key_result(bobs["id"], "ana")
+    ana = tokens.headers("ana", Role.MEMBER)
+    bob = tokens.headers("bob", Role.MEMBER)
+    reweight = {"weight": "1000", "reason": "matters most", "reason_code": "priorities_changed"}
+    path = f"/v1/key-results/{anas['id']}/reweight"
+    # She checks in on it: the key result is hers.
+    goals.check_in(anas["id"], headers=ana)
+    before = position(ledger)
+    # She may not re-weight it: its weight is its share of Bob's objective's score.
+    problem(client.post(path, json=reweight, headers=ana), 403)
+    # Bob may not either: the key result is Ana's.
+    problem(client.post(path, json=reweight, headers=bob), 403)
+    assert position(ledger) == before
+    # Their manager, with both as reports, may.
+    mia = tokens.headers("mia", Role.MANAGER, reports=["ana", "bob"])
+    ok(client.post(path, json=reweight, headers=mia))
+
+
+def test_aligning_needs_rights_on_the_objective_not_on_its_parent(
+    client: httpx.Client, goals: Goals, tokens: Tokens
+) -> None:
+    goals.open_cycle()
+    company = goals.objective("ceo")
+    ana = tokens.headers("ana", Role.MEMBER)
+    hers = goals.objective("ana", headers=ana)
+    align = {"reason": "ladders up", "reason_code": "priorities_changed"}
+    # Ana aligns her objective up to the CEO's: the parent is named, not changed.
+    ok(
+        client.post(
+            f"/v1/objectives/{hers['id']}/align",
+            json={"parent_id": company["id"], **align},
+            headers=ana,
+        )
+    )
+    # She may not align the CEO's objective (under hers, or anywhere).
+    problem(
+        client.post(
+            f"/v1/objectives/{company['id']}/align",
+            json={"parent_id": None, **align},
+            headers=ana,
+        ),
+        403,
+    )
+
+
+def test_only_an_admin_opens_or_closes_a_cycle(
+    client: httpx.Client, tokens: Tokens, admin: Headers, ledger: GoalLedger
+) -> None:
+    # The quarter just over, and next year's first, not started yet, opened by an admin.
+    created(client.post("/v1/cycles", json=CYCLE, headers=admin))
+    next_year = {"id": "2027-Q1", "starts_on": "2027-01-01", "ends_on": "2027-03-31"}
+    created(client.post("/v1/cycles", json=next_year, headers=admin))
+    # A manager may close neither, nor open another: the calendar is the company's.
+    mia = tokens.headers("mia", Role.MANAGER, reports=["ana"])
+    before = position(ledger)
+    for key in ("2026-Q3", "2027-Q1"):
+        problem(client.post(f"/v1/cycles/{key}/close", headers=mia), 403)
+    problem(client.post("/v1/cycles", json={**next_year, "id": "2027-Q2"}, headers=mia), 403)
+    assert position(ledger) == before
+    # The admin closes the quarter that is over.
+    ok(client.post("/v1/cycles/2026-Q3/close", headers=admin))
 
 
 def test_readers_cannot_write_even_their_own_goals(
@@ -209,7 +316,7 @@ def test_the_actor_comes_from_the_token_never_from_the_body(
     assert actors(ledger, key_result["id"]) == ["ana"]
 
 
-def test_without_a_valid_token_nothing_is_read_or_written(
+def test_without_bearer_credentials_the_challenge_names_no_error(
     client: httpx.Client, quarter: dict[str, Any], tokens: Tokens, ledger: GoalLedger
 ) -> None:
     kr = f"/v1/key-results/{quarter['key_result']['id']}"
@@ -219,22 +326,54 @@ def test_without_a_valid_token_nothing_is_read_or_written(
     for headers in (
         {},  # no header at all
         {"Authorization": "Bearer"},  # a scheme without a token
-        {"Authorization": "Bearer gp_not-a-real-token"},  # a token never issued
         {"Authorization": f"Basic {token}"},  # the right token under the wrong scheme
         {"Authorization": token},  # no scheme
     ):
-        # Every read and every write answers 401 with a Bearer challenge.
+        # Every read and every write answers 401 with a bare Bearer challenge: no bearer
+        # credentials were sent, so there is no error to name (RFC 6750, 3.1).
         for response in (
             client.get(kr, headers=headers),
             client.post(f"{kr}/check-ins", json=check_in_body(), headers=headers),
         ):
-            problem(response, 401)
+            body = problem(response, 401, field="Authorization")
+            assert body["type"] == "/problems/unauthenticated"
             assert response.headers["WWW-Authenticate"] == "Bearer"
     assert position(ledger) == before
 
+
+def test_a_refused_token_is_told_whether_it_is_unknown_expired_or_revoked(
+    client: httpx.Client, quarter: dict[str, Any], tokens: Tokens, ledger: GoalLedger
+) -> None:
+    kr = f"/v1/key-results/{quarter['key_result']['id']}"
+    # A token that lived a microsecond: it has expired by the time it is sent.
+    expired, _ = ledger.issue_token(
+        actor="root", subject="ana", roles=[Role.MEMBER], expires_in=timedelta(microseconds=1)
+    )
     # A token works until it is revoked...
-    assert client.get(kr, headers=bearer(token)).status_code == 200
-    ledger.revoke_token(actor="root", token=token, reason="left the company")
-    # ...and is refused from then on, for reads and writes alike.
-    problem(client.get(kr, headers=bearer(token)), 401)
-    problem(client.post(f"{kr}/check-ins", json=check_in_body(), headers=bearer(token)), 401)
+    revoked = tokens.issue("ana", Role.MEMBER)
+    assert client.get(kr, headers=bearer(revoked)).status_code == 200
+    ledger.revoke_token(actor="root", token=revoked, reason="left the company")
+    before = position(ledger)
+
+    for token, description in [
+        ("gp_not-a-real-token", "the token is unknown"),
+        ("not-even-goalpost-shaped", "the token is unknown"),
+        (expired, "the token has expired"),
+        (revoked, "the token was revoked"),
+    ]:
+        # ...and from then on every read and write says why, in the challenge and the body.
+        for response in (
+            client.get(kr, headers=bearer(token)),
+            client.post(f"{kr}/check-ins", json=check_in_body(), headers=bearer(token)),
+        ):
+            body = problem(response, 401, field="Authorization")
+            assert response.headers["WWW-Authenticate"] == (
+                f'Bearer error="invalid_token", error_description="{description}"'
+            )
+            assert body["type"] == "/problems/invalid-token"
+            assert body["detail"] == description
+            # Nothing else: not whose token it was, not when it expired or why it went.
+            assert set(body) == {"type", "title", "status", "detail", "instance", "field"}
+            assert "ana" not in response.text
+            assert "left the company" not in response.text
+    assert position(ledger) == before
