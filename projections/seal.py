@@ -310,9 +310,11 @@ class _Log:
             times = Identifier(recorder.datastore.schema, recorder.times_table_name)
             self._events_sql: Any = SQL(
                 "SELECT e.notification_id AS position, e.originator_id, e.originator_version,"
-                " e.topic, e.state, t.recorded_at FROM {events} e LEFT JOIN {times} t"
-                " ON t.originator_id = e.originator_id"
-                " AND t.originator_version = e.originator_version"
+                " e.topic, e.state,"
+                # One index lookup per event: a join may hash the whole index every batch.
+                " (SELECT t.recorded_at FROM {times} t WHERE t.originator_id = e.originator_id"
+                " AND t.originator_version = e.originator_version) AS recorded_at"
+                " FROM {events} e"
                 # No upper bound: with one, a planner short of statistics may sort the
                 # whole range for each batch instead of walking the index.
                 " WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s"
