@@ -123,8 +123,9 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
         # The function trusts its caller with nothing it stores beside the events (ADR 24):
         # a record time is the timestamp inside the event's own state, refused unless it is
         # within RECORD_TIME_TOLERANCE of the database clock and not before the goal's
-        # previous one; `p_time_*` must be empty or exactly those rows (a process of the
-        # previous release still sends them); a completed request must be the events'
+        # previous one; `p_time_*` must be empty or exactly those rows (the recorder still
+        # sends them, as the previous release does, so either release's process saves
+        # through either release's function); a completed request must be the events'
         # actor's and name one of the events. A refusal is a data_exception.
         self.append_function_name = f"{events_table_name}_append"
         self.check_identifier_length(self.append_function_name)
