@@ -123,10 +123,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
         # The function trusts its caller with nothing it stores beside the events (ADR 24):
         # a record time is the timestamp inside the event's own state, refused unless it is
         # within RECORD_TIME_TOLERANCE of the database clock and not before the goal's
-        # previous one; `p_time_*` must be empty or exactly those rows (the recorder still
-        # sends them, as the previous release does, so either release's process saves
-        # through either release's function); a completed request must be the events'
-        # actor's and name one of the events. A refusal is a data_exception.
+        # previous one; `p_time_*` must be empty or exactly those rows, in order (the
+        # recorder still sends them, as the previous release does, so either release's
+        # process saves through either release's function); a completed request must be
+        # the events' actor's and name one of the events. A refusal is a data_exception.
         self.append_function_name = f"{events_table_name}_append"
         self.check_identifier_length(self.append_function_name)
         append_function = Identifier(schema, self.append_function_name)
@@ -198,12 +198,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 " RAISE EXCEPTION 'goalpost refuses the save: an event says it was recorded"
                 " before the goal''s previous event' USING ERRCODE = 'data_exception'; "
                 "END IF; "
-                "IF cardinality(p_time_ids) > 0 AND EXISTS ("
-                "(SELECT * FROM unnest(p_time_ids, p_time_versions, p_times)"
-                " EXCEPT ALL SELECT * FROM unnest(v_time_ids, v_time_versions, v_times))"
-                " UNION ALL"
-                " (SELECT * FROM unnest(v_time_ids, v_time_versions, v_times)"
-                " EXCEPT ALL SELECT * FROM unnest(p_time_ids, p_time_versions, p_times))) THEN"
+                # Given in the events' order, as the recorder sends them.
+                "IF cardinality(p_time_ids) > 0 AND (p_time_ids IS DISTINCT FROM v_time_ids"
+                " OR p_time_versions IS DISTINCT FROM v_time_versions"
+                " OR p_times IS DISTINCT FROM v_times) THEN"
                 " RAISE EXCEPTION 'goalpost refuses the save: the record times given are not"
                 " the times its events carry' USING ERRCODE = 'data_exception'; "
                 "END IF; "

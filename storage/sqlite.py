@@ -94,7 +94,8 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
         except RecordTimeRefusedError as error:
             raise DataError(f"goalpost refuses the save: {error}") from None
         given: EventTimes = kwargs.get("event_timestamps") or ()
-        if given and sorted(_times_key(t) for t in given) != sorted(map(_times_key, times)):
+        # Given in the events' order, as `GoalLedger._record` passes them.
+        if given and [_times_key(t) for t in given] != [_times_key(t) for t in times]:
             raise DataError(
                 "goalpost refuses the save: the record times given are not the times "
                 "its events carry"
