@@ -95,7 +95,7 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             raise DataError(f"goalpost refuses the save: {error}") from None
         given: EventTimes = kwargs.get("event_timestamps") or ()
         # Given in the events' order, as `GoalLedger._record` passes them.
-        if given and [_times_key(t) for t in given] != [_times_key(t) for t in times]:
+        if given and [tuple(t) for t in given] != times:
             raise DataError(
                 "goalpost refuses the save: the record times given are not the times "
                 "its events carry"
@@ -198,10 +198,6 @@ def _record_times(
             )
         )
     return times, actors
-
-
-def _times_key(row: tuple[UUID, int, datetime]) -> tuple[UUID, int, str]:
-    return row[0], row[1], _sortable(row[2])
 
 
 def _check_request(
