@@ -26,12 +26,12 @@ from api.routes import (
     scores,
     webhooks,
 )
-from domain.application import GoalLedger
-from projections.base import BackgroundWorker, ReadModelStatus, read_model_status
-from projections.database import ViewDatabase
+from application.ledger import GoalLedger
+from application.stores import open_ledger
+from projections.base import ReadModelStatus, read_model_status
 from projections.registry import READ_MODELS, background_worker_for
-from storage.ledger import open_ledger
-from storage.sqlite import GoalpostSQLiteRecorder
+from projections.worker import BackgroundWorker
+from storage.views import ViewDatabase
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -280,4 +280,4 @@ def app_from_environment() -> FastAPI:
     serve` is the whole demo; on PostgreSQL `goalpost worker` runs beside the API.
     """
     ledger = open_ledger()
-    return create_app(ledger, run_projections=isinstance(ledger.recorder, GoalpostSQLiteRecorder))
+    return create_app(ledger, run_projections=getattr(ledger.recorder, "dialect", None) == "sqlite")

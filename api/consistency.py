@@ -51,7 +51,7 @@ from projections.base import (
     ReadModelStatus,
     wait_until,
 )
-from projections.database import ReadModelHealth, ViewDatabase
+from storage.views import ReadModelHealth, ViewDatabase
 
 POSITION_HEADER = "Goalpost-Position"
 LOG_HEAD_HEADER = "Goalpost-Log-Head"

@@ -12,10 +12,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.json_body import parse_json
 from api.problems import ProblemError
+from application.ledger import GoalLedger
 from domain.access import AccessGrant, TokenRefusedError
-from domain.application import GoalLedger, IdempotentRequest
 from domain.authority import GOAL_SCOPED, Command, may, relation, roles_allowed
-from projections.database import ViewDatabase
+from storage.requests import IdempotentRequest
+from storage.views import ViewDatabase
 
 MAX_IDEMPOTENCY_KEY = 255
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')

@@ -13,11 +13,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.application import IdempotencyKeyReusedError
 from domain.errors import (
     ConcurrencyError,
     ConflictError,
     DomainError,
+    IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
     StaleVersionError,

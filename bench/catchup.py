@@ -24,12 +24,12 @@ from collections.abc import Sequence
 
 from psycopg import sql
 
+from application.stores import init_store, open_ledger
 from bench.ledger import LEDGER_SCHEMA, Row, Section, Server, bench_database, progress, render
 from bench.ledger import versions as machine_versions
 from bench.rebuild import build_history
-from projections.base import ProjectionWorker
 from projections.registry import READ_MODELS
-from storage.ledger import init_store, open_ledger
+from projections.worker import ProjectionWorker
 
 # The ledger's own tables; everything else in its schema belongs to read models.
 LEDGER_TABLES = {

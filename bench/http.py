@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
 from api.app import create_app
-from storage.ledger import init_store, open_ledger
+from application.stores import init_store, open_ledger
 
 ADMIN_DB = "postgresql://postgres@127.0.0.1:5432/postgres"
 CYCLE_START = date(2026, 7, 1)

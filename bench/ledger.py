@@ -33,9 +33,9 @@ from eventsourcing.utils import get_topic
 from psycopg import pq, sql
 from psycopg.rows import DictRow
 
-from domain.application import CheckInImport, GoalLedger, replay
+from application.ledger import CheckInImport, GoalLedger, replay
+from application.stores import init_store, open_ledger
 from domain.key_result import KeyResult
-from storage.ledger import init_store, open_ledger
 from storage.postgres import GoalpostPostgresRecorder
 
 T = TypeVar("T")

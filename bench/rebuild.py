@@ -27,6 +27,8 @@ from uuid import UUID
 
 from psycopg import sql
 
+from application.ledger import CheckInImport, GoalLedger
+from application.stores import init_store, open_ledger
 from bench.ledger import (
     EVENTS_TABLE,
     LEDGER_SCHEMA,
@@ -41,15 +43,15 @@ from bench.ledger import (
     timed,
     versions,
 )
-from domain.application import CheckInImport, GoalLedger
 from domain.values import utc_today
 from projections.audit_trail import change_report
-from projections.base import DEFAULT_BATCH, ReadModel, Rebuild
-from projections.database import ViewDatabase
+from projections.base import ReadModel
 from projections.evidence import EvidenceView
+from projections.rebuild import Rebuild
 from projections.registry import READ_MODELS, read_model_named, worker_for
 from projections.scores import Scores, scores
-from storage.ledger import init_store, open_ledger
+from projections.worker import DEFAULT_BATCH
+from storage.views import ViewDatabase
 
 ACTOR = "bench"
 PAGE = 1000

@@ -27,9 +27,9 @@ from typing import IO
 
 from psycopg import sql
 
-from api.cloud_events import GOAL_TOPICS
-from api.routes.events import read_page
 from api.routes.webhooks import check_secret
+from application.ledger import CheckInImport, GoalLedger
+from application.stores import init_store, open_ledger
 from bench.ledger import (
     ACTOR,
     CYCLE,
@@ -48,10 +48,10 @@ from bench.ledger import (
     render,
     versions,
 )
-from domain.application import CheckInImport, GoalLedger
-from projections.database import ViewDatabase
-from projections.webhooks import WebhookSpec, WebhookStore
-from storage.ledger import init_store, open_ledger
+from delivery.cloud_events import GOAL_TOPICS
+from delivery.feed import read_page
+from storage.subscriptions import WebhookSpec, WebhookStore
+from storage.views import ViewDatabase
 from tests.webhook_receiver import Delivery, Receiver, receiving
 
 WAIT_SECONDS = 60.0

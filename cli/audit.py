@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 from eventsourcing.persistence import PersistenceError
 
-from domain.application import SnapshotMismatch
+from application.ledger import SnapshotMismatch
+from application.stores import open_ledger
 from projections import seal
-from projections.database import ViewDatabase
 from projections.seal import Anchor, Finding, SealUnavailableError, Verification
-from storage.ledger import open_ledger
 from storage.settings import Settings, StoreUrlError
+from storage.views import ViewDatabase
 
 INTACT = 0
 BROKEN = 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from uuid import UUID
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from domain.errors import NotFoundError
 from domain.values import Confidence, Direction, KpiDirection, ObjectiveKind, ReasonCode
 

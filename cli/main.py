@@ -20,32 +20,22 @@ import typer
 import uvicorn
 from eventsourcing.persistence import PersistenceError, ProgrammingError
 
+from application.ledger import CheckInImport, GoalLedger
+from application.stores import grant_app_role, init_store, open_ledger
 from cli import audit, webhooks
 from cli.demo import CYCLE as DEMO_CYCLE
 from cli.demo import demo_loaded, load_demo
 from cli.render import render_kpis, render_scoreboard
 from domain.access import DEFAULT_TOKEN_LIFETIME, AccessGrant
-from domain.application import CheckInImport, GoalLedger
 from domain.errors import AlreadyExistsError, DomainError, NotFoundError
-from projections.base import (
-    DEFAULT_BATCH,
-    DEFAULT_POLL_SECONDS,
-    ReadModelStatus,
-    Rebuild,
-    RebuildInterruptedError,
-    RebuildSupersededError,
-)
+from projections.base import ReadModelStatus
+from projections.rebuild import Rebuild, RebuildInterruptedError, RebuildSupersededError
 from projections.registry import READ_MODELS, read_model_named, worker_for
 from projections.seal import SealRebuildRefusedError
-from projections.webhooks import create_tables as create_webhook_tables
-from storage.ledger import (
-    StoreUnreachableError,
-    check_store,
-    grant_app_role,
-    init_store,
-    open_ledger,
-)
+from projections.worker import DEFAULT_BATCH, DEFAULT_POLL_SECONDS
+from storage.reach import StoreUnreachableError, check_store
 from storage.settings import Settings, StoreUrlError, store_env
+from storage.subscriptions import create_tables as create_webhook_tables
 
 USAGE_ERROR = 2
 STORE_ERROR = 1

@@ -12,8 +12,8 @@ import typer
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
-from api.webhook_dispatch import DispatchSettings, WebhookDispatcher
-from storage.ledger import open_ledger
+from application.stores import open_ledger
+from delivery.dispatcher import DispatchSettings, WebhookDispatcher
 from storage.settings import Settings, StoreUrlError
 
 USAGE_ERROR = 2

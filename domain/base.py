@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -21,6 +22,16 @@ GOALPOST_NAMESPACE = uuid5(NAMESPACE_URL, "urn:goalpost")
 def derived_id(kind: str, key: str) -> UUID:
     # Cached: read models look a cycle up by its key on every event they project.
     return uuid5(GOALPOST_NAMESPACE, f"{kind}:{key}")
+
+
+def event_class_name(event_class: type) -> str:
+    """`KeyResult.CheckInRecorded` -> `check_in_recorded`: one vocabulary for the audit
+    trail and the feed's CloudEvents types."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+
+
+def event_name(event: object) -> str:
+    return event_class_name(type(event))
 
 
 @dataclass(frozen=True)

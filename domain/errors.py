@@ -40,6 +40,10 @@ class ConcurrencyError(ConflictError):
     """Another writer saved the same goal first; nothing of this command was stored."""
 
 
+class IdempotencyKeyReusedError(InvalidInputError):
+    """An Idempotency-Key was used before for a different request."""
+
+
 class StaleVersionError(DomainError):
     """The caller's expected version is not the goal's current version."""
 

@@ -7,7 +7,6 @@ aggregates as they stood at that point of the log.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from domain.access import AccessGrant
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, event_name
 from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
@@ -27,7 +26,7 @@ from domain.objective import Objective
 from domain.scoring import TrafficLight, objective_score, rounded, traffic_light
 from domain.values import Direction, plain
 from projections.base import ReadModel
-from projections.database import ViewDatabase, ViewTransaction
+from storage.views import ViewDatabase, ViewTransaction
 
 BACKDATED_AFTER_DAYS = 7
 
@@ -73,16 +72,6 @@ KINDS: dict[type[LedgerAggregate], str] = {
     Kpi: "kpi",
     AccessGrant: "access_grant",
 }
-
-
-def event_class_name(event_class: type) -> str:
-    """`KeyResult.CheckInRecorded` -> `check_in_recorded`: one vocabulary for the audit
-    trail and the feed's CloudEvents types."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
-
-
-def event_name(event: object) -> str:
-    return event_class_name(type(event))
 
 
 def _number(value: Decimal | None) -> str | None:

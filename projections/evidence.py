@@ -19,14 +19,14 @@ from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.errors import InvalidInputError, NotFoundError
 from domain.scoring import rounded
 from domain.values import Confidence, utc_now
 from projections.audit_trail import AuditTrail
-from projections.database import ViewDatabase
+from storage.views import ViewDatabase
 
 # A review period is a half-year or a year; three years bounds the work of one request.
 MAX_PERIOD_DAYS = 3 * 366

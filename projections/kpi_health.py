@@ -15,12 +15,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.errors import NotFoundError
 from domain.kpi import Kpi, Reading
 from projections.base import ReadModel
-from projections.database import ViewDatabase, ViewTransaction
+from storage.views import ViewDatabase, ViewTransaction
 
 KPI_EVENTS = (
     Kpi.Defined,

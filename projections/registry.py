@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from projections.audit_trail import AuditTrail
-from projections.base import (
+from projections.base import ReadModel
+from projections.kpi_health import KpiHealth
+from projections.scores import Scores
+from projections.seal import Seal
+from projections.worker import (
     DEFAULT_BATCH,
     DEFAULT_POLL_SECONDS,
     BackgroundWorker,
     ProjectionWorker,
-    ReadModel,
 )
-from projections.kpi_health import KpiHealth
-from projections.scores import Scores
-from projections.seal import Seal
 
 READ_MODELS: tuple[type[ReadModel], ...] = (AuditTrail, KpiHealth, Seal, Scores)
 

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from typing import Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
-from domain.application import GoalLedger, replay
+from application.ledger import GoalLedger, replay
 from domain.base import LedgerAggregate
 
 A = TypeVar("A", bound=LedgerAggregate)

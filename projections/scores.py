@@ -43,7 +43,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.key_result import KeyResult
@@ -64,7 +64,7 @@ from domain.scoring import (
 )
 from domain.values import Confidence, utc_today
 from projections.base import ReadModel
-from projections.database import ViewDatabase, ViewTransaction
+from storage.views import ViewDatabase, ViewTransaction
 
 KEY_RESULT_COLUMNS = (
     "key_result_id",

@@ -36,13 +36,11 @@ from eventsourcing.persistence import Notification, PersistenceError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from projections.base import ReadModel
-from projections.database import FIRST_GENERATION, ViewDatabase, ViewTransaction
-from storage.postgres import GoalpostPostgresRecorder
 from storage.record_times import RecordTimeRefusedError, claimed
-from storage.sqlite import GoalpostSQLiteRecorder
+from storage.views import FIRST_GENERATION, ViewDatabase, ViewTransaction
 
 # Changing anything in the encoding means a new genesis text ("v2") and a re-seal.
 GENESIS = hashlib.sha256(b"goalpost seal v1 genesis").digest()
@@ -302,9 +300,9 @@ class _Log:
         self._seal_sql = views.sql(
             "SELECT position, hash FROM {seal} WHERE position > %s ORDER BY position LIMIT %s"
         )
-        recorder = ledger.recorder
+        recorder: Any = ledger.recorder
         self._datastore: Any
-        if isinstance(recorder, GoalpostPostgresRecorder):
+        if recorder.dialect == "postgresql":
             self._datastore = recorder.datastore
             events = Identifier(recorder.datastore.schema, recorder.events_table_name)
             times = Identifier(recorder.datastore.schema, recorder.times_table_name)
@@ -334,7 +332,7 @@ class _Log:
                 "SELECT (SELECT max(notification_id) FROM {events}) AS head,"
                 " (SELECT count(*) FROM {events} WHERE notification_id > %s) AS after"
             ).format(events=Identifier(recorder.datastore.schema, recorder.events_table_name))
-        elif isinstance(recorder, GoalpostSQLiteRecorder):
+        elif recorder.dialect == "sqlite":
             table, times_table = recorder.events_table_name, recorder.times_table_name
             if not (_TABLE.match(table) and _TABLE.match(times_table)):
                 raise ValueError(f"not an events table name: {table!r}")

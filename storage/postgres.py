@@ -65,6 +65,9 @@ def append_only_statements(schema: str, table: str) -> list[Composed]:
 class GoalpostPostgresRecorder(PostgresApplicationRecorder):
     """Writes each event's record time beside it, in the same transaction."""
 
+    # What callers above storage ask, instead of which class they were given.
+    dialect = "postgresql"
+
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:

@@ -38,6 +38,9 @@ def append_only_statements(table: str) -> list[str]:
 class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
     """Writes each event's record time beside it, in the same transaction."""
 
+    # What callers above storage ask, instead of which class they were given.
+    dialect = "sqlite"
+
     def __init__(
         self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
     ) -> None:

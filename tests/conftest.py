@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from domain.application import GoalLedger
-from storage.ledger import open_ledger
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 
 # The local server `.ci/ensure-postgres` starts: trust auth, superuser `postgres`.
 PG_HOST = "127.0.0.1"

@@ -13,7 +13,7 @@ from fastapi import Query, Response
 
 from api.problems import ProblemError
 from api.schemas import Day, Moment, Written
-from domain.application import Saved
+from application.ledger import Saved
 
 T = TypeVar("T")
 

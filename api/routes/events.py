@@ -10,15 +10,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, cloud_event
 from api.deps import GrantDep, LedgerDep, authorise
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
+from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
+from delivery.feed import read_page
 from domain.authority import Command
 
 router = APIRouter(
@@ -32,6 +33,8 @@ STREAM_POLL_SECONDS = 0.5
 
 
 class FeedPage(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     events: list[dict[str, Any]] = Field(
         description="CloudEvents 1.0 JSON objects in log order; `position` is the cursor."
     )
@@ -70,19 +73,6 @@ def check_cursor(ledger: GoalLedger, position: int, field: str) -> int:
     return position
 
 
-def read_page(ledger: GoalLedger, after: int, limit: int, topics: list[str]) -> FeedPage:
-    """Events after a position, in order. Positions commit in order (the save holds the
-    table lock), so everything at or below the head read first is already visible: a
-    page that ends early can safely move the cursor to that head."""
-    head = ledger.recorder.max_notification_id() or 0
-    stored = ledger.recorder.select_notifications(
-        start=after, stop=head, limit=limit, topics=topics, inclusive_of_start=False
-    )
-    events = [cloud_event(s, ledger.mapper.to_domain_event(s)) for s in stored]  # type: ignore[arg-type]
-    next_after = stored[-1].id if len(stored) == limit else max(after, head)
-    return FeedPage(events=events, next_after=next_after, head=head)
-
-
 @router.get("")
 def feed(
     ledger: LedgerDep,
@@ -103,7 +93,8 @@ def feed(
     """Goal events in log order as CloudEvents, from a cursor; resume from `next_after`."""
     authorise(grant, Command.FOLLOW_EVENTS)
     topics = _topics(type)
-    return read_page(ledger, check_cursor(ledger, after, "query.after"), limit, topics)
+    page = read_page(ledger, check_cursor(ledger, after, "query.after"), limit, topics)
+    return FeedPage.model_validate(page)
 
 
 @router.get(

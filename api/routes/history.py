@@ -38,7 +38,6 @@ from projections.audit_trail import (
     goal_history,
     goal_known,
 )
-from projections.database import ViewDatabase
 from projections.kpi_health import (
     KpiHealth,
     KpiHealthRow,
@@ -46,6 +45,7 @@ from projections.kpi_health import (
     kpi_health,
     kpi_health_replayed,
 )
+from storage.views import ViewDatabase
 
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "content": {"application/problem+json": {}}}

@@ -26,7 +26,7 @@ from api.schemas import (
     Retire,
     Written,
 )
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from domain.authority import Command
 from domain.errors import NotFoundError
 from domain.values import utc_today

@@ -21,7 +21,7 @@ from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
 from api.routes.common import PROBLEMS, AsOf, KnownAt, read_model_unavailable, utc
 from api.schemas import Exact, Score
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from domain.reports import CycleScoreboard, Rollup
 from domain.scoring import Pace, TrafficLight, rounded, rounded_or_none
 from domain.values import Confidence, Direction, ObjectiveKind

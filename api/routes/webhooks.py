@@ -15,19 +15,19 @@ import httpx
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
-from api.cloud_events import TOPICS_BY_TYPE
 from api.deps import GrantDep, IdempotencyDep, LedgerDep, ViewsDep, authorise
-from api.destinations import refused_host
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS
 from api.schemas import Identifier
 from api.schemas import Request as RequestBody
-from api.webhook_dispatch import DispatchSettings
+from application.ledger import GoalLedger
+from delivery.cloud_events import TOPICS_BY_TYPE
+from delivery.destinations import refused_host
+from delivery.dispatcher import DispatchSettings
 from domain.access import AccessGrant, Role
-from domain.application import GoalLedger
 from domain.authority import Command
 from domain.errors import InvalidInputError, NotFoundError
-from projections.webhooks import Webhook, WebhookSpec, WebhookState, WebhookStore
+from storage.subscriptions import Webhook, WebhookSpec, WebhookState, WebhookStore
 
 router = APIRouter(
     prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEMS, route_class=StrictJSONRoute

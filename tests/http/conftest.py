@@ -21,10 +21,10 @@ import uvicorn
 from psycopg import sql
 
 from api.app import create_app
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from domain.access import Role
-from domain.application import GoalLedger
 from projections.registry import worker_for
-from storage.ledger import open_ledger
 from tests.conftest import pg_admin, pg_url_for
 
 # The quarter every story lives in; it lies wholly in the past, so check-ins name a day.

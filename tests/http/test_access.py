@@ -9,8 +9,8 @@ from uuid import UUID
 import httpx
 import pytest
 
+from application.ledger import GoalLedger
 from domain.access import Role
-from domain.application import GoalLedger
 from tests.http.conftest import (
     CYCLE,
     Goals,

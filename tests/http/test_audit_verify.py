@@ -7,8 +7,8 @@ import json
 import httpx
 from psycopg import sql
 
+from application.ledger import GoalLedger
 from domain.access import Role
-from domain.application import GoalLedger
 from projections.registry import worker_for
 from tests.conftest import pg_admin
 from tests.http.conftest import Goals, Tokens, problem

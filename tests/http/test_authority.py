@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from application.ledger import GoalLedger
 from domain.access import Role
-from domain.application import GoalLedger
 from domain.authority import AUTHORITY, Command, Relation, Rule
 from projections.registry import worker_for
 from tests.http.conftest import (

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from tests.http.conftest import (
     CYCLE,
     Headers,

@@ -14,12 +14,12 @@ from uuid import UUID
 import httpx
 import pytest
 
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from cli.demo import load_demo
 from domain.access import Role
-from domain.application import GoalLedger
 from domain.values import utc_now
 from projections.registry import worker_for
-from storage.ledger import open_ledger
 from tests.http.conftest import Headers, Tokens, problem, serve
 
 pytestmark = pytest.mark.postgres

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from tests.http.conftest import (
     CYCLE,
     Goals,

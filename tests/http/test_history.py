@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 import api.routes.history as history_routes
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from domain.access import Role
-from domain.application import GoalLedger
 from domain.values import utc_today
 from projections.registry import worker_for
-from storage.ledger import open_ledger
 from tests.http.conftest import (
     CYCLE,
     Goals,

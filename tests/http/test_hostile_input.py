@@ -14,7 +14,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 from tests.http.conftest import (
     Goals,
     Headers,

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from domain.access import Role
-from domain.application import GoalLedger
-from storage.ledger import open_ledger
 from tests.http.conftest import (
     CYCLE,
     Goals,

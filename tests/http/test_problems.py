@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from application.ledger import GoalLedger
 from domain.access import Role
-from domain.application import GoalLedger
 from tests.http.conftest import (
     Goals,
     Headers,

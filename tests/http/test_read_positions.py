@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from api import consistency
+from application.ledger import GoalLedger
 from domain.access import Role
-from domain.application import GoalLedger
 from projections.registry import READ_MODELS, worker_for
 from tests.http.conftest import (
     Goals,

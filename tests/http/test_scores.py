@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from application.ledger import GoalLedger
 from domain.access import Role
-from domain.application import GoalLedger
 from projections.registry import worker_for
 from tests.http.conftest import CYCLE, Goals, Headers, Tokens, position, problem
 

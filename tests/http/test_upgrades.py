@@ -5,12 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from application.ledger import GoalLedger
 from domain.access import Role
-from domain.application import GoalLedger
-from projections.base import ProjectionWorker, Rebuild
-from projections.database import ViewDatabase
+from projections.rebuild import Rebuild
 from projections.registry import worker_for
 from projections.scores import Scores
+from projections.worker import ProjectionWorker
+from storage.views import ViewDatabase
 from tests.http.conftest import Goals, Tokens, problem
 
 pytestmark = pytest.mark.postgres

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.webhook_dispatch import DispatchSettings, WebhookDispatcher
+from application.ledger import GoalLedger
+from application.stores import open_ledger
+from delivery.dispatcher import DispatchSettings, WebhookDispatcher
 from domain.access import Role
-from domain.application import GoalLedger
-from storage.ledger import open_ledger
 from tests.http.conftest import Goals, Headers, Tokens, position, problem
 from tests.webhook_receiver import Receiver, receiving
 

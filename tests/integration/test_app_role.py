@@ -20,15 +20,15 @@ import pytest
 from psycopg import errors, sql
 from typer.testing import CliRunner
 
+from application.stores import open_ledger
 from cli.demo import load_demo
 from cli.main import app as goalpost_cli
 from domain.access import AccessGrant
 from projections.audit_trail import AuditTrail
-from projections.base import Rebuild
-from projections.database import ViewDatabase
+from projections.rebuild import Rebuild
 from projections.registry import worker_for
 from projections.seal import verify
-from storage.ledger import open_ledger
+from storage.views import ViewDatabase
 from tests.conftest import pg_admin
 
 pytestmark = pytest.mark.postgres

@@ -16,18 +16,12 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import GoalLedger, Saved
+from application.ledger import GoalLedger, Saved
 from domain.values import utc_now, utc_today
-from projections.audit_trail import (
-    Flag,
-    TrailEntry,
-    change_report,
-    goal_history,
-    goal_known,
-)
-from projections.base import ProjectionWorker
+from projections.audit_trail import Flag, TrailEntry, change_report, goal_history, goal_known
 from projections.kpi_health import KpiHealthRow, kpi_health, kpi_health_replayed
 from projections.registry import worker_for
+from projections.worker import ProjectionWorker
 
 
 def days_ago(days: int) -> date:

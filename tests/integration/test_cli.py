@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from cli.demo import CYCLE
 from cli.main import app, describe_store
-from domain.application import GoalLedger
 from domain.reports import CycleScoreboard
 from domain.scoring import rounded
-from storage.ledger import open_ledger
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 
 LEAKY_BUCKET = "Stop the leaky bucket"

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "integrators" / "consumer.py"
 

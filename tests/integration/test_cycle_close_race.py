@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from domain.application import CheckInImport, GoalLedger
+from application.ledger import CheckInImport, GoalLedger
+from application.stores import open_ledger
 from domain.cycle import Cycle
 from domain.errors import ConcurrencyError, CycleClosedError, InvalidInputError
 from domain.values import utc_today
-from storage.ledger import open_ledger
 
 CYCLE = "race"
 

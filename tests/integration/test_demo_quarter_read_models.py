@@ -16,6 +16,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from api.routes.evidence import EvidencePublic
+from application.ledger import GoalLedger
 from cli.demo import (
     CHURN,
     CHURN_CORRECTION,
@@ -29,14 +30,13 @@ from cli.demo import (
     WEEKS,
     load_demo,
 )
-from domain.application import GoalLedger
 from domain.values import ReasonCode, utc_now
 from projections.audit_trail import Flag, TrailEntry, change_report, goal_history
-from projections.database import ViewDatabase
 from projections.evidence import CheckInItem, EvidenceView, PersonEvidence
 from projections.kpi_health import kpi_health
 from projections.registry import worker_for
 from projections.seal import verify
+from storage.views import ViewDatabase
 
 # Recorded today, the demo's check-ins all lie more than a week in the past.
 assert utc_now().date() - WEEKS[-1] > timedelta(days=7), "the demo quarter must be over"

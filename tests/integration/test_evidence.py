@@ -13,12 +13,10 @@ import pytest
 
 from api.evidence_page import render_evidence
 from api.routes.evidence import EvidencePublic
-from domain.application import GoalLedger
-from domain.base import LedgerAggregate
+from application.ledger import GoalLedger
+from domain.base import LedgerAggregate, event_name
 from domain.errors import InvalidInputError, NotFoundError
 from domain.values import utc_now
-from projections.audit_trail import event_name
-from projections.database import ViewDatabase
 from projections.evidence import (
     Citation,
     EvidenceView,
@@ -27,6 +25,7 @@ from projections.evidence import (
     months_of,
 )
 from projections.registry import worker_for
+from storage.views import ViewDatabase
 
 FROM, TO = date(2026, 7, 1), date(2026, 9, 30)
 

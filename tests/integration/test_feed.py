@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, parse_cloud_event
-from api.routes.events import read_page
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from cli.demo import load_demo
-from domain.application import GoalLedger
-from storage.ledger import open_ledger
+from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, parse_cloud_event
+from delivery.feed import read_page
 
 Q3_START = date(2026, 7, 1)
 WRITERS = 4

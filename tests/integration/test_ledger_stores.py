@@ -16,7 +16,8 @@ import pytest
 from eventsourcing.utils import clear_topic_cache, get_topic, register_topic
 from psycopg import sql
 
-from domain.application import GoalLedger, Saved
+from application.ledger import GoalLedger, Saved
+from application.stores import init_store, open_ledger
 from domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
@@ -30,7 +31,6 @@ from domain.errors import (
 from domain.key_result import KeyResult
 from domain.scoring import rounded
 from domain.values import utc_now, utc_today
-from storage.ledger import init_store, open_ledger
 from storage.settings import StoreUrlError, store_env
 from tests.conftest import pg_admin, pg_url_for
 from tests.integration.conftest import RawHistory

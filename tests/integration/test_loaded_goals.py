@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from domain.errors import InvalidInputError, StaleVersionError
-from storage.ledger import open_ledger
 from tests.integration.test_cycle_close_race import quarter_with_key_result
 
 

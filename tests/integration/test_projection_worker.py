@@ -33,19 +33,21 @@ from fastapi import Depends, FastAPI
 from api import consistency
 from api.app import create_app
 from api.consistency import POSITION_HEADER, Reading, reading
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from cli.main import render_status
 from domain.access import Role
-from domain.application import GoalLedger
 from domain.base import LedgerAggregate
 from domain.kpi import Kpi
 from projections.audit_trail import AuditTrail
-from projections.base import LISTENER_APPLICATION_NAME, BackgroundWorker, wait_until
-from projections.database import ViewDatabase, ViewTransaction
+from projections.base import wait_until
 from projections.kpi_health import KpiHealth
 from projections.registry import READ_MODELS, background_worker_for, worker_for
 from projections.scores import Scores
 from projections.seal import Seal
-from storage.ledger import open_ledger
+from projections.worker import BackgroundWorker
+from storage.views import ViewDatabase, ViewTransaction
+from storage.waker import LISTENER_APPLICATION_NAME
 from tests.conftest import pg_admin
 from tests.integration.test_rebuild import long_history, rebuild_all, snapshot
 

@@ -11,14 +11,15 @@ from collections.abc import Iterator
 import pytest
 from eventsourcing.persistence import PersistenceError
 
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from cli.demo import load_demo
 from cli.main import render_status
-from domain.application import GoalLedger
-from projections.base import ProjectionWorker, Rebuild
-from projections.database import FIRST_GENERATION, ReadModelState, ViewDatabase
+from projections.rebuild import Rebuild
 from projections.scores import Scores
 from projections.seal import Seal
-from storage.ledger import open_ledger
+from projections.worker import ProjectionWorker
+from storage.views import FIRST_GENERATION, ReadModelState, ViewDatabase
 from tests.integration.test_rebuild import snapshot
 
 

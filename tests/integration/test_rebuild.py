@@ -18,14 +18,15 @@ import pytest
 from eventsourcing.persistence import PersistenceError
 from typer.testing import CliRunner
 
+from application.ledger import CheckInImport, GoalLedger
+from application.stores import open_ledger
 from cli.demo import load_demo
 from cli.main import app as goalpost_cli
-from domain.application import CheckInImport, GoalLedger
 from domain.values import utc_today
-from projections.base import ReadModel, Rebuild
-from projections.database import ViewDatabase
+from projections.base import ReadModel
+from projections.rebuild import Rebuild
 from projections.registry import READ_MODELS, worker_for
-from storage.ledger import open_ledger
+from storage.views import ViewDatabase
 
 HISTORY_CYCLE = "history"
 KEY_RESULTS = 12

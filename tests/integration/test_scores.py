@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from application.ledger import GoalLedger
 from cli.demo import CYCLE, load_demo
-from domain.application import GoalLedger
 from domain.reports import CycleScoreboard
-from projections.database import ViewDatabase
 from projections.registry import worker_for
 from projections.scores import Scoreboard, scores
+from storage.views import ViewDatabase
 
 
 def _projected(ledger: GoalLedger) -> tuple[Scoreboard, CycleScoreboard]:

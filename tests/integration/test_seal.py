@@ -23,12 +23,12 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner, Result
 
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from cli.demo import load_demo
 from cli.main import app
-from domain.application import GoalLedger
 from domain.errors import NotFoundError
-from projections.base import ProjectionWorker, Rebuild
-from projections.database import ViewDatabase
+from projections.rebuild import Rebuild
 from projections.registry import READ_MODELS, worker_for
 from projections.seal import (
     GENESIS,
@@ -41,8 +41,9 @@ from projections.seal import (
     link,
     verify,
 )
-from storage.ledger import open_ledger
+from projections.worker import ProjectionWorker
 from storage.sqlite import append_only_statements
+from storage.views import ViewDatabase
 from tests.conftest import pg_admin
 
 SEAL_TABLE = "goalpost_seal"

@@ -18,11 +18,11 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
+from application.ledger import CheckInImport, GoalLedger
+from application.stores import open_ledger
 from cli.main import app as goalpost_cli
-from domain.application import CheckInImport, GoalLedger
 from domain.values import utc_today
 from projections.registry import worker_for
-from storage.ledger import open_ledger
 from tests.conftest import pg_admin
 from tests.integration.test_cycle_close_race import quarter_with_key_result
 

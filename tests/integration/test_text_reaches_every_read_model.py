@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from domain.errors import InvalidInputError
 from domain.values import utc_today
-from projections.base import ProjectionWorker
-from projections.database import ViewDatabase
 from projections.registry import READ_MODELS, worker_for
-from storage.ledger import open_ledger
+from projections.worker import ProjectionWorker
+from storage.views import ViewDatabase
 
 pytestmark = pytest.mark.postgres
 

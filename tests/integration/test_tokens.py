@@ -11,6 +11,8 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from typer.testing import CliRunner, Result
 
+from application.ledger import GoalLedger
+from application.stores import open_ledger
 from cli.main import app
 from domain.access import (
     DEFAULT_TOKEN_LIFETIME,
@@ -20,9 +22,7 @@ from domain.access import (
     TokenRefusedError,
     token_hash,
 )
-from domain.application import GoalLedger
 from domain.errors import InvalidInputError, NotFoundError
-from storage.ledger import open_ledger
 
 
 def refusal(ledger: GoalLedger, token: str, now: datetime | None = None) -> TokenRefusal | None:

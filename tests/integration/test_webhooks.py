@@ -22,14 +22,14 @@ from uuid import UUID
 
 import pytest
 
-from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
-from api.routes.events import read_page
 from api.routes.webhooks import check_secret
-from api.webhook_dispatch import DispatchSettings, WebhookDispatcher, backoff
-from domain.application import GoalLedger
-from projections.database import ViewDatabase
-from projections.webhooks import Webhook, WebhookSpec, WebhookState, WebhookStore
-from storage.ledger import open_ledger
+from application.ledger import GoalLedger
+from application.stores import open_ledger
+from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
+from delivery.dispatcher import DispatchSettings, WebhookDispatcher, backoff
+from delivery.feed import read_page
+from storage.subscriptions import Webhook, WebhookSpec, WebhookState, WebhookStore
+from storage.views import ViewDatabase
 from tests.webhook_receiver import Delivery, receiving
 
 Q3 = date(2026, 7, 1)

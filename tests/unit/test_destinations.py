@@ -9,7 +9,12 @@ from typing import Any
 import httpcore
 import pytest
 
-from api.destinations import PrivateDestinationError, PublicOnlyBackend, is_public, refused_host
+from delivery.destinations import (
+    PrivateDestinationError,
+    PublicOnlyBackend,
+    is_public,
+    refused_host,
+)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ read model's `version` and pin the new definition here.
 
 from __future__ import annotations
 
-from projections.database import definition_version
 from projections.registry import READ_MODELS
+from storage.views import definition_version
 
 PINNED = {
     "audit_trail": "v2:428d807f08dcd988",

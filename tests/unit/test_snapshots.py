@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from domain.application import CheckInImport, GoalLedger, replay
+from application.ledger import CheckInImport, GoalLedger, replay
 from domain.key_result import KeyResult
 from domain.values import Confidence, Direction, ReasonCode
 

@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.persistence import DecimalAsStr, JSONTranscoder, Transcoder
 from eventsourcing.tests import persistence as library
 
-from domain.application import GoalLedger
+from application.ledger import GoalLedger
 
 
 def ledger_transcoder() -> JSONTranscoder:

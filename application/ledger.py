@@ -39,6 +39,7 @@ from domain.errors import (
     ConcurrencyError,
     ConflictError,
     DomainError,
+    IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
     StaleVersionError,
@@ -57,6 +58,7 @@ from domain.values import (
     check_reason,
     utc_today,
 )
+from storage.requests import IdempotentRequest
 
 A = TypeVar("A", bound=LedgerAggregate)
 
@@ -145,19 +147,6 @@ class RequestLog(Protocol):
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None: ...
 
     def position_of(self, originator_id: UUID, version: int) -> int | None: ...
-
-
-@dataclass(frozen=True)
-class IdempotentRequest:
-    """A write the client may retry: its key, and a fingerprint of what it asked for."""
-
-    actor: str
-    key: str
-    fingerprint: str
-
-
-class IdempotencyKeyReusedError(InvalidInputError):
-    """The key was used before for a different request."""
 
 
 _current_request: ContextVar[IdempotentRequest | None] = ContextVar(
@@ -1135,8 +1124,6 @@ __all__: Sequence[str] = [
     "CheckInImport",
     "DateAsISO",
     "GoalLedger",
-    "IdempotencyKeyReusedError",
-    "IdempotentRequest",
     "ImportReport",
     "RecordTimeIndex",
     "Saved",

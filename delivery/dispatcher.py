@@ -28,13 +28,13 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from standardwebhooks import Webhook as Signer
 
-from api.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
-from api.destinations import public_only
-from api.routes.events import read_page
-from domain.application import GoalLedger
-from projections.base import _Waker
-from projections.database import ViewDatabase
-from projections.webhooks import Lease, WebhookState, WebhookStore
+from application.ledger import GoalLedger
+from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
+from delivery.destinations import public_only
+from delivery.feed import read_page
+from storage.subscriptions import Lease, WebhookState, WebhookStore
+from storage.views import ViewDatabase
+from storage.waker import Waker
 
 log = logging.getLogger("goalpost.webhooks")
 
@@ -226,7 +226,7 @@ class WebhookDispatcher:
         ]
         for thread in threads:
             thread.start()
-        waker = _Waker(self.ledger)
+        waker = Waker(self.ledger.recorder)
         try:
             while not stop.is_set():
                 # Listening before the threads look again: nothing stored after their look

@@ -13,13 +13,12 @@ from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, event_class_name
 from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
 from domain.values import plain
-from projections.audit_trail import event_class_name
 
 SOURCE = "/goalpost"
 _FORMAT = JSONFormat()

@@ -26,8 +26,9 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from domain.application import IdempotencyKeyReusedError, IdempotentRequest
-from projections.database import ViewDatabase, ViewTransaction
+from domain.errors import IdempotencyKeyReusedError
+from storage.requests import IdempotentRequest
+from storage.views import ViewDatabase, ViewTransaction
 
 CLOCK_RESYNC_SECONDS = 60.0
 MAX_ERROR_CHARS = 500

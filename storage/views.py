@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -48,10 +48,7 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
-from domain.application import GoalLedger
 from domain.values import utc_now
-from storage.postgres import GoalpostPostgresRecorder
-from storage.sqlite import GoalpostSQLiteRecorder
 
 log = logging.getLogger("goalpost.projections")
 
@@ -378,16 +375,31 @@ class ViewTransaction:
         return [dict(row) for row in self._cursor.fetchall()] if fetch else []
 
 
+class StoredLedger(Protocol):
+    """What the read side needs of a ledger: its name, its recorder and its mapper."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def recorder(self) -> Any: ...
+
+    @property
+    def mapper(self) -> Any: ...
+
+
 class ViewDatabase:
     """The ledger's store, seen as a place for read-model tables and their positions."""
 
-    def __init__(self, ledger: GoalLedger) -> None:
+    def __init__(self, ledger: StoredLedger) -> None:
         recorder = ledger.recorder
         self.ledger_name = ledger.name
         self._recorder = recorder
         self._mapper = ledger.mapper
         self.tracking: PostgresTrackingRecorder | SQLiteTrackingRecorder
-        if isinstance(recorder, GoalpostPostgresRecorder):
+        dialect = getattr(recorder, "dialect", None)
+        self.dialect: Literal["postgresql", "sqlite"]
+        if dialect == "postgresql":
             self.dialect = "postgresql"
             self._datastore: Any = recorder.datastore
             self._schema = recorder.datastore.schema
@@ -397,7 +409,7 @@ class ViewDatabase:
             tracking_table = f'"{self._schema}"."{self.tracking.tracking_table_name}"'
             read_models = f'"{self._schema}"."{READ_MODELS_TABLE}"'
             health = f'"{self._schema}"."{HEALTH_TABLE}"'
-        elif isinstance(recorder, GoalpostSQLiteRecorder):
+        elif dialect == "sqlite":
             self.dialect = "sqlite"
             self._datastore = recorder.datastore
             self._schema = ""
