@@ -47,8 +47,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
+from psycopg.sql import Composable
 
 from domain.values import utc_now
+from storage.rows import Decoder, decode
 
 log = logging.getLogger("goalpost.projections")
 
@@ -209,6 +211,10 @@ def _pg_value(value: Any) -> Any:
     return value
 
 
+# Read-model SQL: text, or psycopg.sql composed from parts (never f-strings of input).
+Template = str | Composable
+
+
 class ViewTransaction:
     """One transaction of a read model: its rows and its position commit together.
 
@@ -252,12 +258,18 @@ class ViewTransaction:
         else:
             self._pending.setdefault(self._lane, []).append((statement, values))
 
-    def query(self, template: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def query(
+        self,
+        template: Template,
+        params: Sequence[Any] = (),
+        types: Mapping[str, Decoder] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows as dicts, the columns named in `types` decoded (storage.rows)."""
         cursor = self._cursor
         cursor.execute(
             self._database.sql(template, self._generations), self._database.params(params)
         )
-        return [dict(row) for row in cursor.fetchall()]
+        return decode([dict(row) for row in cursor.fetchall()], types or {})
 
     def flush(self) -> None:
         """Send the writes held back, each run of one statement as one `executemany`."""
@@ -552,8 +564,16 @@ class ViewDatabase:
             return f'"{self._schema}"."{full}"'
         return full
 
-    def sql(self, template: str, generations: Mapping[str, int] | None = None) -> str:
-        """Fill in table names and column types; SQLite gets `?` placeholders."""
+    def sql(self, template: Template, generations: Mapping[str, int] | None = None) -> str:
+        """Fill in table names and column types; SQLite gets `?` placeholders.
+
+        A template is text or a `psycopg.sql.Composable` (for clauses built from parts,
+        `SQL(" AND ").join(...)`); either way `{name}` stands for a read model's table or
+        a column type, resolved here, and `%s` for a parameter.
+        """
+        if not isinstance(template, str):
+            # Composed without a connection: only SQL and Identifier parts, no literals.
+            template = template.as_string(None)
         if generations is None:
             generations = self.generations()
         key = (template, tuple(sorted((t, g) for t, g in generations.items() if g != 1)))
@@ -596,11 +616,16 @@ class ViewDatabase:
         with self._write() as cursor:
             yield ViewTransaction(self, cursor)
 
-    def query(self, template: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def query(
+        self,
+        template: Template,
+        params: Sequence[Any] = (),
+        types: Mapping[str, Decoder] | None = None,
+    ) -> list[dict[str, Any]]:
         """Rows of the live generations, resolved and read in one transaction."""
         with self._datastore.transaction(commit=False) as cursor:
             return ViewTransaction(self, cursor, self._load_generations(cursor)).query(
-                template, params
+                template, params, types
             )
 
     @contextmanager

@@ -1,0 +1,65 @@
+"""Typed columns, decoded once where rows are read, alike from either store.
+
+PostgreSQL returns native types (uuid, date, timestamptz, numeric, jsonb); SQLite keeps
+exact decimals, times, ids and JSON as text. A read names the types of the columns it
+needs decoded (`types=`) and gets rows that look the same from both stores, so the read
+models' dataclasses are built from one row shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+Decoder = Callable[[Any], Any]
+Row = dict[str, Any]
+
+
+def uuid_value(value: Any) -> UUID | None:
+    if value is None or isinstance(value, UUID):
+        return value
+    return UUID(str(value))
+
+
+def day(value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def moment(value: Any) -> datetime | None:
+    """A moment in UTC (SQLite keeps ISO 8601 text with its offset)."""
+    if value is None:
+        return None
+    found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return found.astimezone(UTC) if found.tzinfo is not None else found.replace(tzinfo=UTC)
+
+
+def exact(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def json_value(value: Any) -> Any:
+    # jsonb comes back parsed from PostgreSQL; SQLite keeps the text.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def flag(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def decode(rows: list[Row], types: Mapping[str, Decoder]) -> list[Row]:
+    """Each row with the named columns decoded; other columns as the store returned them."""
+    if not types:
+        return rows
+    for row in rows:
+        for column, decoder in types.items():
+            if column in row:
+                row[column] = decoder(row[column])
+    return rows
