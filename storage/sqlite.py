@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, LiteralString
 from uuid import UUID
 
 from eventsourcing.persistence import DataError, IntegrityError, StoredEvent
@@ -15,7 +15,9 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
     SQLiteFactory,
 )
+from psycopg.sql import SQL, Composable, Identifier
 
+from storage.event_log import LoggedEvent, OrphanRecordTime
 from storage.record_times import RecordTimeRefusedError, check_near, claimed
 
 EventTimes = Sequence[tuple[UUID, int, datetime]]
@@ -25,13 +27,26 @@ CompletedRequest = tuple[str, str, str, str]
 Unchanged = Sequence[tuple[UUID, int]]
 
 
+def _sqlite(template: LiteralString, **identifiers: Composable) -> str:
+    """SQLite text composed with psycopg.sql: names as (double-quoted) identifiers."""
+    return SQL(template).format(**identifiers).as_string(None)
+
+
 def append_only_statements(table: str) -> list[str]:
     """Triggers that refuse UPDATE and DELETE (SQLite has no TRUNCATE; DELETE covers it)."""
     return [
-        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
-        "BEGIN SELECT RAISE(ABORT, 'goalpost history is append-only: UPDATE refused'); END",
-        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
-        "BEGIN SELECT RAISE(ABORT, 'goalpost history is append-only: DELETE refused'); END",
+        _sqlite(
+            "CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE UPDATE ON {table} "
+            "BEGIN SELECT RAISE(ABORT, 'goalpost history is append-only: UPDATE refused'); END",
+            trigger=Identifier(f"{table}_no_update"),
+            table=Identifier(table),
+        ),
+        _sqlite(
+            "CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE DELETE ON {table} "
+            "BEGIN SELECT RAISE(ABORT, 'goalpost history is append-only: DELETE refused'); END",
+            trigger=Identifier(f"{table}_no_delete"),
+            table=Identifier(table),
+        ),
     ]
 
 
@@ -47,41 +62,90 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
         self.times_table_name = f"{events_table_name}_times"
         self.requests_table_name = f"{events_table_name}_requests"
         super().__init__(datastore, events_table_name)
-        # Table names come from code, never from input.
-        self.insert_times_statement = (
-            f"INSERT INTO {self.times_table_name} "  # noqa: S608
-            "(originator_id, originator_version, recorded_at) VALUES (?, ?, ?)"
+        names = {
+            "events": Identifier(self.events_table_name),
+            "times": Identifier(self.times_table_name),
+            "requests": Identifier(self.requests_table_name),
+        }
+        self.insert_times_statement = _sqlite(
+            "INSERT INTO {times} (originator_id, originator_version, recorded_at) VALUES (?, ?, ?)",
+            **names,
         )
-        self.version_at_statement = (
-            f"SELECT max(originator_version) FROM {self.times_table_name} "  # noqa: S608
-            "WHERE originator_id = ? AND recorded_at <= ?"
+        self.version_at_statement = _sqlite(
+            "SELECT max(originator_version) FROM {times}"
+            " WHERE originator_id = ? AND recorded_at <= ?",
+            **names,
         )
-        self.previous_time_statement = (
-            f"SELECT recorded_at FROM {self.times_table_name} "  # noqa: S608
-            "WHERE originator_id = ? AND originator_version < ? "
-            "ORDER BY originator_version DESC LIMIT 1"
+        self.previous_time_statement = _sqlite(
+            "SELECT recorded_at FROM {times} WHERE originator_id = ? AND originator_version < ?"
+            " ORDER BY originator_version DESC LIMIT 1",
+            **names,
         )
-        self.changed_since_statement = (
-            f"SELECT 1 FROM {self.events_table_name} "  # noqa: S608
-            "WHERE originator_id = ? AND originator_version > ? LIMIT 1"
+        self.changed_since_statement = _sqlite(
+            "SELECT 1 FROM {events} WHERE originator_id = ? AND originator_version > ? LIMIT 1",
+            **names,
+        )
+        self.insert_request_statement = _sqlite(
+            "INSERT INTO {requests} (actor, key, fingerprint, result) VALUES (?, ?, ?, ?)",
+            **names,
+        )
+        self.select_request_statement = _sqlite(
+            "SELECT fingerprint, result FROM {requests} WHERE actor = ? AND key = ?", **names
+        )
+        self.position_of_statement = _sqlite(
+            "SELECT rowid FROM {events} WHERE originator_id = ? AND originator_version = ?",
+            **names,
+        )
+        self.version_at_position_statement = _sqlite(
+            "SELECT max(originator_version) FROM {events} WHERE originator_id = ? AND rowid <= ?",
+            **names,
+        )
+        self.events_with_times_statement = _sqlite(
+            "SELECT e.rowid AS position, e.originator_id, e.originator_version,"
+            " e.topic, e.state, t.recorded_at FROM {events} e LEFT JOIN {times} t"
+            " ON t.originator_id = e.originator_id"
+            " AND t.originator_version = e.originator_version"
+            " WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?",
+            **names,
+        )
+        self.orphan_time_statement = _sqlite(
+            "SELECT t.originator_id, t.originator_version, t.recorded_at,"
+            " (SELECT max(n.rowid) FROM {events} n"
+            " WHERE n.originator_id = t.originator_id) AS position"
+            " FROM {times} t WHERE NOT EXISTS (SELECT 1 FROM {events} e"
+            " WHERE e.originator_id = t.originator_id"
+            " AND e.originator_version = t.originator_version)"
+            " ORDER BY position IS NULL, position LIMIT 1",
+            **names,
+        )
+        self.log_tail_statement = _sqlite(
+            "SELECT (SELECT max(rowid) FROM {events}) AS head,"
+            " (SELECT count(*) FROM {events} WHERE rowid > ?) AS after",
+            **names,
         )
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {self.times_table_name} ("
-            "originator_id TEXT NOT NULL, "
-            "originator_version INTEGER NOT NULL, "
-            # ISO 8601 in UTC with a fixed width, so text order is time order.
-            "recorded_at TEXT NOT NULL, "
-            "PRIMARY KEY (originator_id, originator_version))",
-            f"CREATE TABLE IF NOT EXISTS {self.requests_table_name} ("
-            "actor TEXT NOT NULL, "
-            "key TEXT NOT NULL, "
-            "fingerprint TEXT NOT NULL, "
-            "result TEXT NOT NULL, "
-            "recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
-            "PRIMARY KEY (actor, key))",
+            _sqlite(
+                "CREATE TABLE IF NOT EXISTS {times} ("
+                "originator_id TEXT NOT NULL, "
+                "originator_version INTEGER NOT NULL, "
+                # ISO 8601 in UTC with a fixed width, so text order is time order.
+                "recorded_at TEXT NOT NULL, "
+                "PRIMARY KEY (originator_id, originator_version))",
+                times=Identifier(self.times_table_name),
+            ),
+            _sqlite(
+                "CREATE TABLE IF NOT EXISTS {requests} ("
+                "actor TEXT NOT NULL, "
+                "key TEXT NOT NULL, "
+                "fingerprint TEXT NOT NULL, "
+                "result TEXT NOT NULL, "
+                "recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+                "PRIMARY KEY (actor, key))",
+                requests=Identifier(self.requests_table_name),
+            ),
             *append_only_statements(self.events_table_name),
             *append_only_statements(self.times_table_name),
         ]
@@ -118,11 +182,7 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
         request: CompletedRequest | None = kwargs.get("request")
         if request is not None:
             _check_request(request, stored_events, actors)
-            c.execute(
-                f"INSERT INTO {self.requests_table_name} "  # noqa: S608
-                "(actor, key, fingerprint, result) VALUES (?, ?, ?, ?)",
-                request,
-            )
+            c.execute(self.insert_request_statement, request)
         return notification_ids
 
     def _check_in_order(self, c: SQLiteCursor, times: EventTimes) -> None:
@@ -142,42 +202,43 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             previous[originator_id] = recorded_at
 
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT fingerprint, result FROM {self.requests_table_name} "  # noqa: S608
-                "WHERE actor = ? AND key = ?",
-                (actor, key),
-            )
-            row = c.fetchone()
-            return (str(row[0]), str(row[1])) if row else None
+        row = self._one(self.select_request_statement, (actor, key))
+        return (str(row[0]), str(row[1])) if row else None
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The log position of one stored event."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT rowid FROM {self.events_table_name} "  # noqa: S608
-                "WHERE originator_id = ? AND originator_version = ?",
-                (originator_id.hex, version),
-            )
-            row = c.fetchone()
-            return int(row[0]) if row else None
+        row = self._one(self.position_of_statement, (originator_id.hex, version))
+        return int(row[0]) if row else None
 
     def version_at_position(self, originator_id: UUID, position: int) -> int | None:
         """The aggregate's version as of a position in the log (for projections)."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT max(originator_version) FROM {self.events_table_name} "  # noqa: S608
-                "WHERE originator_id = ? AND rowid <= ?",
-                (originator_id.hex, position),
-            )
-            row = c.fetchone()
-            return int(row[0]) if row and row[0] is not None else None
+        row = self._one(self.version_at_position_statement, (originator_id.hex, position))
+        return int(row[0]) if row and row[0] is not None else None
 
     def version_at(self, originator_id: UUID, timestamp: datetime) -> int | None:
+        row = self._one(self.version_at_statement, (originator_id.hex, _sortable(timestamp)))
+        return int(row[0]) if row and row[0] is not None else None
+
+    # What verification reads (storage.event_log.EventLog).
+
+    def events_with_record_times(self, after: int, limit: int) -> Sequence[LoggedEvent]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self.version_at_statement, (originator_id.hex, _sortable(timestamp)))
-            row = c.fetchone()
-            return int(row[0]) if row and row[0] is not None else None
+            c.execute(self.events_with_times_statement, (after, limit))
+            rows: Sequence[LoggedEvent] = c.fetchall()
+            return rows
+
+    def orphan_record_time(self) -> OrphanRecordTime | None:
+        row: OrphanRecordTime | None = self._one(self.orphan_time_statement, ())
+        return row
+
+    def log_tail(self, after: int) -> tuple[int, int]:
+        row = self._one(self.log_tail_statement, (after,))
+        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+
+    def _one(self, statement: str, params: Sequence[Any]) -> Any:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return c.fetchone()
 
 
 def _record_times(
