@@ -5,27 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import consistency, problems
 from api.routes import (
     audit,
+    changes,
     cycles,
     events,
     evidence,
     history,
     key_results,
+    kpi_health,
     kpis,
     objectives,
     scores,
     webhooks,
 )
+from api.schemas.health import Readiness, ReadModelPosition
 from application.ledger import GoalLedger
 from application.stores import open_ledger
 from projections.base import ReadModelStatus, read_model_status
@@ -104,46 +105,8 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class ReadModelPosition(BaseModel):
-    position: int = Field(description="The log position the read model reflects.")
-    lag: int = Field(description="Positions it is behind the log's last one.")
-    generation: int = Field(description="Its live generation (a rebuild makes a new one).")
-    rebuilding: int | None = Field(
-        default=None, description="The generation a rebuild in progress is building."
-    )
-    failing_position: int | None = Field(
-        default=None, description="The event it cannot apply, while it cannot (ADR 25)."
-    )
-    error: str | None = Field(default=None, description="Why it cannot, as the worker saw it.")
-    failing_since: datetime | None = None
-    stalled_seconds: float = Field(
-        default=0.0, description="Seconds it has been behind the log without advancing."
-    )
-
-
-class Readiness(BaseModel):
-    status: str
-    position: int | None = Field(default=None, description="The log's last position.")
-    read_models: dict[str, ReadModelPosition] | None = None
-    detail: str | None = None
-
-
 def _read_models(views: ViewDatabase) -> tuple[int, list[ReadModelStatus]]:
     return read_model_status(views, [model.name for model in READ_MODELS])
-
-
-def _position_of(s: ReadModelStatus) -> ReadModelPosition:
-    failing = s.health if s.failing else None
-    return ReadModelPosition(
-        position=s.position,
-        lag=s.lag,
-        generation=s.generation,
-        rebuilding=s.building,
-        failing_position=failing.failing_position if failing else None,
-        error=failing.error if failing else None,
-        failing_since=failing.failing_since if failing else None,
-        stalled_seconds=round(s.stalled_seconds, 3),
-    )
 
 
 def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
@@ -187,7 +150,8 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
     app.state.views = views = ViewDatabase(ledger)
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
     for module in (
-        history, evidence, audit, events, webhooks, scores, cycles, objectives, key_results, kpis
+        history, kpi_health, changes, evidence, audit, events, webhooks, scores,
+        cycles, objectives, key_results, kpis,
     ):  # fmt: skip
         app.include_router(module.router)
 
@@ -238,7 +202,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
         return Readiness(
             status=unready[0] if unready else "ready",
             position=max(position, head),
-            read_models={s.name: _position_of(s) for s in found},
+            read_models={s.name: ReadModelPosition.of(s) for s in found},
             detail=unready[1] if unready else None,
         )
 

@@ -11,8 +11,8 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 from fastapi import Query, Response
 
-from api.problems import ProblemError
-from api.schemas import Day, Moment, Written
+from api.problems import Problem, ProblemError
+from api.schemas.common import Day, Moment, Written
 from application.ledger import Saved
 
 T = TypeVar("T")
@@ -30,6 +30,8 @@ KnownAt = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=64)]
+# A log position or a definition rank as a cursor: ASCII digits that fit a bigint.
+MAX_CURSOR_DIGITS = 18
 
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -38,6 +40,10 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
     }
     for status in (400, 401, 403, 404, 409, 412, 413, 422, 503)
+}
+# Routes that read a read model document its 503 with the Problem model itself.
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "content": {"application/problem+json": {}}}
 }
 
 
@@ -55,6 +61,18 @@ def read_model_unavailable(retry_after: str | None = None) -> Iterator[None]:
             "`goalpost db init` creates them",
             headers={"Retry-After": retry_after} if retry_after is not None else None,
         ) from None
+
+
+def position_cursor(cursor: str | None) -> int:
+    """A cursor that is a log position (history) or a definition rank (KPI health)."""
+    if cursor is None:
+        return 0
+    # What the previous page's `next_cursor` looked like.
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= MAX_CURSOR_DIGITS):
+        raise ProblemError(
+            400, "bad-cursor", "Unknown cursor", "cursor is not from this list", field="cursor"
+        )
+    return int(cursor)
 
 
 def utc(moment: datetime | None, field: str = "known_at") -> datetime | None:

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Response, status
 from api.deps import ExpectedVersionDep, GrantDep, IdempotencyDep, LedgerDep, authorise
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
-from api.schemas import CycleCreate, CyclePublic, Written
+from api.schemas.common import Written
+from api.schemas.cycles import CycleCreate, CyclePublic
 from domain.authority import Command
 
 router = APIRouter(

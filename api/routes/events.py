@@ -6,17 +6,17 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import GrantDep, LedgerDep, authorise
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
+from api.schemas.events import FeedPage
 from application.ledger import GoalLedger
 from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
 from delivery.feed import read_page
@@ -30,16 +30,6 @@ HEARTBEAT_SECONDS = 15.0
 # Positions are PostgreSQL bigints.
 MAX_POSITION = 2**63 - 1
 STREAM_POLL_SECONDS = 0.5
-
-
-class FeedPage(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    events: list[dict[str, Any]] = Field(
-        description="CloudEvents 1.0 JSON objects in log order; `position` is the cursor."
-    )
-    next_after: int = Field(description="Pass as `after` to continue; stable across restarts.")
-    head: int = Field(description="The log's last position when this page was read.")
 
 
 def _topics(types: list[str] | None) -> list[str]:

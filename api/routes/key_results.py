@@ -15,15 +15,14 @@ from api.deps import (
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
-from api.schemas import (
+from api.schemas.common import Retire, Written
+from api.schemas.key_results import (
     CheckInCreate,
     CorrectionCreate,
     KeyResultCreate,
     KeyResultPublic,
     Rebaseline,
-    Retire,
     Reweight,
-    Written,
 )
 from domain.authority import Command
 from domain.errors import InvalidInputError, NotFoundError

@@ -16,15 +16,13 @@ from api.deps import (
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
-from api.schemas import (
+from api.schemas.common import Page, Retire, Written
+from api.schemas.kpis import (
     KpiCreate,
     KpiPublic,
     KpiReadingCorrection,
     KpiReadingCreate,
     KpiTargetChange,
-    Page,
-    Retire,
-    Written,
 )
 from application.ledger import GoalLedger
 from domain.authority import Command

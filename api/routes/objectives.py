@@ -15,7 +15,8 @@ from api.deps import (
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
-from api.schemas import Align, ObjectiveCreate, ObjectivePublic, Page, Retire, Written
+from api.schemas.common import Page, Retire, Written
+from api.schemas.objectives import Align, ObjectiveCreate, ObjectivePublic
 from domain.authority import Command
 from domain.errors import NotFoundError
 

@@ -9,22 +9,18 @@ present.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
 
 from api.consistency import LOG_HEAD_HEADER, POSITION_HEADER, ReadAt, Reading, reading
 from api.deps import GrantDep, LedgerDep, ViewsDep
 from api.json_body import StrictJSONRoute
-from api.problems import Problem, ProblemError
-from api.routes.common import PROBLEMS, AsOf, KnownAt, read_model_unavailable, utc
-from api.schemas import Exact, Score
+from api.problems import ProblemError
+from api.routes.common import PROBLEMS, UNAVAILABLE, AsOf, KnownAt, read_model_unavailable, utc
+from api.schemas.scores import CycleScore, KeyResultScore, ObjectiveScore, OwnerScore, ScoresPage
 from application.ledger import GoalLedger
-from domain.reports import CycleScoreboard, Rollup
-from domain.scoring import Pace, TrafficLight, rounded, rounded_or_none
-from domain.values import Confidence, Direction, ObjectiveKind
+from domain.reports import CycleScoreboard
 from projections.scores import (
     KeyResultScoreRow,
     ObjectiveScoreRow,
@@ -34,193 +30,19 @@ from projections.scores import (
     scores,
 )
 
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": Problem, "content": {"application/problem+json": {}}}
-}
 router = APIRouter(
     tags=["scores"], responses={**PROBLEMS, **UNAVAILABLE}, route_class=StrictJSONRoute
 )
-
-
-class KeyResultScore(BaseModel):
-    """A key result scored against its current and its original plan."""
-
-    id: UUID
-    objective_id: UUID
-    cycle_id: str
-    owner: str
-    title: str
-    direction: Direction
-    baseline: Exact
-    target: Exact
-    weight: Exact
-    original_baseline: Exact
-    original_target: Exact
-    original_weight: Exact
-    rebaselined: bool
-    value: Exact
-    last_check_in_on: date | None
-    confidence: Confidence | None
-    score: Score
-    score_against_original_plan: Score
-    traffic_light: TrafficLight
-    as_of: date = Field(description="The day pace and staleness are judged on.")
-    expected_progress: Score
-    pace: Pace
-    stale: bool
-    retired: bool
-    retired_reason_code: str | None
-    version: int
-
-    @classmethod
-    def of(cls, row: KeyResultScoreRow) -> KeyResultScore:
-        return cls(
-            id=row.key_result_id,
-            objective_id=row.objective_id,
-            cycle_id=row.cycle_id,
-            owner=row.owner,
-            title=row.title,
-            direction=Direction(row.direction),
-            baseline=row.baseline,
-            target=row.target,
-            weight=row.weight,
-            original_baseline=row.original_baseline,
-            original_target=row.original_target,
-            original_weight=row.original_weight,
-            rebaselined=row.rebaselined,
-            value=row.value,
-            last_check_in_on=row.last_check_in_on,
-            confidence=row.confidence,
-            score=rounded(row.score),
-            score_against_original_plan=rounded(row.score_against_original_plan),
-            traffic_light=row.traffic_light,
-            as_of=row.as_of,
-            expected_progress=rounded(row.expected_progress),
-            pace=row.pace,
-            stale=row.stale,
-            retired=row.retired,
-            retired_reason_code=row.retired_reason_code,
-            version=row.version,
-        )
-
-
-class ObjectiveScore(BaseModel):
-    """An objective's weighted score over its key results that are not retired."""
-
-    id: UUID
-    cycle_id: str
-    owner: str
-    title: str
-    kind: ObjectiveKind
-    parent_id: UUID | None
-    score: Score | None
-    score_against_original_plan: Score | None = Field(
-        description="The same key results against their original baselines, targets, weights."
-    )
-    traffic_light: TrafficLight | None
-    retired: bool
-    retired_reason_code: str | None
-    version: int
-
-    @classmethod
-    def of(cls, row: ObjectiveScoreRow) -> ObjectiveScore:
-        return cls(
-            id=row.objective_id,
-            cycle_id=row.cycle_id,
-            owner=row.owner,
-            title=row.title,
-            kind=ObjectiveKind(row.kind),
-            parent_id=row.parent_id,
-            score=rounded_or_none(row.score),
-            score_against_original_plan=rounded_or_none(row.score_against_original_plan),
-            traffic_light=row.traffic_light,
-            retired=row.retired,
-            retired_reason_code=row.retired_reason_code,
-            version=row.version,
-        )
-
-
-class CycleScore(BaseModel):
-    """A whole cycle's figures over its objectives and key results that are not retired."""
-
-    cycle_id: str
-    objectives: int = Field(description="Objectives not retired.")
-    score: Score | None = Field(description="Mean of those objectives' scores.")
-    score_against_original_plan: Score | None
-    traffic_light: TrafficLight | None
-    key_results: int = Field(description="Key results not retired, of those objectives.")
-    key_result_score: Score | None = Field(description="Mean of those key results' scores.")
-    key_result_score_against_original_plan: Score | None
-    green: int
-    amber: int
-    red: int
-    behind: int = Field(description="Key results whose score is below the expected progress.")
-    stale: int = Field(description="Key results with no check-in for 21 days.")
-    net_confidence: Score | None = Field(
-        description="Share of those key results on track minus share off track."
-    )
-
-    @classmethod
-    def fields_of(cls, rollup: Rollup) -> dict[str, Any]:
-        return {
-            "cycle_id": rollup.cycle_id,
-            "objectives": rollup.objectives,
-            "score": rounded_or_none(rollup.score),
-            "score_against_original_plan": rounded_or_none(rollup.score_against_original_plan),
-            "traffic_light": rollup.traffic_light,
-            "key_results": rollup.key_results,
-            "key_result_score": rounded_or_none(rollup.key_result_score),
-            "key_result_score_against_original_plan": rounded_or_none(
-                rollup.key_result_score_against_original_plan
-            ),
-            "green": rollup.green,
-            "amber": rollup.amber,
-            "red": rollup.red,
-            "behind": rollup.behind,
-            "stale": rollup.stale,
-            "net_confidence": rounded_or_none(rollup.net_confidence),
-        }
-
-    @classmethod
-    def of(cls, rollup: Rollup) -> CycleScore:
-        return cls(**cls.fields_of(rollup))
-
-
-class OwnerScore(CycleScore):
-    """One owner's figures in a cycle: the objectives and the key results they own."""
-
-    owner: str
-
-    @classmethod
-    def of(cls, rollup: Rollup) -> OwnerScore:
-        assert rollup.owner is not None
-        return cls(**cls.fields_of(rollup), owner=rollup.owner)
-
-
-class ScoresPage(BaseModel):
-    key_results: list[KeyResultScore]
-    objectives: list[ObjectiveScore]
-    owners: list[OwnerScore] = Field(
-        description="Per cycle, each owner of a goal listed: over the goals listed."
-    )
-    cycles: list[CycleScore] = Field(description="Each cycle listed, whole, whatever the filter.")
-    as_of: date | None
-    known_at: datetime | None
-    position: int = Field(description="The log position this read reflects (at least).")
-    log_head: int = Field(
-        description="The log's last position when this was read: `position` short of it "
-        "is how far the read model was behind."
-    )
 
 
 def _page(
     board: Scoreboard, as_of: date | None, known_at: datetime | None, position: int, log_head: int
 ) -> ScoresPage:
     return ScoresPage(
-        key_results=[KeyResultScore.of(row) for row in board.key_results],
-        objectives=[ObjectiveScore.of(row) for row in board.objectives],
-        owners=[OwnerScore.of(rollup) for rollup in board.owners],
-        cycles=[CycleScore.of(rollup) for rollup in board.cycles],
+        key_results=[KeyResultScore.model_validate(row) for row in board.key_results],
+        objectives=[ObjectiveScore.model_validate(row) for row in board.objectives],
+        owners=[OwnerScore.model_validate(rollup) for rollup in board.owners],
+        cycles=[CycleScore.model_validate(rollup) for rollup in board.cycles],
         as_of=as_of,
         known_at=known_at,
         position=position,

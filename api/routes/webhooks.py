@@ -6,20 +6,17 @@ import base64
 import binascii
 import secrets
 import threading
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, Field
 
 from api.deps import GrantDep, IdempotencyDep, LedgerDep, ViewsDep, authorise
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS
-from api.schemas import Identifier
-from api.schemas import Request as RequestBody
+from api.schemas.webhooks import WebhookCreate, WebhookCreated, WebhookList, WebhookPublic
 from application.ledger import GoalLedger
 from delivery.cloud_events import TOPICS_BY_TYPE
 from delivery.destinations import refused_host
@@ -27,13 +24,12 @@ from delivery.dispatcher import DispatchSettings
 from domain.access import AccessGrant, Role
 from domain.authority import Command
 from domain.errors import InvalidInputError, NotFoundError
-from storage.subscriptions import Webhook, WebhookSpec, WebhookState, WebhookStore
+from storage.subscriptions import Webhook, WebhookSpec, WebhookStore
 
 router = APIRouter(
     prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEMS, route_class=StrictJSONRoute
 )
 
-MAX_URL = 2048
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 SECRET_BYTES = 32
 MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64
@@ -54,73 +50,6 @@ def get_webhooks(request: Request, views: ViewsDep) -> WebhookStore:
 
 
 WebhooksDep = Annotated[WebhookStore, Depends(get_webhooks)]
-
-
-class WebhookCreate(RequestBody):
-    url: str = Field(
-        min_length=1,
-        max_length=MAX_URL,
-        description="Where events are POSTed: http or https, no user or password in it.",
-        examples=["https://hrms.example.com/hooks/goalpost"],
-    )
-    event_types: list[Annotated[str, Field(max_length=200)]] = Field(
-        default_factory=list,
-        max_length=len(TOPICS_BY_TYPE),
-        description="CloudEvents types to deliver (as the feed names them); empty means all.",
-        examples=[["goalpost.key_result.check_in_recorded.v1"]],
-    )
-    owner: Identifier | None = Field(
-        default=None, description="Only events of goals this person or team owns."
-    )
-    cycle_id: Identifier | None = Field(
-        default=None, description="Only events of this cycle and its objectives and key results."
-    )
-    secret: str | None = Field(
-        default=None,
-        max_length=200,
-        description="The signing secret (`whsec_` + base64 of 24-64 bytes); generated if absent.",
-    )
-    after: int | None = Field(
-        default=None,
-        ge=0,
-        description="Deliver events after this log position (a feed cursor); default: "
-        "only events stored from now on.",
-    )
-
-
-class WebhookPublic(BaseModel):
-    """A subscription and how its delivery stands; the secret is never shown again."""
-
-    id: UUID
-    url: str
-    event_types: list[str] = Field(description="Empty: every goal event.")
-    owner: str | None
-    cycle_id: str | None
-    created_by: str
-    created_at: datetime
-    state: WebhookState = Field(description="`paused` after repeated failures until resumed.")
-    position: int = Field(description="The log position delivered (or skipped) up to.")
-    lag: int = Field(description="Log positions between `position` and the log's head.")
-    pending: int | None = Field(
-        default=None,
-        description="Events of the subscribed types after `position`, counted up to 1000 "
-        "(an owner or cycle filter may skip some of them); on single reads only.",
-    )
-    delivered: int = Field(description="Events delivered since the subscription was created.")
-    attempts: int = Field(description="Failed attempts in a row at the event next in line.")
-    last_error: str | None
-    last_attempt_at: datetime | None
-    next_attempt_at: datetime | None = Field(description="When the next retry is due.")
-    last_delivered_at: datetime | None
-    paused_at: datetime | None
-
-
-class WebhookCreated(WebhookPublic):
-    secret: str = Field(description="The signing secret; shown only in this response.")
-
-
-class WebhookList(BaseModel):
-    webhooks: list[WebhookPublic]
 
 
 def _invalid(field: str, message: str) -> InvalidInputError:
@@ -186,29 +115,6 @@ def _head(ledger: GoalLedger) -> int:
     return ledger.recorder.max_notification_id() or 0
 
 
-def _public(webhook: Webhook, head: int, pending: int | None = None) -> WebhookPublic:
-    return WebhookPublic(
-        id=webhook.id,
-        url=webhook.url,
-        event_types=webhook.event_types,
-        owner=webhook.owner,
-        cycle_id=webhook.cycle_id,
-        created_by=webhook.created_by,
-        created_at=webhook.created_at,
-        state=webhook.state,
-        position=webhook.position,
-        lag=max(0, head - webhook.position),
-        pending=pending,
-        delivered=webhook.delivered,
-        attempts=webhook.attempts,
-        last_error=webhook.last_error,
-        last_attempt_at=webhook.last_attempt_at,
-        next_attempt_at=webhook.next_attempt_at,
-        last_delivered_at=webhook.last_delivered_at,
-        paused_at=webhook.paused_at,
-    )
-
-
 def _pending(ledger: GoalLedger, webhook: Webhook, head: int) -> int:
     if webhook.position >= head:
         return 0
@@ -263,7 +169,7 @@ def create_webhook(
     )
     webhook = store.add(spec, request)
     response.headers["Location"] = f"/v1/webhooks/{webhook.id}"
-    return WebhookCreated(**_public(webhook, head).model_dump(), secret=webhook.secret)
+    return WebhookCreated.of(webhook, head)
 
 
 @router.get("")
@@ -272,7 +178,7 @@ def list_webhooks(grant: GrantDep, ledger: LedgerDep, store: WebhooksDep) -> Web
     authorise(grant, Command.MANAGE_WEBHOOKS)
     head = _head(ledger)
     mine = None if grant.has(Role.ADMIN) else grant.subject
-    return WebhookList(webhooks=[_public(w, head) for w in store.list(created_by=mine)])
+    return WebhookList(webhooks=[WebhookPublic.of(w, head) for w in store.list(created_by=mine)])
 
 
 @router.get("/{webhook_id}")
@@ -282,7 +188,7 @@ def get_webhook(
     """One subscription with its delivery state: position, lag, failures, next retry."""
     webhook = _mine(store, grant, webhook_id)
     head = _head(ledger)
-    return _public(webhook, head, _pending(ledger, webhook, head))
+    return WebhookPublic.of(webhook, head, _pending(ledger, webhook, head))
 
 
 @router.post("/{webhook_id}/resume")
@@ -295,7 +201,7 @@ def resume_webhook(
     if resumed is None:
         raise NotFoundError(f"no webhook {webhook_id}")
     head = _head(ledger)
-    return _public(resumed, head, _pending(ledger, resumed, head))
+    return WebhookPublic.of(resumed, head, _pending(ledger, resumed, head))
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-import api.routes.history as history_routes
+import api.routes.changes as change_routes
 from application.ledger import GoalLedger
 from application.stores import open_ledger
 from domain.access import Role
@@ -307,7 +307,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     assert as_csv.headers["Goalpost-Position"] == str(head)
     assert client.get(changes, params={"format": "csv"}, headers=auditor).text == as_csv.text
     # Streamed a page at a time, it is the same file.
-    monkeypatch.setattr(history_routes, "CSV_PAGE", 1)
+    monkeypatch.setattr(change_routes, "CSV_PAGE", 1)
     assert client.get(changes, params={"format": "csv"}, headers=auditor).text == as_csv.text
     table = list(csv.reader(io.StringIO(as_csv.text)))
     assert table[0] == [

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from api.routes.evidence import EvidencePublic
+from api.schemas.evidence import EvidencePublic
 from application.ledger import GoalLedger
 from cli.demo import (
     CHURN,

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from api.evidence_page import render_evidence
-from api.routes.evidence import EvidencePublic
+from api.schemas.evidence import EvidencePublic
 from application.ledger import GoalLedger
 from domain.base import LedgerAggregate, event_name
 from domain.errors import InvalidInputError, NotFoundError

@@ -1,0 +1,46 @@
+"""The auditors' change report of a cycle: its changes of plan, corrections, late check-ins."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import FromRow, LogHead, Position
+from projections.audit_trail import Flag
+
+
+class ChangeRow(FromRow):
+    """A change an auditor reviews, with the flags it raised."""
+
+    position: int
+    goal_kind: Literal["key_result", "objective"]
+    goal_id: UUID
+    title: str | None
+    owner: str | None
+    event: str = Field(examples=["rebaselined"])
+    subject_id: UUID | None
+    actor: str
+    recorded_at: datetime
+    effective_on: date | None
+    reason: str | None
+    reason_code: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    flags: list[Flag]
+
+
+class ChangeReport(BaseModel):
+    cycle_id: str
+    starts_on: date
+    ends_on: date
+    closed_at: datetime | None
+    known_at: datetime | None
+    items: list[ChangeRow]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page (the last position); null on the last."
+    )
+    position: Position
+    log_head: LogHead

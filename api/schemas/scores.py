@@ -1,0 +1,102 @@
+"""Scores per key result, objective, owner and cycle, each against current and original plans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import Exact, FromRow, LogHead, Score
+from domain.scoring import Pace, TrafficLight
+from domain.values import Confidence, Direction, ObjectiveKind
+
+
+class KeyResultScore(FromRow):
+    """A key result scored against its current and its original plan."""
+
+    id: UUID = Field(validation_alias="key_result_id")
+    objective_id: UUID
+    cycle_id: str
+    owner: str
+    title: str
+    direction: Direction
+    baseline: Exact
+    target: Exact
+    weight: Exact
+    original_baseline: Exact
+    original_target: Exact
+    original_weight: Exact
+    rebaselined: bool
+    value: Exact
+    last_check_in_on: date | None
+    confidence: Confidence | None
+    score: Score
+    score_against_original_plan: Score
+    traffic_light: TrafficLight
+    as_of: date = Field(description="The day pace and staleness are judged on.")
+    expected_progress: Score
+    pace: Pace
+    stale: bool
+    retired: bool
+    retired_reason_code: str | None
+    version: int
+
+
+class ObjectiveScore(FromRow):
+    """An objective's weighted score over its key results that are not retired."""
+
+    id: UUID = Field(validation_alias="objective_id")
+    cycle_id: str
+    owner: str
+    title: str
+    kind: ObjectiveKind
+    parent_id: UUID | None
+    score: Score | None
+    score_against_original_plan: Score | None = Field(
+        description="The same key results against their original baselines, targets, weights."
+    )
+    traffic_light: TrafficLight | None
+    retired: bool
+    retired_reason_code: str | None
+    version: int
+
+
+class CycleScore(FromRow):
+    """A whole cycle's figures over its objectives and key results that are not retired."""
+
+    cycle_id: str
+    objectives: int = Field(description="Objectives not retired.")
+    score: Score | None = Field(description="Mean of those objectives' scores.")
+    score_against_original_plan: Score | None
+    traffic_light: TrafficLight | None
+    key_results: int = Field(description="Key results not retired, of those objectives.")
+    key_result_score: Score | None = Field(description="Mean of those key results' scores.")
+    key_result_score_against_original_plan: Score | None
+    green: int
+    amber: int
+    red: int
+    behind: int = Field(description="Key results whose score is below the expected progress.")
+    stale: int = Field(description="Key results with no check-in for 21 days.")
+    net_confidence: Score | None = Field(
+        description="Share of those key results on track minus share off track."
+    )
+
+
+class OwnerScore(CycleScore):
+    """One owner's figures in a cycle: the objectives and the key results they own."""
+
+    owner: str
+
+
+class ScoresPage(BaseModel):
+    key_results: list[KeyResultScore]
+    objectives: list[ObjectiveScore]
+    owners: list[OwnerScore] = Field(
+        description="Per cycle, each owner of a goal listed: over the goals listed."
+    )
+    cycles: list[CycleScore] = Field(description="Each cycle listed, whole, whatever the filter.")
+    as_of: date | None
+    known_at: datetime | None
+    position: int = Field(description="The log position this read reflects (at least).")
+    log_head: LogHead
