@@ -17,6 +17,7 @@ from domain.errors import (
     ConcurrencyError,
     ConflictError,
     DomainError,
+    ForbiddenError,
     IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
@@ -96,6 +97,7 @@ def problem_response(
 
 # One status per domain-error family; the most specific class wins.
 _FAMILIES: list[tuple[type[DomainError], int, str, str]] = [
+    (ForbiddenError, 403, "forbidden", "Not allowed"),
     (IdempotencyKeyReusedError, 422, "idempotency-key-reused", "Idempotency-Key reused"),
     (StaleVersionError, 412, "stale-version", "The goal has changed since you read it"),
     (ConcurrencyError, 409, "concurrent-change", "Another change won the race"),

@@ -16,6 +16,10 @@ class InvalidInputError(DomainError):
     """A command's input breaks a rule; `field` names the input at fault."""
 
 
+class ForbiddenError(DomainError):
+    """The caller's grant does not allow the command on the goals it names (ADR 23)."""
+
+
 class NotFoundError(DomainError):
     """The goal, cycle or check-in named does not exist."""
 

@@ -25,12 +25,13 @@ def open_cycle(
     response: Response,
 ) -> Written:
     """Open a cycle (a quarter, say) that objectives and key results live in."""
-    authorise(grant, Command.OPEN_CYCLE)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.open_cycle(
-            actor=grant.subject, key=body.id, starts_on=body.starts_on, ends_on=body.ends_on
-        ),
+    saved = ledger.open_cycle(
+        actor=grant.subject,
+        key=body.id,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        grant=grant,
+        request=request,
     )
     return written(response, saved, f"/v1/cycles/{body.id}", key=body.id)
 
@@ -45,10 +46,8 @@ def close_cycle(
     response: Response,
 ) -> Written:
     """Close a cycle: its grades freeze; only corrections are accepted afterwards."""
-    authorise(grant, Command.CLOSE_CYCLE)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.close_cycle(actor=grant.subject, key=cycle_id, expected_version=version),
+    saved = ledger.close_cycle(
+        actor=grant.subject, key=cycle_id, expected_version=version, grant=grant, request=request
     )
     return written(response, saved, key=cycle_id)
 

@@ -25,23 +25,10 @@ from api.schemas.key_results import (
     Reweight,
 )
 from domain.authority import Command
-from domain.errors import InvalidInputError, NotFoundError
 
 router = APIRouter(
     prefix="/v1/key-results", tags=["key results"], responses=PROBLEMS, route_class=StrictJSONRoute
 )
-
-
-def _owner(ledger: LedgerDep, key_result_id: UUID) -> str:
-    return ledger.get_key_result(key_result_id).owner
-
-
-def _objective_owner(ledger: LedgerDep, objective_id: UUID) -> str:
-    """The owner of the objective a key result is added to; unknown, it is the body's fault."""
-    try:
-        return ledger.get_objective(objective_id).owner
-    except NotFoundError as missing:
-        raise InvalidInputError(missing.message, field="objective_id") from None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -53,30 +40,21 @@ def create_key_result(
     response: Response,
 ) -> Written:
     """Create a key result under an objective, with its baseline, target and measurement."""
-    # The objective's score changes with every key result added to it, so its owner's
-    # rights are needed, besides the rights on the key result's own owner.
-    authorise(
-        grant,
-        Command.CREATE_KEY_RESULT,
-        _objective_owner(ledger, body.objective_id),
-        body.owner,
-    )
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.create_key_result(
-            actor=grant.subject,
-            objective_id=body.objective_id,
-            title=body.title,
-            owner=body.owner,
-            unit=body.unit,
-            direction=body.direction,
-            baseline=body.baseline,
-            target=body.target,
-            weight=body.weight,
-            measurement_source=body.measurement.source,
-            measurement_query=body.measurement.query,
-            effective_on=body.effective_on,
-        ),
+    saved = ledger.create_key_result(
+        actor=grant.subject,
+        objective_id=body.objective_id,
+        title=body.title,
+        owner=body.owner,
+        unit=body.unit,
+        direction=body.direction,
+        baseline=body.baseline,
+        target=body.target,
+        weight=body.weight,
+        measurement_source=body.measurement.source,
+        measurement_query=body.measurement.query,
+        effective_on=body.effective_on,
+        grant=grant,
+        request=request,
     )
     return written(response, saved, f"/v1/key-results/{saved.id}")
 
@@ -92,18 +70,16 @@ def record_check_in(
     response: Response,
 ) -> Written:
     """Record a check-in: a value, a confidence and a note, for an effective date."""
-    authorise(grant, Command.RECORD_CHECK_IN, _owner(ledger, key_result_id))
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.record_check_in(
-            actor=grant.subject,
-            key_result_id=key_result_id,
-            value=body.value,
-            confidence=body.confidence,
-            note=body.note,
-            effective_on=body.effective_on,
-            expected_version=version,
-        ),
+    saved = ledger.record_check_in(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        value=body.value,
+        confidence=body.confidence,
+        note=body.note,
+        effective_on=body.effective_on,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved, f"/v1/key-results/{key_result_id}")
 
@@ -119,18 +95,16 @@ def correct_check_in(
     response: Response,
 ) -> Written:
     """Correct a recorded check-in's value, with a reason; the original stays in the history."""
-    authorise(grant, Command.CORRECT_CHECK_IN, _owner(ledger, key_result_id))
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.correct_check_in(
-            actor=grant.subject,
-            key_result_id=key_result_id,
-            check_in_id=body.check_in_id,
-            value=body.value,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            expected_version=version,
-        ),
+    saved = ledger.correct_check_in(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        check_in_id=body.check_in_id,
+        value=body.value,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 
@@ -146,19 +120,17 @@ def rebaseline_key_result(
     response: Response,
 ) -> Written:
     """Change the baseline and/or target mid-cycle, with a reason; both plans stay scored."""
-    authorise(grant, Command.REBASELINE_KEY_RESULT, _owner(ledger, key_result_id))
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.rebaseline_key_result(
-            actor=grant.subject,
-            key_result_id=key_result_id,
-            baseline=body.baseline,
-            target=body.target,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            effective_on=body.effective_on,
-            expected_version=version,
-        ),
+    saved = ledger.rebaseline_key_result(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        baseline=body.baseline,
+        target=body.target,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        effective_on=body.effective_on,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 
@@ -174,25 +146,16 @@ def reweight_key_result(
     response: Response,
 ) -> Written:
     """Change the key result's weight in its objective's score, with a reason."""
-    # The weight is the key result's share of its objective's score: both owners decide.
-    key_result = ledger.get_key_result(key_result_id)
-    authorise(
-        grant,
-        Command.REWEIGHT_KEY_RESULT,
-        key_result.owner,
-        ledger.get_objective(key_result.objective_id).owner,
-    )
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.reweight_key_result(
-            actor=grant.subject,
-            key_result_id=key_result_id,
-            weight=body.weight,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            effective_on=body.effective_on,
-            expected_version=version,
-        ),
+    saved = ledger.reweight_key_result(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        weight=body.weight,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        effective_on=body.effective_on,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 
@@ -208,17 +171,15 @@ def retire_key_result(
     response: Response,
 ) -> Written:
     """Retire the key result with a reason; reports keep showing it, with the reason."""
-    authorise(grant, Command.RETIRE_KEY_RESULT, _owner(ledger, key_result_id))
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.retire_key_result(
-            actor=grant.subject,
-            key_result_id=key_result_id,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            effective_on=body.effective_on,
-            expected_version=version,
-        ),
+    saved = ledger.retire_key_result(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        effective_on=body.effective_on,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 

@@ -49,24 +49,22 @@ def define_kpi(
     response: Response,
 ) -> Written:
     """Define a KPI under its KRA (`area`), with its written definition and healthy level."""
-    authorise(grant, Command.DEFINE_KPI, body.owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.define_kpi(
-            actor=grant.subject,
-            area=body.area,
-            name=body.name,
-            owner=body.owner,
-            unit=body.unit,
-            formula=body.definition.formula,
-            data_source=body.definition.data_source,
-            cadence=body.definition.cadence,
-            direction=body.direction,
-            target=body.target,
-            healthy_low=body.healthy_low,
-            healthy_high=body.healthy_high,
-            target_set_on=body.target_set_on,
-        ),
+    saved = ledger.define_kpi(
+        actor=grant.subject,
+        area=body.area,
+        name=body.name,
+        owner=body.owner,
+        unit=body.unit,
+        formula=body.definition.formula,
+        data_source=body.definition.data_source,
+        cadence=body.definition.cadence,
+        direction=body.direction,
+        target=body.target,
+        healthy_low=body.healthy_low,
+        healthy_high=body.healthy_high,
+        target_set_on=body.target_set_on,
+        grant=grant,
+        request=request,
     )
     return written(response, saved, f"/v1/kpis/{saved.id}")
 
@@ -82,17 +80,15 @@ def record_reading(
     response: Response,
 ) -> Written:
     """Record a KPI reading for an effective date."""
-    authorise(grant, Command.RECORD_KPI_READING, ledger.get_kpi(kpi_id).owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.record_kpi_reading(
-            actor=grant.subject,
-            kpi_id=kpi_id,
-            value=body.value,
-            effective_on=body.effective_on,
-            note=body.note,
-            expected_version=version,
-        ),
+    saved = ledger.record_kpi_reading(
+        actor=grant.subject,
+        kpi_id=kpi_id,
+        value=body.value,
+        effective_on=body.effective_on,
+        note=body.note,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     result = written(response, saved, f"/v1/kpis/{kpi_id}")
     return Written(
@@ -111,18 +107,16 @@ def correct_reading(
     response: Response,
 ) -> Written:
     """Correct a recorded reading's value, with a reason."""
-    authorise(grant, Command.CORRECT_KPI_READING, ledger.get_kpi(kpi_id).owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.correct_kpi_reading(
-            actor=grant.subject,
-            kpi_id=kpi_id,
-            reading_id=body.reading_id,
-            value=body.value,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            expected_version=version,
-        ),
+    saved = ledger.correct_kpi_reading(
+        actor=grant.subject,
+        kpi_id=kpi_id,
+        reading_id=body.reading_id,
+        value=body.value,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 
@@ -138,20 +132,18 @@ def change_target(
     response: Response,
 ) -> Written:
     """Change the KPI's target and healthy range, with a reason; the date it was set moves."""
-    authorise(grant, Command.CHANGE_KPI_TARGET, ledger.get_kpi(kpi_id).owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.change_kpi_target(
-            actor=grant.subject,
-            kpi_id=kpi_id,
-            target=body.target,
-            healthy_low=body.healthy_low,
-            healthy_high=body.healthy_high,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            effective_on=body.effective_on,
-            expected_version=version,
-        ),
+    saved = ledger.change_kpi_target(
+        actor=grant.subject,
+        kpi_id=kpi_id,
+        target=body.target,
+        healthy_low=body.healthy_low,
+        healthy_high=body.healthy_high,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        effective_on=body.effective_on,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 
@@ -167,17 +159,15 @@ def retire_kpi(
     response: Response,
 ) -> Written:
     """Retire the KPI with a reason."""
-    authorise(grant, Command.RETIRE_KPI, ledger.get_kpi(kpi_id).owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.retire_kpi(
-            actor=grant.subject,
-            kpi_id=kpi_id,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            effective_on=body.effective_on,
-            expected_version=version,
-        ),
+    saved = ledger.retire_kpi(
+        actor=grant.subject,
+        kpi_id=kpi_id,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        effective_on=body.effective_on,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 

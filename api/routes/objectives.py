@@ -34,17 +34,15 @@ def create_objective(
     response: Response,
 ) -> Written:
     """Create an objective in a cycle, optionally aligned to a parent objective."""
-    authorise(grant, Command.CREATE_OBJECTIVE, body.owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.create_objective(
-            actor=grant.subject,
-            cycle_id=body.cycle_id,
-            title=body.title,
-            owner=body.owner,
-            kind=body.kind,
-            parent_id=body.parent_id,
-        ),
+    saved = ledger.create_objective(
+        actor=grant.subject,
+        cycle_id=body.cycle_id,
+        title=body.title,
+        owner=body.owner,
+        kind=body.kind,
+        parent_id=body.parent_id,
+        grant=grant,
+        request=request,
     )
     return written(response, saved, f"/v1/objectives/{saved.id}")
 
@@ -60,18 +58,15 @@ def align_objective(
     response: Response,
 ) -> Written:
     """Align the objective to another (or unalign it with a null parent), with a reason."""
-    # The parent is named, not changed: aligning upward to another's objective is the point.
-    authorise(grant, Command.ALIGN_OBJECTIVE, ledger.get_objective(objective_id).owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.align_objective(
-            actor=grant.subject,
-            objective_id=objective_id,
-            parent_id=body.parent_id,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            expected_version=version,
-        ),
+    saved = ledger.align_objective(
+        actor=grant.subject,
+        objective_id=objective_id,
+        parent_id=body.parent_id,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 
@@ -87,17 +82,15 @@ def retire_objective(
     response: Response,
 ) -> Written:
     """Retire the objective before its time, with a reason; it stays in every report."""
-    authorise(grant, Command.RETIRE_OBJECTIVE, ledger.get_objective(objective_id).owner)
-    saved = ledger.idempotent(
-        request,
-        lambda: ledger.retire_objective(
-            actor=grant.subject,
-            objective_id=objective_id,
-            reason=body.reason,
-            reason_code=body.reason_code,
-            effective_on=body.effective_on,
-            expected_version=version,
-        ),
+    saved = ledger.retire_objective(
+        actor=grant.subject,
+        objective_id=objective_id,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        effective_on=body.effective_on,
+        expected_version=version,
+        grant=grant,
+        request=request,
     )
     return written(response, saved)
 

@@ -172,6 +172,52 @@ def test_a_member_cannot_sink_anothers_objective_with_a_heavy_key_result(
     assert score_of(client, bobs["id"], admin) == "0.6075"
 
 
+def test_a_refusal_names_the_goal_owner_out_of_reach_and_how_the_caller_stands(
+    client: httpx.Client, goals: Goals, tokens: Tokens
+) -> None:
+    goals.open_cycle()
+    bobs_objective = goals.objective("bob")
+    bobs = goals.key_result(bobs_objective["id"], "bob")
+    ana = tokens.headers("ana", Role.MEMBER, team="support", reports=["rio"])
+
+    def refused(path: str, body: dict[str, Any] | None, detail: str) -> None:
+        response = client.post(path, json=body, headers=ana)
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json() == {
+            "type": "/problems/forbidden",
+            "title": "Not allowed",
+            "status": 403,
+            "detail": detail,
+            "instance": path,
+        }
+
+    # A goal of someone else's: its owner is named, and how he stands to her (other).
+    refused(
+        f"/v1/key-results/{bobs['id']}/check-ins",
+        check_in_body(),
+        "ana may not record_check_in on goals owned by bob (other)",
+    )
+    # Two owners asked about (the objective's, hers): the one out of reach is named.
+    refused(
+        "/v1/key-results",
+        key_result_body(bobs_objective["id"], "ana"),
+        "ana may not create_key_result on goals owned by bob (other)",
+    )
+    # A report is a manager's to write, not a member's.
+    refused(
+        "/v1/objectives",
+        objective_body("rio"),
+        "ana may not create_objective on goals owned by rio (report)",
+    )
+    # A command of no one owner: the role it needs, and the roles the token has.
+    refused(
+        f"/v1/cycles/{CYCLE['id']}/close",
+        None,
+        "close_cycle needs the admin role; this token has member",
+    )
+
+
 def test_reweighting_needs_rights_on_the_key_result_and_on_its_objective(
     client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
 ) -> None:
