@@ -15,6 +15,7 @@ from domain.check_in_log import CheckIn, CheckInLog, Correction
 from domain.cycle import Cycle
 from domain.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from domain.objective import Objective
+from domain.plans import plan_in_force
 from domain.scoring import (
     Pace,
     TrafficLight,
@@ -457,10 +458,7 @@ class KeyResult(LedgerAggregate):
 
     def plan_on(self, day: date) -> Plan:
         """The plan in force on a day; before the first plan took effect, the original."""
-        in_force = [p for p in self.plans if p.effective_on <= day]
-        if not in_force:
-            return self.plans[0]
-        return max(in_force, key=lambda p: (p.effective_on, p.version))
+        return plan_in_force(self.plans, day)
 
     def latest_check_in(self, on: date) -> CheckIn | None:
         return self.check_ins.latest(on)

@@ -1,14 +1,15 @@
 """Audit trail: every event of every goal, with who, when, why, and the value before and after.
 
 Flags for the auditors' change report are computed here, once, from the domain's own
-aggregates as they stood at that point of the log.
+aggregates as they stood at that point of the log. What each event shows before and
+after is looked up by its class (`audit_changes.HANDLING`), and so are the flags only
+some events can raise (`_FLAGS`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -16,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from psycopg.sql import SQL, Composable
 
 from domain.access import AccessGrant
 from domain.base import LedgerAggregate, event_name
@@ -23,9 +25,11 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
-from domain.scoring import TrafficLight, objective_score, rounded, traffic_light
-from domain.values import Direction, plain
+from domain.scoring import TrafficLight
+from domain.values import Direction
+from projections import audit_changes as changes
 from projections.base import ReadModel
+from storage.rows import Decoder, Row, day, json_value, moment, uuid_value
 from storage.views import ViewDatabase, ViewTransaction
 
 BACKDATED_AFTER_DAYS = 7
@@ -33,15 +37,17 @@ BACKDATED_AFTER_DAYS = 7
 # Events whose effective date is a claim about the past: a check-in or reading for a day,
 # a change of plan taking effect on a day. Creation dates the goal's first plan (a goal
 # set up late is not a backdated value), and a correction has no date of its own.
-BACKDATABLE = (
-    KeyResult.CheckInRecorded,
-    KeyResult.Rebaselined,
-    KeyResult.Reweighted,
-    KeyResult.Retired,
-    Objective.Retired,
-    Kpi.ReadingRecorded,
-    Kpi.TargetChanged,
-    Kpi.Retired,
+BACKDATABLE: frozenset[type[LedgerAggregate.Event]] = frozenset(
+    {
+        KeyResult.CheckInRecorded,
+        KeyResult.Rebaselined,
+        KeyResult.Reweighted,
+        KeyResult.Retired,
+        Objective.Retired,
+        Kpi.ReadingRecorded,
+        Kpi.TargetChanged,
+        Kpi.Retired,
+    }
 )
 # Directions whose target is a ceiling: "lowering the target" there means raising it.
 LOWER_IS_BETTER = frozenset({Direction.DECREASE.value, Direction.STAY_BELOW.value})
@@ -65,6 +71,10 @@ class Flag(StrEnum):
     CHANGED_AFTER_CLOSE = "changed_after_close"
 
 
+FLAGS: tuple[str, ...] = tuple(flag.value for flag in Flag)
+# The changes of plan an auditor reviews, whatever their flags.
+REPORTED_EVENTS = ("rebaselined", "reweighted", "retired", "check_in_corrected")
+
 KINDS: dict[type[LedgerAggregate], str] = {
     Cycle: "cycle",
     Objective: "objective",
@@ -74,19 +84,14 @@ KINDS: dict[type[LedgerAggregate], str] = {
 }
 
 
-def _number(value: Decimal | None) -> str | None:
-    return None if value is None else plain(value)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Entry:
-    goal: LedgerAggregate
-    before: dict[str, Any] = field(default_factory=dict)
-    after: dict[str, Any] = field(default_factory=dict)
-    flags: list[str] = field(default_factory=list)
-    effective_on: date | None = None
-    cycle_id: str | None = None
-    subject_id: UUID | None = None
+    """One row in the making, for the flags to judge."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+    effective_on: date | None
+    cycle_id: str | None
 
 
 class AuditTrail(ReadModel):
@@ -129,83 +134,15 @@ class AuditTrail(ReadModel):
 
     def before(self, event: LedgerAggregate.Event, position: int) -> dict[str, Any]:
         self._position = position
-        goal = self.replicas.get(event.originator_id, position - 1)
-        if isinstance(goal, KeyResult):
-            return self._key_result_before(goal, event)
-        if isinstance(goal, Kpi):
-            return self._kpi_before(goal, event)
-        if isinstance(goal, Objective):
-            if isinstance(event, Objective.AlignedToParent):
-                return {"parent_id": str(goal.parent_id) if goal.parent_id else None}
-            if isinstance(event, Objective.Retired):
-                return {
-                    "status": "active",
-                    **self._objective_score(goal, position, event.effective_on),
-                }
-        return {}
+        return changes.before(self.replicas.get(event.originator_id, position - 1), event, self)
 
-    def _key_result_before(self, kr: KeyResult, event: object) -> dict[str, Any]:
-        plan = kr.current_plan
-        if isinstance(event, KeyResult.CheckInRecorded):
-            # Without an earlier check-in the value is the baseline of the plan in force then.
-            latest = kr.latest_check_in(event.effective_on)
-            baseline = kr.plan_on(event.effective_on).baseline
-            return {"value": _number(latest.value if latest else baseline)}
-        if isinstance(event, KeyResult.CheckInCorrected):
-            return {"value": _number(kr.check_ins[event.check_in_id].value)}
-        if isinstance(event, KeyResult.Rebaselined):
-            return {"baseline": _number(plan.baseline), "target": _number(plan.target)}
-        if isinstance(event, KeyResult.Reweighted):
-            return {"weight": _number(plan.weight)}
-        if isinstance(event, KeyResult.Retired):
-            cycle = self._cycle(kr.cycle_id)
-            status = kr.status(cycle, event.effective_on) if cycle else None
-            score = status.score if status else None
-            return {
-                "status": "active",
-                "score": format(rounded(score), "f") if score is not None else None,
-                "traffic_light": traffic_light(score).value if score is not None else None,
-            }
-        return {}
-
-    def _kpi_before(self, kpi: Kpi, event: object) -> dict[str, Any]:
-        if isinstance(event, Kpi.ReadingRecorded):
-            readings = kpi.readings_until(event.effective_on)
-            return {"value": _number(readings[-1].value) if readings else None}
-        if isinstance(event, Kpi.ReadingCorrected):
-            return {"value": _number(kpi.readings[event.reading_id].value)}
-        if isinstance(event, Kpi.TargetChanged):
-            threshold = kpi.thresholds[-1]
-            return {
-                "target": _number(threshold.target),
-                "healthy_low": _number(threshold.healthy_low),
-                "healthy_high": _number(threshold.healthy_high),
-            }
-        if isinstance(event, Kpi.Retired):
-            return {"status": "active"}
-        return {}
-
-    def _objective_score(self, objective: Objective, position: int, day: date) -> dict[str, Any]:
-        """The objective's score on its retirement's effective date (never "today")."""
-        cycle = self._cycle(objective.cycle_id)
-        if cycle is None:
-            return {}
-        pairs = []
-        for kr_id in objective.key_result_ids:
-            kr = self.replicas.typed(KeyResult, kr_id, position)
-            if kr is None:
-                continue
-            status = kr.status(cycle, day)
-            if status.retired is None:
-                pairs.append((status.score, status.plan.weight))
-        score = objective_score(pairs)
-        if score is None:
-            return {}
-        return {"score": str(rounded(score)), "traffic_light": traffic_light(score).value}
-
-    def _cycle(self, key: str) -> Cycle | None:
+    def cycle(self, key: str) -> Cycle | None:
         """The goal's cycle as it stood at the event being projected."""
         return self.replicas.typed(Cycle, Cycle.create_id(key), self._position)
+
+    def key_result(self, key_result_id: UUID) -> KeyResult | None:
+        """A key result as it stood at the event being projected."""
+        return self.replicas.typed(KeyResult, key_result_id, self._position)
 
     # The row, from the goal as it stands after the event.
 
@@ -220,10 +157,15 @@ class AuditTrail(ReadModel):
         goal = self.replicas.get(event.originator_id, stored.id)
         if goal is None:
             return
-        entry = Entry(goal=goal, before=before)
-        entry.effective_on = getattr(event, "effective_on", None)
-        self._describe(entry, event)
-        self._flag(entry, event, stored.id)
+        change = changes.after(goal, event)
+        entry = Entry(
+            before=before,
+            after=change.after,
+            effective_on=change.effective_on or getattr(event, "effective_on", None),
+            cycle_id=_cycle_of(goal),
+        )
+        flags = self._flags(goal, event, entry)
+        kind = KINDS.get(type(goal), type(goal).__name__.lower())
         tx.execute(
             "INSERT INTO {audit_trail} (position, goal_id, goal_kind, version, event, actor,"
             " recorded_at, effective_on, cycle_id, owner, reason, reason_code, subject_id,"
@@ -232,7 +174,7 @@ class AuditTrail(ReadModel):
             (
                 stored.id,
                 event.originator_id,
-                KINDS.get(type(goal), type(goal).__name__.lower()),
+                kind,
                 event.originator_version,
                 event_name(event),
                 event.actor,
@@ -242,152 +184,46 @@ class AuditTrail(ReadModel):
                 getattr(goal, "owner", None) or getattr(goal, "subject", None),
                 getattr(event, "reason", None),
                 getattr(event, "reason_code", None),
-                entry.subject_id,
+                change.subject_id,
                 entry.before,
                 entry.after,
-                entry.flags,
-                _reported(goal, event_name(event), entry.flags),
+                flags,
+                _reported(kind, event_name(event), flags),
             ),
         )
 
-    def _describe(self, entry: Entry, event: object) -> None:  # noqa: PLR0912 - one branch per event type
-        goal = entry.goal
-        if isinstance(goal, KeyResult):
-            entry.cycle_id = goal.cycle_id
-            plan = goal.current_plan
-            if isinstance(event, KeyResult.Created):
-                entry.effective_on = plan.effective_on
-                entry.after = {
-                    "title": goal.title,
-                    "objective_id": str(goal.objective_id),
-                    "direction": goal.direction.value,
-                    "unit": goal.unit,
-                    "baseline": str(plan.baseline),
-                    "target": str(plan.target),
-                    "weight": str(plan.weight),
-                    "measurement": goal.measurement,
-                }
-            elif isinstance(event, KeyResult.CheckInRecorded | KeyResult.CheckInCorrected):
-                check_in = goal.check_ins[event.check_in_id]
-                entry.subject_id = check_in.id
-                entry.effective_on = check_in.effective_on
-                entry.after = {"value": str(check_in.value)}
-                if isinstance(event, KeyResult.CheckInRecorded):
-                    entry.after |= {"confidence": check_in.confidence.value, "note": check_in.note}
-            elif isinstance(event, KeyResult.Rebaselined):
-                entry.after = {"baseline": str(plan.baseline), "target": str(plan.target)}
-            elif isinstance(event, KeyResult.Reweighted):
-                entry.after = {"weight": str(plan.weight)}
-            elif isinstance(event, KeyResult.Retired):
-                entry.after = {"status": "retired"}
-        elif isinstance(goal, Objective):
-            entry.cycle_id = goal.cycle_id
-            if isinstance(event, Objective.Created):
-                entry.after = {"title": goal.title, "kind": goal.kind.value}
-                if goal.parent_id:
-                    entry.after["parent_id"] = str(goal.parent_id)
-            elif isinstance(event, Objective.KeyResultAdded):
-                entry.subject_id = event.key_result_id
-                entry.after = {"key_result_id": str(event.key_result_id)}
-            elif isinstance(event, Objective.AlignedToParent):
-                entry.after = {"parent_id": str(goal.parent_id) if goal.parent_id else None}
-            elif isinstance(event, Objective.Retired):
-                entry.after = {"status": "retired"}
-        elif isinstance(goal, Cycle):
-            entry.cycle_id = goal.key
-            if isinstance(event, Cycle.Opened):
-                entry.after = {"starts_on": str(goal.starts_on), "ends_on": str(goal.ends_on)}
-            elif isinstance(event, Cycle.ObjectiveAdded):
-                entry.subject_id = event.objective_id
-                entry.after = {"objective_id": str(event.objective_id)}
-            elif isinstance(event, Cycle.Closed):
-                entry.after = {"status": "closed"}
-        elif isinstance(goal, Kpi):
-            self._describe_kpi(entry, goal, event)
-        elif isinstance(goal, AccessGrant):
-            entry.after = (
-                {"roles": sorted(r.value for r in goal.roles), "team": goal.team}
-                if isinstance(event, AccessGrant.Issued)
-                else {"status": "revoked"}
-            )
-
-    @staticmethod
-    def _describe_kpi(entry: Entry, kpi: Kpi, event: object) -> None:
-        threshold = kpi.thresholds[-1]
-        if isinstance(event, Kpi.Defined):
-            entry.effective_on = threshold.set_on
-            entry.after = {
-                "area": kpi.area,
-                "name": kpi.name,
-                "unit": kpi.unit,
-                "direction": kpi.direction.value,
-                "target": str(threshold.target),
-                "healthy_low": _number(threshold.healthy_low),
-                "healthy_high": _number(threshold.healthy_high),
-                "formula": kpi.formula,
-                "data_source": kpi.data_source,
-                "cadence": kpi.cadence.value,
-            }
-        elif isinstance(event, Kpi.ReadingRecorded | Kpi.ReadingCorrected):
-            reading = kpi.readings[event.reading_id]
-            entry.subject_id = reading.id
-            entry.effective_on = reading.effective_on
-            entry.after = {
-                "value": str(reading.value),
-                "healthy": kpi.is_healthy(reading),
-                "note": reading.note,
-            }
-        elif isinstance(event, Kpi.TargetChanged):
-            entry.after = {
-                "target": str(threshold.target),
-                "healthy_low": _number(threshold.healthy_low),
-                "healthy_high": _number(threshold.healthy_high),
-            }
-        elif isinstance(event, Kpi.Retired):
-            entry.after = {"status": "retired"}
-
-    def _flag(self, entry: Entry, event: LedgerAggregate.Event, position: int) -> None:
-        recorded_on = event.timestamp.date()
+    def _flags(
+        self, goal: LedgerAggregate, event: LedgerAggregate.Event, entry: Entry
+    ) -> list[str]:
+        """Backdating for every dated claim, the event's own flags, a change after the close."""
+        flags: list[Flag] = []
         if (
-            isinstance(event, BACKDATABLE)
+            type(event) in BACKDATABLE
             and entry.effective_on is not None
-            and recorded_on - entry.effective_on > timedelta(days=BACKDATED_AFTER_DAYS)
+            and event.timestamp.date() - entry.effective_on > timedelta(days=BACKDATED_AFTER_DAYS)
         ):
-            entry.flags.append(Flag.BACKDATED.value)
-        if isinstance(event, KeyResult.Rebaselined):
-            kr = entry.goal
-            if isinstance(kr, KeyResult) and _eases(
-                kr.direction.value, Decimal(entry.before["target"]), Decimal(entry.after["target"])
-            ):
-                entry.flags.append(Flag.TARGET_LOWERED.value)
-            cycle = self._cycle(entry.cycle_id) if entry.cycle_id else None
-            if cycle is not None:
-                half = cycle.starts_on + (cycle.ends_on - cycle.starts_on) / 2
-                if max(recorded_on, event.effective_on) > half:
-                    entry.flags.append(Flag.REBASELINED_AFTER_HALF.value)
-        if (
-            isinstance(event, Kpi.TargetChanged)
-            and isinstance(entry.goal, Kpi)
-            and _eases(
-                entry.goal.direction.value,
-                Decimal(entry.before["target"]),
-                Decimal(entry.after["target"]),
-            )
-        ):
-            entry.flags.append(Flag.TARGET_LOWERED.value)
-        if (
-            isinstance(event, KeyResult.Retired | Objective.Retired)
-            and entry.before.get("traffic_light") == TrafficLight.RED.value
-        ):
-            entry.flags.append(Flag.RETIRED_WHILE_RED.value)
-        if entry.cycle_id is not None and not isinstance(event, Cycle.Closed):
-            cycle = self._cycle(entry.cycle_id)
+            flags.append(Flag.BACKDATED)
+        own_flags = _FLAGS.get(type(event))
+        if own_flags is not None:
+            flags += own_flags(self, goal, event, entry)
+        if entry.cycle_id is not None and type(event) is not Cycle.Closed:
+            cycle = self.cycle(entry.cycle_id)
             if (
                 cycle is not None
                 and cycle.closed_at is not None
-                and (event.timestamp > cycle.closed_at)
+                and event.timestamp > cycle.closed_at
             ):
-                entry.flags.append(Flag.CHANGED_AFTER_CLOSE.value)
+                flags.append(Flag.CHANGED_AFTER_CLOSE)
+        return [flag.value for flag in flags]
+
+
+def _cycle_of(goal: LedgerAggregate) -> str | None:
+    match goal:
+        case KeyResult() | Objective():
+            return goal.cycle_id
+        case Cycle():
+            return goal.key
+    return None
 
 
 def _eases(direction: str, before: Decimal, after: Decimal) -> bool:
@@ -397,21 +233,53 @@ def _eases(direction: str, before: Decimal, after: Decimal) -> bool:
     return after < before
 
 
-FLAGS: tuple[str, ...] = tuple(flag.value for flag in Flag)
-# The changes of plan an auditor reviews, whatever their flags.
-REPORTED_EVENTS = ("rebaselined", "reweighted", "retired", "check_in_corrected")
-
-
-def _reported(goal: object, event: str, flags: Sequence[str]) -> bool:
+def _reported(kind: str, event: str, flags: Sequence[str]) -> bool:
     """Whether a row belongs in the change report: a key result's or objective's change of
     plan, retirement or correction, a backdated check-in, or anything after the close."""
-    if not isinstance(goal, KeyResult | Objective):
+    if kind not in ("key_result", "objective"):
         return False
     return (
         event in REPORTED_EVENTS
         or (event == "check_in_recorded" and Flag.BACKDATED.value in flags)
         or Flag.CHANGED_AFTER_CLOSE.value in flags
     )
+
+
+# The flags only some events raise, by event class (each class belongs to one kind of goal).
+
+
+def _rebaseline_flags(
+    trail: AuditTrail, kr: KeyResult, event: KeyResult.Rebaselined, entry: Entry
+) -> list[Flag]:
+    flags = []
+    if _eases(kr.direction.value, Decimal(entry.before["target"]), Decimal(entry.after["target"])):
+        flags.append(Flag.TARGET_LOWERED)
+    cycle = trail.cycle(entry.cycle_id) if entry.cycle_id else None
+    if cycle is not None:
+        half = cycle.starts_on + (cycle.ends_on - cycle.starts_on) / 2
+        if max(event.timestamp.date(), event.effective_on) > half:
+            flags.append(Flag.REBASELINED_AFTER_HALF)
+    return flags
+
+
+def _target_flags(_: AuditTrail, kpi: Kpi, __: object, entry: Entry) -> list[Flag]:
+    eased = _eases(
+        kpi.direction.value, Decimal(entry.before["target"]), Decimal(entry.after["target"])
+    )
+    return [Flag.TARGET_LOWERED] if eased else []
+
+
+def _retirement_flags(_: AuditTrail, __: object, ___: object, entry: Entry) -> list[Flag]:
+    red = entry.before.get("traffic_light") == TrafficLight.RED.value
+    return [Flag.RETIRED_WHILE_RED] if red else []
+
+
+_FLAGS: dict[type[object], Callable[[AuditTrail, Any, Any, Entry], list[Flag]]] = {
+    KeyResult.Rebaselined: _rebaseline_flags,
+    KeyResult.Retired: _retirement_flags,
+    Objective.Retired: _retirement_flags,
+    Kpi.TargetChanged: _target_flags,
+}
 
 
 # Reads
@@ -440,54 +308,46 @@ class TrailEntry:
     title: str | None = None
 
 
-_COLUMNS = (
+# Every column of a `TrailEntry`, from the trail as `t`.
+COLUMNS = SQL(
     "t.position, t.goal_id, t.goal_kind, t.version, t.event, t.actor, t.recorded_at,"
     " t.effective_on, t.cycle_id, t.owner, t.reason, t.reason_code, t.subject_id,"
     " t.before, t.after, t.flags"
 )
 
 
-def _json(value: Any) -> Any:
-    # jsonb comes back parsed from PostgreSQL; SQLite keeps the text.
-    return json.loads(value) if isinstance(value, str) else value
+def _names(value: Any) -> tuple[str, ...]:
+    return tuple(json_value(value))
 
 
-def _uuid(value: Any) -> UUID | None:
-    if value is None or isinstance(value, UUID):
-        return value
-    return UUID(str(value))
+_TYPES: dict[str, Decoder] = {
+    "goal_id": uuid_value,
+    "recorded_at": moment,
+    "effective_on": day,
+    "subject_id": uuid_value,
+    "before": json_value,
+    "after": json_value,
+    "flags": _names,
+    "created": json_value,
+}
 
 
-def _moment(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.astimezone(UTC)
+def trail_entries(
+    database: ViewDatabase, query: Composable, params: Sequence[Any]
+) -> list[TrailEntry]:
+    """The rows a query selects as `COLUMNS` (and, as `created`, the goal's first `after`
+    for its title), decoded once."""
+    return [_entry(row) for row in database.query(query, params, types=_TYPES)]
 
 
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+def _entry(row: Row) -> TrailEntry:
+    created = row.pop("created", None)
+    return TrailEntry(**row, title=None if created is None else created.get("title"))
 
 
-def _entry(row: dict[str, Any]) -> TrailEntry:
-    return TrailEntry(
-        position=int(row["position"]),
-        goal_id=UUID(str(row["goal_id"])),
-        goal_kind=row["goal_kind"],
-        version=int(row["version"]),
-        event=row["event"],
-        actor=row["actor"],
-        recorded_at=_moment(row["recorded_at"]),
-        effective_on=_day(row["effective_on"]),
-        cycle_id=row["cycle_id"],
-        owner=row["owner"],
-        reason=row["reason"],
-        reason_code=row["reason_code"],
-        subject_id=_uuid(row["subject_id"]),
-        before=_json(row["before"]),
-        after=_json(row["after"]),
-        flags=tuple(_json(row["flags"])),
-    )
+def placeholders(count: int) -> Composable:
+    """`(%s, %s, ...)`: one parameter for each of `count` values."""
+    return SQL("(") + SQL(", ").join([SQL("%s")] * count) + SQL(")")
 
 
 def _utc(moment: datetime) -> datetime:
@@ -495,13 +355,12 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def _midnight(on: date) -> datetime:
+    return datetime(on.year, on.month, on.day, tzinfo=UTC)
 
 
-def _has_flag() -> str:
-    # Flags are a JSON list of plain names; its text holds each as `"name"` on both stores.
-    return "CAST(t.flags AS {text}) LIKE %s"
+# Flags are a JSON list of plain names; its text holds each as `"name"` on both stores.
+_HAS_FLAG = SQL("CAST(t.flags AS {text}) LIKE %s")
 
 
 def _flag_pattern(flag: str) -> str:
@@ -528,25 +387,29 @@ def goal_history(
     known_at: datetime | None = None,
 ) -> tuple[list[TrailEntry], bool]:
     """One goal's events in log order after a position; and whether more follow."""
-    where = ["t.goal_id = %s", "t.goal_kind = %s", "t.position > %s"]
+    where = [SQL("t.goal_id = %s"), SQL("t.goal_kind = %s"), SQL("t.position > %s")]
     params: list[Any] = [goal_id, kind, after_position]
     if known_at is not None:
-        where.append("t.recorded_at <= %s")
+        where.append(SQL("t.recorded_at <= %s"))
         params.append(_utc(known_at))
     if as_of is not None:
         # In effect by that day: effective on or before it; undated events, recorded by then.
         where.append(
-            "((t.effective_on IS NOT NULL AND t.effective_on <= %s)"
-            " OR (t.effective_on IS NULL AND t.recorded_at < %s))"
+            SQL(
+                "((t.effective_on IS NOT NULL AND t.effective_on <= %s)"
+                " OR (t.effective_on IS NULL AND t.recorded_at < %s))"
+            )
         )
         params += [as_of, _midnight(as_of + timedelta(days=1))]
-    # Built from constant fragments only; every value is a parameter.
-    rows = database.query(
-        f"SELECT {_COLUMNS} FROM {{audit_trail}} t WHERE {' AND '.join(where)}"  # noqa: S608
-        " ORDER BY t.position LIMIT %s",
-        (*params, limit + 1),
+    query = (
+        SQL("SELECT ")
+        + COLUMNS
+        + SQL(" FROM {audit_trail} t WHERE ")
+        + SQL(" AND ").join(where)
+        + SQL(" ORDER BY t.position LIMIT %s")
     )
-    return [_entry(row) for row in rows[:limit]], len(rows) > limit
+    entries = trail_entries(database, query, (*params, limit + 1))
+    return entries[:limit], len(entries) > limit
 
 
 def change_report(
@@ -570,31 +433,37 @@ def change_report(
     unknown = set(flags) - set(FLAGS)
     if unknown:
         raise ValueError(f"not a change-report flag: {sorted(unknown)}")
-    where = ["t.cycle_id = %s", "t.reported", "t.position > %s"]
+    where: list[Composable] = [SQL("t.cycle_id = %s"), SQL("t.reported"), SQL("t.position > %s")]
     params: list[Any] = [cycle_id, after_position]
     if owner is not None:
-        where.append("t.owner = %s")
+        where.append(SQL("t.owner = %s"))
         params.append(owner)
     if flags:
         wanted = [flag for flag in FLAGS if flag in flags]
-        where.append("(" + " OR ".join([_has_flag()] * len(wanted)) + ")")
+        where.append(SQL("(") + SQL(" OR ").join([_HAS_FLAG] * len(wanted)) + SQL(")"))
         params += [_flag_pattern(flag) for flag in wanted]
     if recorded_from is not None:
-        where.append("t.recorded_at >= %s")
+        where.append(SQL("t.recorded_at >= %s"))
         params.append(_midnight(recorded_from))
     if recorded_to is not None:
-        where.append("t.recorded_at < %s")
+        where.append(SQL("t.recorded_at < %s"))
         params.append(_midnight(recorded_to + timedelta(days=1)))
     if known_at is not None:
-        where.append("t.recorded_at <= %s")
+        where.append(SQL("t.recorded_at <= %s"))
         params.append(_utc(known_at))
-    # Built from constant fragments only (a bounded set of shapes); values are parameters.
     # Each goal's title is in its first row (its creation), one index seek away.
-    rows = database.query(
-        f"SELECT {_COLUMNS}, (SELECT c.after FROM {{audit_trail}} c"  # noqa: S608
-        " WHERE c.goal_id = t.goal_id ORDER BY c.position LIMIT 1) AS created"
-        f" FROM {{audit_trail}} t WHERE {' AND '.join(where)} ORDER BY t.position"
-        + (" LIMIT %s" if limit is not None else ""),
-        [*params, limit] if limit is not None else params,
+    query = (
+        SQL("SELECT ")
+        + COLUMNS
+        + SQL(
+            ", (SELECT c.after FROM {audit_trail} c"
+            " WHERE c.goal_id = t.goal_id ORDER BY c.position LIMIT 1) AS created"
+            " FROM {audit_trail} t WHERE "
+        )
+        + SQL(" AND ").join(where)
+        + SQL(" ORDER BY t.position")
     )
-    return [replace(_entry(row), title=_json(row["created"]).get("title")) for row in rows]
+    if limit is not None:
+        query += SQL(" LIMIT %s")
+        params.append(limit)
+    return trail_entries(database, query, params)

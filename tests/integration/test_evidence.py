@@ -16,6 +16,7 @@ from api.schemas.evidence import EvidencePublic
 from application.ledger import GoalLedger
 from domain.base import LedgerAggregate, event_name
 from domain.errors import InvalidInputError, NotFoundError
+from domain.plans import plan_in_force
 from domain.values import utc_now
 from projections.evidence import (
     Citation,
@@ -359,3 +360,43 @@ def test_months_are_cut_to_the_period() -> None:
         ("2027-01", date(2027, 1, 1), date(2027, 1, 31)),
         ("2027-02", date(2027, 2, 1), date(2027, 2, 3)),
     ]
+
+
+def test_the_plan_in_force_is_the_key_results_own(ledger: GoalLedger, view: EvidenceView) -> None:
+    story = quarter(ledger)
+    # A re-weight recorded after the re-baseline but effective before it, and a second
+    # change of plan on the re-baseline's own day: the order recorded and the order in
+    # effect differ, and on a tie the later change wins.
+    ledger.reweight_key_result(
+        actor="ceo",
+        key_result_id=story.nps,
+        weight="2",
+        reason="onboarding matters more this quarter",
+        reason_code="priorities_changed",
+        effective_on=date(2026, 8, 1),
+    )
+    ledger.rebaseline_key_result(
+        actor="ceo",
+        key_result_id=story.nps,
+        baseline="30",
+        target="44",
+        reason="survey scale settled",
+        reason_code="wrong_metric",
+        effective_on=date(2026, 8, 14),
+    )
+    caught_up(ledger)
+    nps = view.for_person("ana", FROM, TO).objectives[0].key_results[0]
+    domain = ledger.get_key_result(story.nps)
+
+    # The evidence keeps every plan the key result keeps, from the same events.
+    def plan(p: Any) -> tuple[object, ...]:
+        return (p.baseline, p.target, p.weight, p.effective_on, p.version)
+
+    assert [plan(p) for p in nps.plans] == [plan(p) for p in domain.plans]
+    # On every day of the quarter (and before it), one rule picks the plan in force.
+    for offset in range(-3, (TO - FROM).days + 1):
+        day = FROM + timedelta(days=offset)
+        assert plan(plan_in_force(nps.plans, day)) == plan(domain.plan_on(day))
+    assert plan(nps.plan_at_end) == plan(domain.plan_on(TO))
+    assert texts(nps.plan_at_end.baseline, nps.plan_at_end.target) == ("30", "44")
+    assert texts(nps.plan_at_end.weight) == ("2",)

@@ -1,0 +1,291 @@
+"""What each event changed, as the audit trail shows it: the goal before and after.
+
+One row per event class in `HANDLING`. Each event class belongs to one kind of goal, so
+a row's functions take that goal and that event, typed. "Before" is read from the goal
+as it stood before the event, "after" from the goal as it stands after it, both the
+domain's own aggregates, so values mean what they mean to the domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.access import AccessGrant
+from domain.cycle import Cycle
+from domain.key_result import KeyResult
+from domain.kpi import Kpi
+from domain.objective import Objective
+from domain.scoring import objective_score, rounded, traffic_light
+from domain.values import plain
+
+
+class GoalsThen(Protocol):
+    """Goals as they stood at the event being projected."""
+
+    def cycle(self, key: str) -> Cycle | None: ...
+
+    def key_result(self, key_result_id: UUID) -> KeyResult | None: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a row shows of an event: the goal after it, and what it is about."""
+
+    after: dict[str, Any]
+    subject_id: UUID | None = None
+    # Where the goal knows the effective day better than the event says (a correction
+    # has none of its own; a creation dates the first plan).
+    effective_on: date | None = None
+
+
+def number(value: Decimal | None) -> str | None:
+    return None if value is None else plain(value)
+
+
+# Before
+
+
+def _active(*_: object) -> dict[str, Any]:
+    return {"status": "active"}
+
+
+def _parent(objective: Objective, *_: object) -> dict[str, Any]:
+    return {"parent_id": str(objective.parent_id) if objective.parent_id else None}
+
+
+def _value_before_check_in(
+    kr: KeyResult, event: KeyResult.CheckInRecorded, _: object
+) -> dict[str, Any]:
+    # Without an earlier check-in the value is the baseline of the plan in force then.
+    latest = kr.latest_check_in(event.effective_on)
+    baseline = kr.plan_on(event.effective_on).baseline
+    return {"value": number(latest.value if latest else baseline)}
+
+
+def _value_before_correction(
+    kr: KeyResult, event: KeyResult.CheckInCorrected, _: object
+) -> dict[str, Any]:
+    return {"value": number(kr.check_ins[event.check_in_id].value)}
+
+
+def _plan_before(kr: KeyResult, *_: object) -> dict[str, Any]:
+    plan = kr.current_plan
+    return {"baseline": number(plan.baseline), "target": number(plan.target)}
+
+
+def _weight_before(kr: KeyResult, *_: object) -> dict[str, Any]:
+    return {"weight": number(kr.current_plan.weight)}
+
+
+def _score_before_retiring_key_result(
+    kr: KeyResult, event: KeyResult.Retired, goals: GoalsThen
+) -> dict[str, Any]:
+    cycle = goals.cycle(kr.cycle_id)
+    status = kr.status(cycle, event.effective_on) if cycle else None
+    score = status.score if status else None
+    return {
+        "status": "active",
+        "score": format(rounded(score), "f") if score is not None else None,
+        "traffic_light": traffic_light(score).value if score is not None else None,
+    }
+
+
+def _score_before_retiring_objective(
+    objective: Objective, event: Objective.Retired, goals: GoalsThen
+) -> dict[str, Any]:
+    return {"status": "active", **_objective_score(objective, event.effective_on, goals)}
+
+
+def _objective_score(objective: Objective, on: date, goals: GoalsThen) -> dict[str, Any]:
+    """The objective's score on its retirement's effective date (never "today")."""
+    cycle = goals.cycle(objective.cycle_id)
+    if cycle is None:
+        return {}
+    pairs = []
+    for kr_id in objective.key_result_ids:
+        kr = goals.key_result(kr_id)
+        if kr is None:
+            continue
+        status = kr.status(cycle, on)
+        if status.retired is None:
+            pairs.append((status.score, status.plan.weight))
+    score = objective_score(pairs)
+    if score is None:
+        return {}
+    return {"score": str(rounded(score)), "traffic_light": traffic_light(score).value}
+
+
+def _reading_before(kpi: Kpi, event: Kpi.ReadingRecorded, _: object) -> dict[str, Any]:
+    readings = kpi.readings_until(event.effective_on)
+    return {"value": number(readings[-1].value) if readings else None}
+
+
+def _reading_before_correction(kpi: Kpi, event: Kpi.ReadingCorrected, _: object) -> dict[str, Any]:
+    return {"value": number(kpi.readings[event.reading_id].value)}
+
+
+def _threshold_before(kpi: Kpi, *_: object) -> dict[str, Any]:
+    threshold = kpi.thresholds[-1]
+    return {
+        "target": number(threshold.target),
+        "healthy_low": number(threshold.healthy_low),
+        "healthy_high": number(threshold.healthy_high),
+    }
+
+
+# After
+
+
+def _status(status: str) -> Callable[..., Change]:
+    return lambda *_: Change({"status": status})
+
+
+def _key_result_created(kr: KeyResult, _: object) -> Change:
+    plan = kr.current_plan
+    after = {
+        "title": kr.title,
+        "objective_id": str(kr.objective_id),
+        "direction": kr.direction.value,
+        "unit": kr.unit,
+        "baseline": str(plan.baseline),
+        "target": str(plan.target),
+        "weight": str(plan.weight),
+        "measurement": kr.measurement,
+    }
+    return Change(after, effective_on=plan.effective_on)
+
+
+def _check_in_recorded(kr: KeyResult, event: KeyResult.CheckInRecorded) -> Change:
+    check_in = kr.check_ins[event.check_in_id]
+    after = {
+        "value": str(check_in.value),
+        "confidence": check_in.confidence.value,
+        "note": check_in.note,
+    }
+    return Change(after, check_in.id, check_in.effective_on)
+
+
+def _check_in_corrected(kr: KeyResult, event: KeyResult.CheckInCorrected) -> Change:
+    check_in = kr.check_ins[event.check_in_id]
+    return Change({"value": str(check_in.value)}, check_in.id, check_in.effective_on)
+
+
+def _rebaselined(kr: KeyResult, _: object) -> Change:
+    plan = kr.current_plan
+    return Change({"baseline": str(plan.baseline), "target": str(plan.target)})
+
+
+def _reweighted(kr: KeyResult, _: object) -> Change:
+    return Change({"weight": str(kr.current_plan.weight)})
+
+
+def _objective_created(objective: Objective, _: object) -> Change:
+    after: dict[str, Any] = {"title": objective.title, "kind": objective.kind.value}
+    if objective.parent_id:
+        after["parent_id"] = str(objective.parent_id)
+    return Change(after)
+
+
+def _key_result_added(_: Objective, event: Objective.KeyResultAdded) -> Change:
+    return Change({"key_result_id": str(event.key_result_id)}, event.key_result_id)
+
+
+def _aligned(objective: Objective, _: object) -> Change:
+    return Change(_parent(objective))
+
+
+def _cycle_opened(cycle: Cycle, _: object) -> Change:
+    return Change({"starts_on": str(cycle.starts_on), "ends_on": str(cycle.ends_on)})
+
+
+def _objective_added(_: Cycle, event: Cycle.ObjectiveAdded) -> Change:
+    return Change({"objective_id": str(event.objective_id)}, event.objective_id)
+
+
+def _kpi_defined(kpi: Kpi, _: object) -> Change:
+    threshold = kpi.thresholds[-1]
+    after = {
+        "area": kpi.area,
+        "name": kpi.name,
+        "unit": kpi.unit,
+        "direction": kpi.direction.value,
+        "target": str(threshold.target),
+        "healthy_low": number(threshold.healthy_low),
+        "healthy_high": number(threshold.healthy_high),
+        "formula": kpi.formula,
+        "data_source": kpi.data_source,
+        "cadence": kpi.cadence.value,
+    }
+    return Change(after, effective_on=threshold.set_on)
+
+
+def _reading(kpi: Kpi, event: Kpi.ReadingRecorded | Kpi.ReadingCorrected) -> Change:
+    reading = kpi.readings[event.reading_id]
+    after = {"value": str(reading.value), "healthy": kpi.is_healthy(reading), "note": reading.note}
+    return Change(after, reading.id, reading.effective_on)
+
+
+def _target_changed(kpi: Kpi, _: object) -> Change:
+    threshold = kpi.thresholds[-1]
+    after = {
+        "target": str(threshold.target),
+        "healthy_low": number(threshold.healthy_low),
+        "healthy_high": number(threshold.healthy_high),
+    }
+    return Change(after)
+
+
+def _grant_issued(grant: AccessGrant, _: object) -> Change:
+    return Change({"roles": sorted(r.value for r in grant.roles), "team": grant.team})
+
+
+@dataclass(frozen=True)
+class Handling:
+    """One event class: what the row shows after it, and what it reads of the goal before
+    it (where the row shows a value the event replaces)."""
+
+    after: Callable[[Any, Any], Change]
+    before: Callable[[Any, Any, GoalsThen], dict[str, Any]] | None = None
+
+
+HANDLING: dict[type[object], Handling] = {
+    KeyResult.Created: Handling(_key_result_created),
+    KeyResult.CheckInRecorded: Handling(_check_in_recorded, _value_before_check_in),
+    KeyResult.CheckInCorrected: Handling(_check_in_corrected, _value_before_correction),
+    KeyResult.Rebaselined: Handling(_rebaselined, _plan_before),
+    KeyResult.Reweighted: Handling(_reweighted, _weight_before),
+    KeyResult.Retired: Handling(_status("retired"), _score_before_retiring_key_result),
+    Objective.Created: Handling(_objective_created),
+    Objective.KeyResultAdded: Handling(_key_result_added),
+    Objective.AlignedToParent: Handling(_aligned, _parent),
+    Objective.Retired: Handling(_status("retired"), _score_before_retiring_objective),
+    Cycle.Opened: Handling(_cycle_opened),
+    Cycle.ObjectiveAdded: Handling(_objective_added),
+    Cycle.Closed: Handling(_status("closed")),
+    Kpi.Defined: Handling(_kpi_defined),
+    Kpi.ReadingRecorded: Handling(_reading, _reading_before),
+    Kpi.ReadingCorrected: Handling(_reading, _reading_before_correction),
+    Kpi.TargetChanged: Handling(_target_changed, _threshold_before),
+    Kpi.Retired: Handling(_status("retired"), _active),
+    AccessGrant.Issued: Handling(_grant_issued),
+    AccessGrant.Revoked: Handling(_status("revoked")),
+}
+
+
+def before(goal: object, event: object, goals: GoalsThen) -> dict[str, Any]:
+    """What the event is about to change, from the goal as it stood (None before creation)."""
+    handling = HANDLING.get(type(event))
+    if goal is None or handling is None or handling.before is None:
+        return {}
+    return handling.before(goal, event, goals)
+
+
+def after(goal: object, event: object) -> Change:
+    """What the row shows of the event, from the goal as it stands after it."""
+    handling = HANDLING.get(type(event))
+    return handling.after(goal, event) if handling is not None else Change({})

@@ -1,0 +1,323 @@
+"""What appraisal evidence says: every item carries the citation of the event it comes from.
+
+Items are built from audit-trail rows (`TrailEntry`), the one row type of the trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from projections.audit_trail import TrailEntry
+from storage.rows import exact
+
+# What the evidence says; every item carries the citation of the event it comes from.
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The event an item comes from: its log position, its goal and the goal's version."""
+
+    position: int
+    goal_id: UUID
+    version: int
+    event: str
+    actor: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, row: TrailEntry) -> Citation:
+        return cls(row.position, row.goal_id, row.version, row.event, row.actor, row.recorded_at)
+
+
+@dataclass(frozen=True)
+class Correction:
+    value: Decimal
+    reason: str | None
+    reason_code: str | None
+    flags: tuple[str, ...]
+    cite: Citation
+
+
+@dataclass(frozen=True)
+class CheckInItem:
+    """A check-in; `value` as known at `known_at`, `recorded_value` as first recorded."""
+
+    check_in_id: UUID
+    effective_on: date
+    value: Decimal
+    recorded_value: Decimal
+    confidence: str
+    note: str
+    flags: tuple[str, ...]
+    cite: Citation
+    corrections: tuple[Correction, ...]
+
+
+@dataclass(frozen=True)
+class ReadingItem:
+    """A KPI reading; `healthy` as judged when its latest known value was recorded."""
+
+    reading_id: UUID
+    effective_on: date
+    value: Decimal
+    recorded_value: Decimal
+    healthy: bool
+    flags: tuple[str, ...]
+    cite: Citation
+    corrections: tuple[Correction, ...]
+
+
+@dataclass(frozen=True)
+class RetirementItem:
+    effective_on: date
+    reason: str | None
+    reason_code: str | None
+    score_then: Decimal | None
+    traffic_light_then: str | None
+    flags: tuple[str, ...]
+    cite: Citation
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """A key result's plan, in force from `effective_on`."""
+
+    baseline: Decimal
+    target: Decimal
+    weight: Decimal
+    effective_on: date
+    cite: Citation
+
+    @property
+    def version(self) -> int:
+        """The key result's version the plan came with (a later change wins a tie)."""
+        return self.cite.version
+
+
+@dataclass(frozen=True)
+class PlanChangeItem:
+    """A re-baseline (baseline and target) or a re-weight, with its reason."""
+
+    kind: str
+    effective_on: date
+    baseline_before: Decimal | None
+    target_before: Decimal | None
+    baseline_after: Decimal | None
+    target_after: Decimal | None
+    weight_before: Decimal | None
+    weight_after: Decimal | None
+    reason: str | None
+    reason_code: str | None
+    flags: tuple[str, ...]
+    cite: Citation
+
+
+@dataclass(frozen=True)
+class KeyResultMonth:
+    """One month of a key result; `active` when the key result lived in it (its cycle,
+    from its start to its retirement), so a month without check-ins there is a gap."""
+
+    month: str
+    starts_on: date
+    ends_on: date
+    active: bool
+    on_track: int
+    at_risk: int
+    off_track: int
+    check_ins: tuple[CheckInItem, ...]
+
+
+@dataclass(frozen=True)
+class KeyResultEvidence:
+    key_result_id: UUID
+    title: str
+    unit: str
+    direction: str
+    cycle_id: str | None
+    cycle_starts_on: date | None
+    cycle_ends_on: date | None
+    measurement_source: str | None
+    measurement_query: str | None
+    original_plan: PlanItem
+    plan_at_end: PlanItem
+    # Every plan in the order recorded, as the domain keeps them (`plan_in_force` reads it).
+    plans: tuple[PlanItem, ...]
+    final: CheckInItem | None
+    check_in_count: int
+    plan_changes: tuple[PlanChangeItem, ...]
+    retired: RetirementItem | None
+    months: tuple[KeyResultMonth, ...]
+    created: Citation
+
+
+@dataclass(frozen=True)
+class ObjectiveEvidence:
+    objective_id: UUID
+    title: str | None
+    kind: str | None
+    owner: str | None
+    cycle_id: str | None
+    owned_by_person: bool
+    retired: RetirementItem | None
+    key_results: tuple[KeyResultEvidence, ...]
+    created: Citation | None
+
+
+@dataclass(frozen=True)
+class ThresholdItem:
+    """A KPI's healthy level, in force from `set_on`."""
+
+    target: Decimal
+    healthy_low: Decimal | None
+    healthy_high: Decimal | None
+    set_on: date
+    cite: Citation
+
+
+@dataclass(frozen=True)
+class TargetChangeItem:
+    effective_on: date
+    target_before: Decimal | None
+    healthy_low_before: Decimal | None
+    healthy_high_before: Decimal | None
+    target_after: Decimal
+    healthy_low_after: Decimal | None
+    healthy_high_after: Decimal | None
+    reason: str | None
+    reason_code: str | None
+    flags: tuple[str, ...]
+    cite: Citation
+
+
+@dataclass(frozen=True)
+class Trend:
+    """First against last reading of the period; `verdict` reads the KPI's direction."""
+
+    first_value: Decimal
+    first_on: date
+    last_value: Decimal
+    last_on: date
+    change: Decimal
+    verdict: str
+
+
+@dataclass(frozen=True)
+class KpiMonth:
+    month: str
+    starts_on: date
+    ends_on: date
+    healthy: int
+    readings: tuple[ReadingItem, ...]
+
+
+@dataclass(frozen=True)
+class KpiEvidence:
+    kpi_id: UUID
+    area: str
+    name: str
+    direction: str
+    formula: str | None
+    data_source: str | None
+    cadence: str | None
+    threshold_at_start: ThresholdItem
+    threshold_at_end: ThresholdItem
+    reading_count: int
+    healthy_count: int
+    healthy_share: Decimal | None
+    trend: Trend | None
+    target_changes: tuple[TargetChangeItem, ...]
+    retired: RetirementItem | None
+    months: tuple[KpiMonth, ...]
+    defined: Citation
+
+
+@dataclass(frozen=True)
+class AreaEvidence:
+    """A KRA: the person's KPIs in one area, and their readings in the healthy range."""
+
+    area: str
+    reading_count: int
+    healthy_count: int
+    healthy_share: Decimal | None
+    kpis: tuple[KpiEvidence, ...]
+
+
+@dataclass(frozen=True)
+class MonthSummary:
+    """How much evidence each month of the period holds, across every goal."""
+
+    month: str
+    starts_on: date
+    ends_on: date
+    key_results: int
+    key_results_without_check_in: int
+    check_ins: int
+    notes: int
+    readings: int
+    healthy_readings: int
+    changes: int
+
+
+@dataclass(frozen=True)
+class PersonEvidence:
+    person: str
+    period_from: date
+    period_to: date
+    known_at: datetime
+    months: tuple[MonthSummary, ...]
+    areas: tuple[AreaEvidence, ...]
+    objectives: tuple[ObjectiveEvidence, ...]
+
+
+# Rows and months
+
+
+def dated(row: TrailEntry) -> date:
+    """The effective date of an event that always has one."""
+    if row.effective_on is None:
+        raise ValueError(f"event at position {row.position} has no effective date")
+    return row.effective_on
+
+
+def amount(value: Any) -> Decimal:
+    """A decimal a row's `before` or `after` always holds."""
+    found = exact(value)
+    if found is None:
+        raise ValueError("a value the audit trail always records is missing")
+    return found
+
+
+@dataclass(frozen=True)
+class Month:
+    key: str
+    starts_on: date
+    ends_on: date
+
+
+def months_of(starts_on: date, ends_on: date) -> list[Month]:
+    """Calendar months of the period, the first and last cut to the period."""
+    months = []
+    first = starts_on
+    while first <= ends_on:
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        months.append(Month(f"{first:%Y-%m}", first, min(ends_on, following - timedelta(days=1))))
+        first = following
+    return months
+
+
+def month_key(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def month_of(item: CheckInItem | ReadingItem) -> str:
+    return month_key(item.effective_on)
+
+
+@dataclass(frozen=True)
+class CycleDates:
+    starts_on: date
+    ends_on: date

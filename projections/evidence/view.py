@@ -1,0 +1,173 @@
+"""Reading one person's evidence off the audit trail, as it was known at a moment.
+
+Rows recorded after `known_at` are left out, and `known_at` is never later than what
+the audit trail holds in full, so the same request with the same `known_at` gives the
+same evidence, whatever was recorded since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+from uuid import UUID
+
+from psycopg.sql import SQL, Composable
+
+from application.ledger import GoalLedger
+from domain.base import LedgerAggregate
+from domain.cycle import Cycle
+from domain.errors import InvalidInputError, NotFoundError
+from domain.values import utc_now
+from projections.audit_trail import COLUMNS, AuditTrail, TrailEntry, placeholders, trail_entries
+from projections.evidence.goals import Scope
+from projections.evidence.items import CycleDates, PersonEvidence, months_of
+from projections.evidence.person import objectives_served, person_evidence
+from storage.views import ViewDatabase
+
+# A review period is a half-year or a year; three years bounds the work of one request.
+MAX_PERIOD_DAYS = 3 * 366
+# Unapplied events read to find the earliest record time the audit trail has not seen.
+LAG_SCAN = 200
+
+GOAL_KINDS = ("key_result", "kpi", "objective")
+DEFINITIONS = ("created", "defined")
+# Events about one dated value: only those effective inside the period are evidence.
+DATED_VALUES = ("check_in_recorded", "check_in_corrected", "reading_recorded", "reading_corrected")
+
+_PERSON_ROWS = (
+    SQL("SELECT ")
+    + COLUMNS
+    + SQL(" FROM {audit_trail} t WHERE t.owner = %s AND t.goal_kind IN ")
+    + placeholders(len(GOAL_KINDS))
+    + SQL(" AND t.recorded_at <= %s AND (t.effective_on IS NULL OR t.effective_on <= %s")
+    + SQL(" OR t.event IN ")
+    + placeholders(len(DEFINITIONS))
+    + SQL(") AND (t.effective_on >= %s OR t.event NOT IN ")
+    + placeholders(len(DATED_VALUES))
+    + SQL(") ORDER BY t.position")
+)
+_OWNS_ANY = (
+    SQL("SELECT t.position FROM {audit_trail} t WHERE t.owner = %s AND t.goal_kind IN ")
+    + placeholders(len(GOAL_KINDS))
+    + SQL(" AND t.recorded_at <= %s ORDER BY t.position LIMIT 1")
+)
+
+
+class ReadModelBehindError(Exception):
+    """The audit trail has not yet applied every event recorded at or before `known_at`."""
+
+    def __init__(self, known_at: datetime, known_until: datetime) -> None:
+        super().__init__(
+            f"the audit trail has applied the events recorded up to {known_until.isoformat()},"
+            f" not yet all of those up to {known_at.isoformat()}"
+        )
+        self.known_at = known_at
+        self.known_until = known_until
+
+
+class EvidenceView:
+    """Appraisal evidence read from the audit trail; reproducible for a given `known_at`."""
+
+    def __init__(self, database: ViewDatabase, ledger: GoalLedger) -> None:
+        self.database = database
+        self.ledger = ledger
+
+    # What the audit trail knows
+
+    def known_until(self) -> datetime | None:
+        """None when the audit trail has applied the whole log, else the last moment it
+        knows in full: just before the earliest record time among the events it lacks."""
+        tracking_name = f"{self.ledger.name}:{AuditTrail.name}"
+        applied = self.database.tracking.max_tracking_id(tracking_name) or 0
+        head = self.ledger.recorder.max_notification_id() or 0
+        if applied >= head:
+            return None
+        pending = self.ledger.recorder.select_notifications(
+            start=applied, limit=LAG_SCAN, inclusive_of_start=False
+        )
+        times = [
+            cast(LedgerAggregate.Event, self.ledger.mapper.to_domain_event(n)).timestamp
+            for n in pending
+        ]
+        return min(times) - timedelta(microseconds=1) if times else None
+
+    def resolve_known_at(self, requested: datetime | None) -> datetime:
+        """The `known_at` to answer for: as asked, or else now (or as late as is known)."""
+        now = utc_now()
+        if requested is not None:
+            if requested.tzinfo is None:
+                raise InvalidInputError("known_at needs a time zone", field="known_at")
+            requested = requested.astimezone(UTC)
+            if requested > now:
+                # Evidence about a time still to come could change: it would not reproduce.
+                raise InvalidInputError(
+                    f"known_at {requested.isoformat()} is in the future", field="known_at"
+                )
+        until = self.known_until()
+        if requested is None:
+            return now if until is None else min(now, until)
+        if until is not None and requested > until:
+            raise ReadModelBehindError(requested, until)
+        return requested
+
+    # The evidence
+
+    def for_person(
+        self,
+        person: str,
+        period_from: date,
+        period_to: date,
+        known_at: datetime | None = None,
+    ) -> PersonEvidence:
+        if period_to < period_from:
+            raise InvalidInputError("the period must not end before it starts", field="to")
+        if (period_to - period_from).days >= MAX_PERIOD_DAYS:
+            raise InvalidInputError(
+                f"a review period covers at most {MAX_PERIOD_DAYS} days", field="to"
+            )
+        moment = self.resolve_known_at(known_at)
+        rows = trail_entries(
+            self.database,
+            _PERSON_ROWS,
+            (person, *GOAL_KINDS, moment, period_to, *DEFINITIONS, period_from, *DATED_VALUES),
+        )
+        if not rows and not self.database.query(_OWNS_ANY, (person, *GOAL_KINDS, moment)):
+            raise NotFoundError(f"no goals owned by {person} were recorded by {moment.isoformat()}")
+        scope = Scope(
+            period_from=period_from,
+            period_to=period_to,
+            months=tuple(months_of(period_from, period_to)),
+            cycles=self.cycles(
+                sorted({r.cycle_id for r in rows if r.cycle_id is not None}), moment
+            ),
+        )
+        served = self.rows_of_goals(objectives_served(rows), ("created", "retired"), moment)
+        return person_evidence(person, scope, moment, rows, served)
+
+    def rows_of_goals(
+        self, goal_ids: Sequence[UUID], events: Sequence[str], known_at: datetime
+    ) -> list[TrailEntry]:
+        """The goals' rows of those events recorded by `known_at`, in log order."""
+        if not goal_ids:
+            return []
+        query: Composable = (
+            SQL("SELECT ")
+            + COLUMNS
+            + SQL(" FROM {audit_trail} t WHERE t.goal_id IN ")
+            + placeholders(len(goal_ids))
+            + SQL(" AND t.event IN ")
+            + placeholders(len(events))
+            + SQL(" AND t.recorded_at <= %s ORDER BY t.position")
+        )
+        return trail_entries(self.database, query, (*goal_ids, *events, known_at))
+
+    def cycles(self, keys: Sequence[str], known_at: datetime) -> dict[str, CycleDates]:
+        """Each cycle's dates; found by the cycle's derived id, which the table indexes."""
+        opened = self.rows_of_goals([Cycle.create_id(key) for key in keys], ("opened",), known_at)
+        return {
+            str(row.cycle_id): CycleDates(
+                date.fromisoformat(row.after["starts_on"]), date.fromisoformat(row.after["ends_on"])
+            )
+            for row in opened
+        }
