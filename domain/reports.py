@@ -9,7 +9,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.base import Retirement
-from domain.key_result import KeyResultStatus
+from domain.cycle import Cycle
+from domain.key_result import KeyResult, KeyResultStatus
 from domain.kpi import KpiStatus
 from domain.scoring import (
     Pace,
@@ -31,6 +32,19 @@ class KeyResultLine:
     direction: str
     version: int
     status: KeyResultStatus
+
+    @classmethod
+    def of(cls, key_result: KeyResult, cycle: Cycle, as_of: date) -> KeyResultLine:
+        """The key result as it stands on `as_of` in its cycle: every line is built here."""
+        return cls(
+            id=key_result.id,
+            title=key_result.title,
+            owner=key_result.owner,
+            unit=key_result.unit,
+            direction=key_result.direction.value,
+            version=key_result.version,
+            status=key_result.status(cycle, as_of),
+        )
 
 
 @dataclass(frozen=True)

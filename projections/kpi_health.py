@@ -14,12 +14,14 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from psycopg.sql import SQL
 
 from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.errors import NotFoundError
 from domain.kpi import Kpi, Reading
 from projections.base import ReadModel
+from storage.rows import Decoder, day, exact, flag, uuid_value
 from storage.views import ViewDatabase, ViewTransaction
 
 KPI_EVENTS = (
@@ -184,45 +186,49 @@ def _params(row: KpiHealthRow) -> tuple[Any, ...]:
 
 # Reads
 
+# Each read names the columns it needs decoded, once (storage.rows).
+KPI_HEALTH_TYPES: dict[str, Decoder] = {
+    "kpi_id": uuid_value,
+    "target": exact,
+    "healthy_low": exact,
+    "healthy_high": exact,
+    "target_set_on": day,
+    "last_on": day,
+    "last_value": exact,
+    "last_healthy": flag,
+    "previous_on": day,
+    "previous_value": exact,
+    "previous_healthy": flag,
+    "healthy": flag,
+    "okr_candidate": flag,
+    "retired_on": day,
+}
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
-
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def _bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _health(on: Any, value: Any, healthy: Any) -> ReadingHealth | None:
-    day, number = _day(on), _decimal(value)
-    if day is None or number is None:
+def _health(on: date | None, value: Decimal | None, healthy: bool | None) -> ReadingHealth | None:
+    if on is None or value is None:
         return None
-    return ReadingHealth(day, number, bool(healthy))
+    return ReadingHealth(on, value, bool(healthy))
 
 
 def _row(row: dict[str, Any]) -> KpiHealthRow:
+    """A stored row, decoded by KPI_HEALTH_TYPES."""
     return KpiHealthRow(
-        kpi_id=UUID(str(row["kpi_id"])),
+        kpi_id=row["kpi_id"],
         area=row["area"],
         name=row["name"],
         owner=row["owner"],
         unit=row["unit"],
         direction=row["direction"],
-        target=Decimal(str(row["target"])),
-        healthy_low=_decimal(row["healthy_low"]),
-        healthy_high=_decimal(row["healthy_high"]),
-        target_set_on=date.fromisoformat(str(row["target_set_on"])),
+        target=row["target"],
+        healthy_low=row["healthy_low"],
+        healthy_high=row["healthy_high"],
+        target_set_on=row["target_set_on"],
         last=_health(row["last_on"], row["last_value"], row["last_healthy"]),
         previous=_health(row["previous_on"], row["previous_value"], row["previous_healthy"]),
-        healthy=_bool(row["healthy"]),
+        healthy=row["healthy"],
         okr_candidate=bool(row["okr_candidate"]),
-        retired_on=_day(row["retired_on"]),
+        retired_on=row["retired_on"],
         version=int(row["version"]),
         defined_at=int(row["defined_at"]),
     )
@@ -238,22 +244,23 @@ def kpi_health(
     limit: int = 50,
 ) -> tuple[list[KpiHealthRow], bool]:
     """KPIs in definition order after a cursor; candidates (never retired ones) by default."""
-    where = ["defined_at > %s"]
+    where = [SQL("defined_at > %s")]
     params: list[Any] = [after]
     if candidates_only:
-        where += ["okr_candidate = %s", "retired_on IS NULL"]
+        where += [SQL("okr_candidate = %s"), SQL("retired_on IS NULL")]
         params.append(True)
     if area is not None:
-        where.append("area = %s")
+        where.append(SQL("area = %s"))
         params.append(area)
     if owner is not None:
-        where.append("owner = %s")
+        where.append(SQL("owner = %s"))
         params.append(owner)
-    # Built from constant fragments only; every value is a parameter.
     rows = database.query(
-        f"SELECT * FROM {{kpi_health}} WHERE {' AND '.join(where)}"  # noqa: S608
-        " ORDER BY defined_at LIMIT %s",
+        SQL("SELECT * FROM {kpi_health} WHERE ")
+        + SQL(" AND ").join(where)
+        + SQL(" ORDER BY defined_at LIMIT %s"),
         (*params, limit + 1),
+        KPI_HEALTH_TYPES,
     )
     return [_row(row) for row in rows[:limit]], len(rows) > limit
 

@@ -41,7 +41,9 @@ from projections.seal import (
     link,
     verify,
 )
+from projections.verify_log import record_time
 from projections.worker import ProjectionWorker
+from storage.event_log import EventLog
 from storage.sqlite import append_only_statements
 from storage.views import ViewDatabase
 from tests.conftest import pg_admin
@@ -674,3 +676,34 @@ def test_goalpost_verify_exits_3_while_events_up_to_the_head_are_not_sealed(
     # Once the worker has sealed it: intact, exit 0.
     sealed.worker.run_until_caught_up()
     assert goalpost(sealed.url, "verify").exit_code == 0
+
+
+def test_each_recorder_reads_its_log_for_verification_by_position(ledger: GoalLedger) -> None:
+    # The demo quarter is saved; the recorder is asked, never which class it is.
+    load_demo(ledger)
+    recorder = ledger.recorder
+    assert isinstance(recorder, EventLog)
+    stored = ledger.recorder.select_notifications(start=1, limit=10_000)
+    head = stored[-1].id
+
+    # Every event, in log order, a batch at a time, each with its record time: the time
+    # its own state carries, as the store keeps it (SQLite: ISO 8601 text).
+    walked: list[Any] = []
+    while batch := recorder.events_with_record_times(walked[-1][0] if walked else 0, 7):
+        assert len(batch) <= 7
+        walked.extend(batch)
+    assert [row[0] for row in walked] == [n.id for n in stored]
+    assert [(UUID(str(row[1])), row[2], row[3]) for row in walked] == [
+        (n.originator_id, n.originator_version, n.topic) for n in stored
+    ]
+    for row, notification in zip(walked, stored, strict=True):
+        event = ledger.mapper.to_domain_event(notification)
+        assert record_time(row[5]) == event.timestamp
+    assert recorder.events_with_record_times(head, 7) == []
+
+    # The tail: the head and how many events lie after a position; no index row is orphaned.
+    middle = stored[len(stored) // 2].id
+    assert recorder.log_tail(0) == (head, len(stored))
+    assert recorder.log_tail(middle) == (head, sum(1 for n in stored if n.id > middle))
+    assert recorder.log_tail(head) == (head, 0)
+    assert recorder.orphan_record_time() is None

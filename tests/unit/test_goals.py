@@ -17,6 +17,7 @@ from domain.errors import (
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from domain.reports import KeyResultLine
 from domain.scoring import Pace, TrafficLight
 from domain.values import Reason, ReasonCode, check_reason, utc_today
 
@@ -342,3 +343,31 @@ def test_a_kpi_out_of_range_twice_running_is_an_okr_candidate() -> None:
     )
     assert uptime.status(date(2026, 9, 30)).healthy is True
     assert uptime.status(date(2026, 8, 31)).healthy is False
+
+
+def test_a_key_result_line_is_the_key_result_as_it_stands_on_a_day() -> None:
+    # The one builder every report, read model and replay uses for a key result's line.
+    cycle = a_cycle()
+    churn = a_key_result(cycle, an_objective(cycle))
+    churn.record_check_in(
+        actor="head-of-cs",
+        cycle=cycle,
+        value="2.4",
+        confidence="at_risk",
+        note="playbook rolling out",
+        effective_on=date(2026, 8, 1),
+    )
+    line = KeyResultLine.of(churn, cycle, date(2026, 8, 1))
+    assert (line.id, line.title, line.owner, line.unit, line.direction, line.version) == (
+        churn.id,
+        "Gross revenue churn",
+        "head-of-cs",
+        "% monthly",
+        "decrease",
+        churn.version,
+    )
+    assert line.status == churn.status(cycle, date(2026, 8, 1))
+    assert line.status.score.quantize(Decimal("0.001")) == Decimal("0.636")
+
+    # A day before the check-in was effective, the line says what was known of that day.
+    assert KeyResultLine.of(churn, cycle, date(2026, 7, 31)).status.score == 0
