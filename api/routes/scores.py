@@ -56,62 +56,11 @@ def replayed(board: CycleScoreboard, owner: str | None) -> Scoreboard:
     objectives = []
     for objective in board.objectives:
         if owner is None or objective.owner == owner:
-            objectives.append(
-                ObjectiveScoreRow(
-                    objective_id=objective.id,
-                    cycle_id=objective.cycle_id,
-                    owner=objective.owner,
-                    title=objective.title,
-                    kind=objective.kind.value,
-                    parent_id=objective.parent_id,
-                    score=objective.score,
-                    score_against_original_plan=objective.score_against_original_plan,
-                    traffic_light=objective.traffic_light,
-                    retired=objective.retired is not None,
-                    retired_reason_code=(
-                        objective.retired.reason_code.value if objective.retired else None
-                    ),
-                    version=objective.version,
-                )
-            )
+            objectives.append(ObjectiveScoreRow.of(objective))
         for line in objective.key_results:
             if owner is not None and line.owner != owner:
                 continue
-            status = line.status
-            check_in = status.last_check_in
-            key_results.append(
-                KeyResultScoreRow(
-                    key_result_id=line.id,
-                    objective_id=objective.id,
-                    cycle_id=objective.cycle_id,
-                    owner=line.owner,
-                    title=line.title,
-                    direction=line.direction,
-                    baseline=status.plan.baseline,
-                    target=status.plan.target,
-                    weight=status.plan.weight,
-                    original_baseline=status.original_plan.baseline,
-                    original_target=status.original_plan.target,
-                    original_weight=status.original_plan.weight,
-                    rebaselined=status.plan.version != status.original_plan.version,
-                    value=status.value,
-                    last_check_in_on=check_in.effective_on if check_in else None,
-                    confidence=check_in.confidence if check_in else None,
-                    score=status.score,
-                    score_against_original_plan=status.score_against_original_plan,
-                    traffic_light=status.traffic_light,
-                    as_of=status.as_of,
-                    expected_progress=status.expected_progress,
-                    pace=status.pace,
-                    stale=status.stale,
-                    retired=status.retired is not None,
-                    retired_reason_code=(
-                        status.retired.reason_code.value if status.retired else None
-                    ),
-                    version=line.version,
-                    objective_retired=objective.retired is not None,
-                )
-            )
+            key_results.append(KeyResultScoreRow.of(line, objective))
     return Scoreboard(
         key_results=key_results,
         objectives=objectives,
