@@ -13,11 +13,9 @@ from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from application.stores import open_ledger
+from cli.common import STORE_ERROR, USAGE_ERROR
 from delivery.dispatcher import DispatchSettings, WebhookDispatcher
 from storage.settings import Settings, StoreUrlError
-
-USAGE_ERROR = 2
-STORE_ERROR = 1
 
 
 def dispatch(

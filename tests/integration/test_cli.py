@@ -19,8 +19,9 @@ from typer.testing import CliRunner, Result
 
 from application.ledger import GoalLedger
 from application.stores import open_ledger
-from cli.demo import CYCLE
-from cli.main import app, describe_store
+from cli.common import describe_store
+from cli.demo_quarter import CYCLE
+from cli.main import app
 from domain.reports import CycleScoreboard
 from domain.scoring import rounded
 from tests.conftest import PG_HOST, PG_PORT, PG_USER

@@ -17,18 +17,18 @@ from uuid import UUID
 
 from api.schemas.evidence import EvidencePublic
 from application.ledger import GoalLedger
-from cli.demo import (
+from cli.demo import load_demo
+from cli.demo_kpis import KPIS
+from cli.demo_quarter import (
     CHURN,
     CHURN_CORRECTION,
     COVERAGE,
     COVERAGE_REBASELINE,
     CYCLE,
     ENDS_ON,
-    KPIS,
     ONBOARDING_RETIREMENT,
     STARTS_ON,
     WEEKS,
-    load_demo,
 )
 from domain.values import ReasonCode, utc_now
 from projections.audit_trail import Flag, TrailEntry, change_report, goal_history

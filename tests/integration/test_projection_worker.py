@@ -35,7 +35,7 @@ from api.app import create_app
 from api.consistency import POSITION_HEADER, Reading, reading
 from application.ledger import GoalLedger
 from application.stores import open_ledger
-from cli.main import render_status
+from cli.projections import render_status
 from domain.access import Role
 from domain.base import LedgerAggregate
 from domain.kpi import Kpi

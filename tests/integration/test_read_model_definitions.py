@@ -14,7 +14,7 @@ from eventsourcing.persistence import PersistenceError
 from application.ledger import GoalLedger
 from application.stores import open_ledger
 from cli.demo import load_demo
-from cli.main import render_status
+from cli.projections import render_status
 from projections.rebuild import Rebuild
 from projections.scores import Scores
 from projections.seal import Seal

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 
 from application.ledger import GoalLedger
-from cli.demo import CYCLE, load_demo
+from cli.demo import load_demo
+from cli.demo_quarter import CYCLE
 from domain.reports import CycleScoreboard
 from projections.registry import worker_for
 from projections.scores import Scoreboard, scores

@@ -1,0 +1,46 @@
+"""`goalpost db`: create the event store's tables, and name the role that serves from them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from application.stores import grant_app_role, init_store, open_ledger
+from cli.common import database_url, describe_store, user_errors
+from projections.registry import worker_for
+from storage.subscriptions import create_tables as create_webhook_tables
+
+db_app = typer.Typer(help="Manage the event store.", no_args_is_help=True)
+
+
+@db_app.command("init")
+def db_init(
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL: the role the API and workers connect as. It may append to "
+            "the history but never change it, disable its triggers or drop it; run this "
+            "as the tables' owner (ADR 22).",
+        ),
+    ] = None,
+) -> None:
+    """Create the event tables, indexes and append-only triggers (safe to run again)."""
+    with user_errors():
+        url = database_url()
+        init_store(url)
+        ledger = open_ledger(url)
+        try:
+            worker = worker_for(ledger)
+            worker.create_tables()
+            # Explicitly too, for deployments whose serving role may not create tables.
+            create_webhook_tables(worker.database)
+        finally:
+            ledger.close()
+        typer.echo(f"Initialised {describe_store(url)}")
+        if app_role is not None:
+            given = grant_app_role(url, app_role)
+            typer.echo(
+                f"Role {app_role} may read and append to the history, and owns "
+                f"{len(given)} read-model tables"
+            )

@@ -1,0 +1,38 @@
+"""`goalpost serve`: the HTTP API on the store GOALPOST_DATABASE_URL names."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from cli.common import CommandLineError, database_url, describe_store, user_errors
+from storage.reach import check_store
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) on the store GOALPOST_DATABASE_URL names.
+
+    On the embedded SQLite store the read models are kept up to date in this process;
+    on PostgreSQL run `goalpost worker` beside it.
+    """
+    with user_errors():
+        url = database_url()
+        if workers > 1 and url.startswith("sqlite"):
+            raise CommandLineError("several workers need PostgreSQL; SQLite is single-process")
+        # Each worker process opens the store again; a wrong setting fails here, once.
+        check_store(url)
+        typer.echo(f"Serving {describe_store(url)} on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
