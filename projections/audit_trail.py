@@ -350,9 +350,9 @@ def placeholders(count: int) -> Composable:
     return SQL("(") + SQL(", ").join([SQL("%s")] * count) + SQL(")")
 
 
-def _utc(moment: datetime) -> datetime:
+def _utc(at: datetime) -> datetime:
     """Aware and in UTC, so SQLite's ISO 8601 text compares in time order."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _midnight(on: date) -> datetime:
