@@ -195,8 +195,8 @@ class ViewDatabase:
 
     def tuples(
         self, template: Template, params: Sequence[Any], generations: Mapping[str, int]
-    ) -> list[tuple[Any, ...]]:
-        """Rows as plain tuples, tables at the generations given, without the readers' lock.
+    ) -> list[Sequence[Any]]:
+        """Rows as plain sequences, tables at the generations given, without the readers' lock.
 
         For long walks (verification) that resolved the generations once: a dict per row
         is felt over a 100,000-row walk, and so is a generation lookup per batch.
@@ -204,7 +204,8 @@ class ViewDatabase:
         with self._datastore.transaction(commit=False) as cursor:
             plain_rows(cursor)
             cursor.execute(self.sql(template, generations), self.params(params))
-            return [tuple(row) for row in cursor.fetchall()]
+            rows: list[Sequence[Any]] = cursor.fetchall()
+            return rows
 
     # Generations
 
