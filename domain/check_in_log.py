@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
 from sys import intern
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain.values import Confidence, ReasonCode
@@ -29,6 +29,29 @@ class Correction:
     actor: str
     recorded_at: datetime
     version: int
+
+    @classmethod
+    def recorded_by(cls, event: CorrectionEvent) -> Correction:
+        """The correction a check-in's or a reading's correction event records."""
+        return cls(
+            value=event.value,
+            reason=event.reason,
+            reason_code=ReasonCode(event.reason_code),
+            actor=event.actor,
+            recorded_at=event.timestamp,
+            version=event.originator_version,
+        )
+
+
+class CorrectionEvent(Protocol):
+    """What a correction event carries (KeyResult.CheckInCorrected, Kpi.ReadingCorrected)."""
+
+    value: Decimal
+    reason: str
+    reason_code: str
+    actor: str
+    timestamp: datetime
+    originator_version: int
 
 
 @dataclass(frozen=True)

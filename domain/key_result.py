@@ -154,14 +154,7 @@ class KeyResult(LedgerAggregate):
 
         def apply(self, aggregate: KeyResult) -> None:
             check_in = aggregate.check_ins[self.check_in_id]
-            correction = Correction(
-                value=self.value,
-                reason=self.reason,
-                reason_code=ReasonCode(self.reason_code),
-                actor=self.actor,
-                recorded_at=self.timestamp,
-                version=self.originator_version,
-            )
+            correction = Correction.recorded_by(self)
             aggregate.check_ins.put(
                 replace(check_in, value=self.value, corrections=(*check_in.corrections, correction))
             )

@@ -124,14 +124,7 @@ class Kpi(LedgerAggregate):
 
         def apply(self, aggregate: Kpi) -> None:
             reading = aggregate.readings[self.reading_id]
-            correction = Correction(
-                value=self.value,
-                reason=self.reason,
-                reason_code=ReasonCode(self.reason_code),
-                actor=self.actor,
-                recorded_at=self.timestamp,
-                version=self.originator_version,
-            )
+            correction = Correction.recorded_by(self)
             aggregate.readings[self.reading_id] = replace(
                 reading, value=self.value, corrections=(*reading.corrections, correction)
             )
