@@ -11,7 +11,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import consistency, problems
+from api import consistency, docs_pages, problems
 from api.routes import (
     audit,
     changes,
@@ -141,7 +141,10 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
             "`Authorization: Bearer <token>` (`goalpost tokens issue`)."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    docs_pages.install(app)
     app.state.ledger = ledger
     readiness = consistency.ReadinessSettings()
     problems.install(app)
