@@ -71,10 +71,22 @@ class CheckInImport:
 
 
 @dataclass(frozen=True)
+class KeyResultImported:
+    """What an import did to one key result: its rows stored now, and those stored before."""
+
+    key_result_id: UUID
+    title: str
+    imported: int
+    already_present: int
+
+
+@dataclass(frozen=True)
 class ImportReport:
     imported: int
     already_present: int
     positions: tuple[int, ...]
+    # In the order the rows first name them.
+    key_results: tuple[KeyResultImported, ...] = ()
 
 
 @dataclass(frozen=True)

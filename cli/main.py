@@ -6,18 +6,12 @@ Each command group lives in a module of its own; this one assembles them, in the
 
 from __future__ import annotations
 
-import csv
-from datetime import date
-from pathlib import Path
 from typing import Annotated
-from uuid import UUID
 
 import typer
 
-from application.ledger import CheckInImport
 from cli import audit, webhooks
 from cli.common import (
-    OPERATOR,
     CommandLineError,
     ledger_session,
     parse_day,
@@ -26,6 +20,7 @@ from cli.common import (
 from cli.db import db_app
 from cli.demo import demo_loaded, load_demo
 from cli.demo_quarter import CYCLE as DEMO_CYCLE
+from cli.imports import import_check_ins
 from cli.projections import projections_app, worker
 from cli.render import render_kpis, render_scoreboard
 from cli.serve import serve
@@ -112,36 +107,7 @@ def scores(
         typer.echo(render_kpis(kpi_lines, directions))
 
 
-@app.command("import-check-ins")
-def import_check_ins(
-    path: Annotated[
-        Path,
-        typer.Argument(
-            exists=True,
-            dir_okay=False,
-            help="CSV with columns key_result_id, value, confidence, effective_on, note.",
-        ),
-    ],
-) -> None:
-    """Import historical check-ins from CSV; rows already imported are skipped."""
-    with ledger_session() as ledger, path.open(newline="", encoding="utf-8") as handle:
-        try:
-            rows = [
-                CheckInImport(
-                    key_result_id=UUID(row["key_result_id"]),
-                    value=row["value"],
-                    confidence=row["confidence"],
-                    effective_on=date.fromisoformat(row["effective_on"]),
-                    note=row.get("note") or "",
-                )
-                for row in csv.DictReader(handle)
-            ]
-        except (KeyError, ValueError) as error:
-            raise CommandLineError(f"{path}: unreadable row ({error})") from None
-        report = ledger.import_check_ins(actor=OPERATOR, rows=rows)
-        typer.echo(
-            f"Imported {report.imported} check-ins; {report.already_present} were already there."
-        )
+app.command("import-check-ins")(import_check_ins)
 
 
 # After the commands above: `--help` lists commands in the order they were added.

@@ -265,7 +265,7 @@ def test_importing_check_ins_from_csv_twice_stores_them_once(
     )
     refused = goalpost(store_url, "import-check-ins", str(csv_file))
     assert refused.exit_code == 2
-    assert "row 1" in refused.stderr
+    assert "check-ins.csv line 3: confidence must be one of" in refused.stderr
     ledger = open_ledger(store_url)
     try:
         assert len(ledger.get_key_result(key_result.id).check_ins) == 3
