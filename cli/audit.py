@@ -44,6 +44,8 @@ def verify(
 
     Exit 0: intact (every event up to the head checked); 1: broken; 2: the seal could not
     be read; 3: nothing wrong found, but events up to the head are not sealed yet.
+
+    Example: goalpost verify --snapshots
     """
     try:
         recorded = Anchor.parse(anchor) if anchor is not None else None

@@ -11,7 +11,9 @@ from cli.common import database_url, describe_store, user_errors
 from projections.registry import worker_for
 from storage.subscriptions import create_tables as create_webhook_tables
 
-db_app = typer.Typer(help="Manage the event store.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Manage the event store.\n\nExample: goalpost db init", no_args_is_help=True
+)
 
 
 @db_app.command("init")
@@ -25,7 +27,10 @@ def db_init(
         ),
     ] = None,
 ) -> None:
-    """Create the event tables, indexes and append-only triggers (safe to run again)."""
+    """Create the event tables, indexes and append-only triggers (safe to run again).
+
+    Example: goalpost db init --app-role goalpost_app
+    """
     with user_errors():
         url = database_url()
         init_store(url)

@@ -28,7 +28,8 @@ from cli.tokens import tokens_app
 from domain.errors import AlreadyExistsError, NotFoundError
 
 app = typer.Typer(
-    help="Goalpost operator commands. The store comes from GOALPOST_DATABASE_URL.",
+    help="Goalpost operator commands. The store comes from GOALPOST_DATABASE_URL.\n\n"
+    "Example: goalpost scores --cycle 2026-Q3",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -42,7 +43,10 @@ app.command("dispatch")(webhooks.dispatch)
 
 @app.command()
 def demo() -> None:
-    """Load the demo quarter (2026-Q3 of a 60-person SaaS company), once."""
+    """Load the demo quarter (2026-Q3 of a 60-person SaaS company), once.
+
+    Example: goalpost demo
+    """
     with ledger_session() as ledger:
         if demo_loaded(ledger):
             typer.echo(f"Cycle {DEMO_CYCLE} already exists; the demo quarter was not loaded again.")
@@ -81,7 +85,10 @@ def scores(
         ),
     ] = None,
 ) -> None:
-    """Print the scoreboard of each cycle, then the KPI health table."""
+    """Print the scoreboard of each cycle, then the KPI health table.
+
+    Example: goalpost scores --cycle 2026-Q3 --as-of 2026-08-15
+    """
     with ledger_session() as ledger:
         day = parse_day(as_of, "--as-of")
         moment = parse_moment(known_at, "--known-at")

@@ -25,7 +25,10 @@ from projections.registry import READ_MODELS, read_model_named, worker_for
 from projections.seal import SealRebuildRefusedError
 from projections.worker import DEFAULT_BATCH, DEFAULT_POLL_SECONDS
 
-projections_app = typer.Typer(help="Read models: status and rebuilds.", no_args_is_help=True)
+projections_app = typer.Typer(
+    help="Read models: status and rebuilds.\n\nExample: goalpost projections status",
+    no_args_is_help=True,
+)
 
 
 def worker(
@@ -43,7 +46,10 @@ def worker(
         bool, typer.Option("--once", help="Catch up with the log, then exit (for cron and tests).")
     ] = False,
 ) -> None:
-    """Keep the read models up to date with the log until SIGTERM or Ctrl-C."""
+    """Keep the read models up to date with the log until SIGTERM or Ctrl-C.
+
+    Example: goalpost worker --batch-size 1000
+    """
     log_to_stderr()
     with ledger_session() as ledger:
         projections = worker_for(ledger, batch_size=batch_size, poll_interval=poll_interval)
@@ -105,7 +111,10 @@ def failing_lines(found: list[ReadModelStatus]) -> list[str]:
 
 @projections_app.command("status")
 def projections_status() -> None:
-    """Each read model's live generation, the position it reflects and how far behind it is."""
+    """Each read model's live generation, the position it reflects and how far behind it is.
+
+    Example: goalpost projections status
+    """
     with ledger_session() as ledger:
         typer.echo(render_status(*worker_for(ledger).status()))
 
@@ -139,6 +148,8 @@ def projections_rebuild(
 
     Reads keep answering from the live generation (and a running worker keeps it
     current) until the rebuilt one has caught up; the switch is one transaction.
+
+    Example: goalpost projections rebuild audit_trail scores
     """
     log_to_stderr()
     with user_errors():

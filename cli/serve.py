@@ -20,6 +20,8 @@ def serve(
 
     On the embedded SQLite store the read models are kept up to date in this process;
     on PostgreSQL run `goalpost worker` beside it.
+
+    Example: goalpost serve --port 8080
     """
     with user_errors():
         url = database_url()

@@ -12,7 +12,11 @@ import typer
 from cli.common import OPERATOR, CommandLineError, ledger_session
 from domain.access import DEFAULT_TOKEN_LIFETIME, AccessGrant
 
-tokens_app = typer.Typer(help="Issue, list and revoke API bearer tokens.", no_args_is_help=True)
+tokens_app = typer.Typer(
+    help="Issue, list and revoke API bearer tokens.\n\n"
+    "Example: goalpost tokens issue --actor head-of-cs --role member",
+    no_args_is_help=True,
+)
 
 _LIFETIME = re.compile(r"(\d{1,7})([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -75,7 +79,10 @@ def tokens_issue(
         ),
     ] = f"{DEFAULT_TOKEN_LIFETIME.days}d",
 ) -> None:
-    """Issue a bearer token; it is printed once, alone on the last line, and only its hash kept."""
+    """Issue a bearer token; it is printed once, alone on the last line, and only its hash kept.
+
+    Example: goalpost tokens issue --actor vp-cs --role manager --report head-of-cs
+    """
     with ledger_session() as ledger:
         token, saved = ledger.issue_token(
             actor=OPERATOR,
@@ -97,7 +104,10 @@ def tokens_issue(
 def tokens_list(
     actor: Annotated[str | None, typer.Option(help="Only this actor's tokens.")] = None,
 ) -> None:
-    """Every token issued, oldest first: grant id, actor, roles, issued, expires, revoked."""
+    """Every token issued, oldest first: grant id, actor, roles, issued, expires, revoked.
+
+    Example: goalpost tokens list --actor vp-cs
+    """
     with ledger_session() as ledger:
         grants = ledger.grants(actor)
         if not grants:
@@ -118,7 +128,10 @@ def tokens_revoke(
         bool, typer.Option("--all", help="Revoke every token of --actor not yet revoked.")
     ] = False,
 ) -> None:
-    """Revoke a token, a grant by its id, or every token of an actor; each is an event."""
+    """Revoke a token, a grant by its id, or every token of an actor; each is an event.
+
+    Example: goalpost tokens revoke --actor vp-cs --all --reason "left the company"
+    """
     forms = [token is not None, grant_id is not None, actor is not None or all_tokens]
     with ledger_session() as ledger:
         if sum(forms) != 1 or (forms[2] and not (actor is not None and all_tokens)):

@@ -30,6 +30,8 @@ def dispatch(
     Settings, each GOALPOST_WEBHOOK_ and one of:
     TIMEOUT_SECONDS, LEASE_SECONDS, RETRY_BASE_SECONDS, RETRY_CAP_SECONDS,
     MAX_FAILURES, CONCURRENCY, POLL_SECONDS, BATCH.
+
+    Example: goalpost dispatch --once
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
