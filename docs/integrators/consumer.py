@@ -1,17 +1,21 @@
 """Follow Goalpost's event feed from a saved cursor; verify webhook deliveries.
 
-Run against a server (a `service` token from `goalpost tokens issue --role service`):
+Run against a server (a `service` token from `goalpost tokens issue --role service`),
+with the project's virtualenv, which has `httpx` (and `standardwebhooks` for
+`verify_delivery`):
 
-    python docs/integrators/consumer.py --url http://127.0.0.1:8000 --token gp_... \\
-        --cursor-file goalpost.cursor
+    .venv/bin/python docs/integrators/consumer.py --url http://127.0.0.1:8000 --token gp_...
 
-Needs `httpx` (and `standardwebhooks` for `verify_delivery`).
+The cursor (the last position handled) is kept in `$XDG_STATE_HOME/goalpost/consumer.cursor`,
+or `~/.local/state/goalpost/consumer.cursor` when XDG_STATE_HOME is unset; `--cursor-file`
+names another file. `--once` stops when it has caught up instead of polling.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +26,15 @@ import httpx
 Event = dict[str, Any]
 
 
+def default_cursor_file() -> Path:
+    """Where the cursor lives unless `--cursor-file` says: the user's state directory.
+
+    Not the working directory, so running the example from a clone leaves no file in it.
+    """
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "goalpost" / "consumer.cursor"
+
+
 def follow(
     client: httpx.Client,
     cursor_file: Path,
@@ -30,6 +43,7 @@ def follow(
     poll_seconds: float = 2.0,
     max_pages: int | None = None,
     event_types: list[str] | None = None,
+    until_caught_up: bool = False,
 ) -> int:
     """Hand every goal event to `handle`, in log order, resuming where the last run stopped.
 
@@ -37,6 +51,7 @@ def follow(
     that page (at-least-once), never skip it, so make `handle` idempotent by event `id`.
     """
     cursor = int(cursor_file.read_text()) if cursor_file.exists() else 0
+    cursor_file.parent.mkdir(parents=True, exist_ok=True)
     pages = 0
     while max_pages is None or pages < max_pages:
         params: dict[str, Any] = {"after": cursor, "limit": 500}
@@ -51,6 +66,8 @@ def follow(
         cursor_file.write_text(str(cursor))
         pages += 1
         if not page["events"]:
+            if until_caught_up:
+                break
             time.sleep(poll_seconds)
     return cursor
 
@@ -68,10 +85,13 @@ def verify_delivery(secret: str, body: bytes, headers: dict[str, str]) -> Event:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
-    parser.add_argument("--cursor-file", type=Path, default=Path("goalpost.cursor"))
+    parser.add_argument("--cursor-file", type=Path, default=default_cursor_file())
+    parser.add_argument("--once", action="store_true", help="stop once caught up")
     args = parser.parse_args()
 
     def show(event: Event) -> None:
@@ -80,7 +100,7 @@ def main() -> None:
     with httpx.Client(
         base_url=args.url, headers={"Authorization": f"Bearer {args.token}"}, timeout=30
     ) as client:
-        follow(client, args.cursor_file, show)
+        follow(client, args.cursor_file, show, until_caught_up=args.once)
 
 
 if __name__ == "__main__":
