@@ -39,6 +39,9 @@ CSV_PAGE = 1000
 # The change report holds every change: it waits for the log's head, or refuses.
 CompleteAuditTrailRead = Annotated[Reading, Depends(reading(AuditTrail.name, complete=True))]
 
+# What an auditor filters on gets a column of its own, before and after; `before` and
+# `after` still carry the whole of each (a retirement's score, a KPI's healthy range).
+COMPARED = ("value", "target", "baseline", "weight")
 CSV_COLUMNS = (
     "position",
     "goal_kind",
@@ -52,6 +55,7 @@ CSV_COLUMNS = (
     "effective_on",
     "reason",
     "reason_code",
+    *(f"{name}_{side}" for name in COMPARED for side in ("before", "after")),
     "before",
     "after",
     "flags",
@@ -72,26 +76,36 @@ def _csv(rows: Sequence[ChangeRow], *, header: bool) -> str:
     if header:
         writer.writerow(CSV_COLUMNS)
     for row in rows:
+        # Serialised as the JSON report serialises it, so each cell reads as the JSON
+        # field does: timestamps in UTC with `Z`, decimals as plain text.
+        data = row.model_dump(mode="json")
+        before, after = data["before"], data["after"]
         writer.writerow(
             [
-                row.position,
-                row.goal_kind,
-                row.goal_id,
-                _cell(row.title),
-                row.owner or "",
-                row.event,
-                row.subject_id or "",
-                row.actor,
-                row.recorded_at.isoformat(),
-                row.effective_on.isoformat() if row.effective_on else "",
-                _cell(row.reason),
-                row.reason_code or "",
-                json.dumps(row.before, sort_keys=True, separators=(",", ":")),
-                json.dumps(row.after, sort_keys=True, separators=(",", ":")),
-                ";".join(flag.value for flag in row.flags),
+                data["position"],
+                data["goal_kind"],
+                data["goal_id"],
+                _cell(data["title"]),
+                data["owner"] or "",
+                data["event"],
+                data["subject_id"] or "",
+                data["actor"],
+                data["recorded_at"],
+                data["effective_on"] or "",
+                _cell(data["reason"]),
+                data["reason_code"] or "",
+                *(_number(side.get(name)) for name in COMPARED for side in (before, after)),
+                json.dumps(before, sort_keys=True, separators=(",", ":")),
+                json.dumps(after, sort_keys=True, separators=(",", ":")),
+                ";".join(data["flags"]),
             ]
         )
     return out.getvalue()
+
+
+def _number(value: object) -> str:
+    """A compared field's decimal as the row's JSON holds it; empty where it has none."""
+    return "" if value is None else str(value)
 
 
 def _wants_csv(format_: str | None, accept: str | None) -> bool:
@@ -150,7 +164,8 @@ def cycle_changes(
     """The cycle's changes of plan, corrections and backdated check-ins, flagged.
 
     JSON comes in pages (`next_cursor`); CSV is the whole report, streamed, for a
-    spreadsheet.
+    spreadsheet: the JSON's fields, each cell as the JSON writes it, and value, target,
+    baseline and weight before and after in columns of their own (`value_before`, ...).
     """
     authorise(grant, Command.READ_CHANGE_REPORT)
     if recorded_from is not None and recorded_to is not None and recorded_from > recorded_to:

@@ -23,12 +23,22 @@ class ChangeRow(FromRow):
     event: str = Field(examples=["rebaselined"])
     subject_id: UUID | None
     actor: str
-    recorded_at: datetime
+    recorded_at: datetime = Field(
+        description="When the store recorded it (UTC, `Z`); the CSV's cell is the same text."
+    )
     effective_on: date | None
     reason: str | None
     reason_code: str | None
-    before: dict[str, Any]
-    after: dict[str, Any]
+    before: dict[str, Any] = Field(
+        description="What the change replaced; in CSV, also `value_before`, `target_before`, "
+        "`baseline_before` and `weight_before`, each empty where the change has none.",
+        examples=[{"baseline": "32", "target": "50"}],
+    )
+    after: dict[str, Any] = Field(
+        description="What the change made it; in CSV, also `value_after`, `target_after`, "
+        "`baseline_after` and `weight_after`.",
+        examples=[{"baseline": "32", "target": "45"}],
+    )
     flags: list[Flag]
 
 

@@ -323,6 +323,14 @@ def test_the_change_report_for_auditors_in_json_and_csv(
         "effective_on",
         "reason",
         "reason_code",
+        "value_before",
+        "value_after",
+        "target_before",
+        "target_after",
+        "baseline_before",
+        "baseline_after",
+        "weight_before",
+        "weight_after",
         "before",
         "after",
         "flags",
@@ -333,6 +341,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     assert rebaselined["event"] == "rebaselined" and rebaselined["owner"] == "ana"
     assert rebaselined["before"] == '{"baseline":"32","target":"50"}'
     assert rebaselined["after"] == '{"baseline":"32","target":"45"}'
+    assert (rebaselined["target_before"], rebaselined["target_after"]) == ("50", "45")
     assert set(rebaselined["flags"].split(";")) == {LOWERED, AFTER_HALF, BACKDATED}
     # The reason that starts like a formula is neutralised for spreadsheets.
     assert rebaselined["reason"] == "'=survey vendor changed"
