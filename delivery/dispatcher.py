@@ -15,11 +15,12 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 import threading
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 from uuid import UUID
 
@@ -42,6 +43,7 @@ CONTENT_TYPE = "application/cloudevents+json"
 USER_AGENT = "goalpost-webhooks/1"
 MAX_ERROR_BODY = 200
 MAX_ANSWER_BYTES = 64 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # A topic no event has: a subscription whose types all left the code matches nothing,
 # rather than everything (an empty topic list means "all" to the recorder).
 _NO_TOPIC = "goalpost:no-such-event"
@@ -155,9 +157,13 @@ class _Signal:
 
 
 class _Outcome:
-    def __init__(self, ok: bool, error: str = "", *, gone: bool = False) -> None:
+    def __init__(
+        self, ok: bool, error: str = "", *, status: int | None = None, gone: bool = False
+    ) -> None:
         self.ok = ok
         self.error = error
+        # The receiver's HTTP status; None where no answer came (refused, timed out).
+        self.status = status
         self.gone = gone
 
 
@@ -263,7 +269,7 @@ class WebhookDispatcher:
         if lease is None:
             return None
         try:
-            return self._work(lease, stop)
+            delivered = self._work(lease, stop)
         except BaseException:
             # Let another dispatcher (or this one) take it again without waiting the lease out.
             try:
@@ -271,6 +277,14 @@ class WebhookDispatcher:
             except Exception:
                 log.exception("could not release webhook %s", lease.webhook.id)
             raise
+        if delivered and lease.webhook.last_error is not None:
+            # The failures logged before are over: say so once, as the error is cleared.
+            log.info(
+                "webhook %s: %d events delivered after failed attempts; last_error cleared",
+                lease.webhook.id,
+                delivered,
+            )
+        return delivered
 
     # One subscription
 
@@ -300,7 +314,7 @@ class WebhookDispatcher:
                         return delivered
                 outcome = self._post(webhook.url, webhook.secret, event)
                 if not outcome.ok:
-                    self._failed(current, outcome)
+                    self._failed(current, outcome, event["position"])
                     return delivered
                 current = self.store.delivered(current, event["position"], settings.lease_seconds)
                 if current is None:
@@ -342,36 +356,46 @@ class WebhookDispatcher:
                     if len(excerpt) > MAX_ANSWER_BYTES:
                         break
                 if 200 <= reply.status_code < 300:
-                    return _Outcome(True)
+                    return _Outcome(True, status=reply.status_code)
                 text = excerpt[:MAX_ERROR_BODY].decode("utf-8", "replace").strip()
                 error = f"HTTP {reply.status_code}" + (f": {text}" if text else "")
                 if 300 <= reply.status_code < 400:
                     error += " (redirects are not followed)"
                 # 410 Gone: the receiver says this endpoint is no more (Standard Webhooks).
-                return _Outcome(False, error, gone=reply.status_code == 410)
+                return _Outcome(
+                    False, error, status=reply.status_code, gone=reply.status_code == 410
+                )
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             return _Outcome(False, f"{type(error).__name__}: {error}".rstrip(": "))
 
-    def _failed(self, lease: Lease, outcome: _Outcome) -> None:
+    def _failed(self, lease: Lease, outcome: _Outcome, position: int) -> None:
+        """Record the failed attempt, and log it: subscription, status, event, what next."""
         settings = self.settings
         failures = lease.webhook.attempts + 1
         retry_in = backoff(failures, settings.retry_base_seconds, settings.retry_cap_seconds)
+        # The store schedules the retry on the same clock, a moment later.
+        retry_at = self.store.clock.now() + timedelta(seconds=retry_in)
         state = self.store.failed(
             lease, outcome.error, retry_in, settings.max_failures, pause_now=outcome.gone
         )
-        webhook = lease.webhook.id
+        status = "no HTTP status" if outcome.status is None else f"status {outcome.status}"
+        # The error quotes the receiver's answer: its control characters must not forge
+        # log lines or drive the operator's terminal.
+        error = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", outcome.error)
+        attempt = (
+            f"webhook {lease.webhook.id}: attempt {failures} failed "
+            f"({status}, event {position}): {error}"
+        )
         if state is WebhookState.PAUSED:
-            log.warning(
-                "webhook %s paused after failed attempt %d: %s", webhook, failures, outcome.error
-            )
+            why = "410 Gone" if outcome.gone else f"{failures} failed attempts in a row"
+            log.warning("%s; paused after %s until a service resumes it", attempt, why)
         elif state is not None:
-            log.warning(
-                "webhook %s: attempt %d failed: %s; next attempt in %.1f s",
-                webhook,
-                failures,
-                outcome.error,
-                retry_in,
-            )
+            log.warning("%s; next attempt at %s (in %.1f s)", attempt, utc_text(retry_at), retry_in)
         else:
             # Deleted, or its lease ran out and another dispatcher holds it now.
-            log.warning("webhook %s: attempt failed: %s; no longer ours", webhook, outcome.error)
+            log.warning("%s; no longer ours, no retry scheduled here", attempt)
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as the API writes it (UTC, `Z`), to the millisecond, for the log."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -68,7 +68,10 @@ class WebhookPublic(BaseModel):
     )
     delivered: int = Field(description="Events delivered since the subscription was created.")
     attempts: int = Field(description="Failed attempts in a row at the event next in line.")
-    last_error: str | None
+    last_error: str | None = Field(
+        description="Why the last attempt failed (`HTTP 503: ...`, `ConnectError: ...`); "
+        "null again once an event is delivered. A resumed subscription keeps it until then."
+    )
     last_attempt_at: datetime | None
     next_attempt_at: datetime | None = Field(description="When the next retry is due.")
     last_delivered_at: datetime | None

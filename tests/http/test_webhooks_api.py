@@ -238,6 +238,8 @@ def test_failures_backoff_and_pausing_show_on_the_webhook_and_resume_delivers(
         resumed = client.post(f"{path}/resume", headers=hrms)
         assert resumed.status_code == 200, resumed.text
         assert resumed.json()["state"] == "active" and resumed.json()["attempts"] == 0
+        # Resumed, it still says why it failed until a delivery succeeds.
+        assert resumed.json()["last_error"].startswith("HTTP 500")
         assert dispatcher.run_once() == 2
     finally:
         dispatcher.close()
@@ -245,6 +247,12 @@ def test_failures_backoff_and_pausing_show_on_the_webhook_and_resume_delivers(
     state = client.get(path, headers=hrms).json()
     assert state["lag"] == 0 and state["pending"] == 0 and state["delivered"] == 2
     assert state["last_delivered_at"] is not None
+    # Delivered again: the error is cleared, as the subscription's schema documents.
+    assert state["last_error"] is None
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["WebhookPublic"]
+    assert (
+        "null again once an event is delivered" in schema["properties"]["last_error"]["description"]
+    )
     delivered = [d for d in receiver.received() if d.status == 200]
     assert [d.event["type"] for d in delivered] == [CHECK_IN, CHECK_IN]
     assert delivered[0].position < delivered[1].position

@@ -363,10 +363,12 @@ def test_a_failing_receiver_is_retried_with_backoff_then_paused_until_resumed(
             assert failing.state is WebhookState.ACTIVE and failing.attempts == 1
             assert failing.last_error is not None and failing.last_error.startswith("HTTP 503")
             assert failing.next_attempt_at is not None and failing.position == 0
-            # The operator's log says so too: which subscription, why, when next.
+            # The operator's log says so too: which subscription, status, event, when next.
             attempt = [r.getMessage() for r in caplog.records if str(webhook.id) in r.getMessage()]
             assert len(attempt) == 1
-            assert "attempt 1 failed: HTTP 503" in attempt[0] and "next attempt in" in attempt[0]
+            first = receiver.received()[0].position
+            assert f"attempt 1 failed (status 503, event {first}): HTTP 503" in attempt[0]
+            assert "next attempt at " in attempt[0]
 
             # Two more failures in a row: paused, with nothing more scheduled.
             for _ in range(100):
@@ -400,7 +402,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_paused_until_resumed(
     assert after.last_error is None
     # Each failed attempt was logged, the third with the pause.
     logged = [r.getMessage() for r in caplog.records if str(webhook.id) in r.getMessage()]
-    assert len(logged) == 3 and "paused after failed attempt 3" in logged[-1]
+    assert len(logged) == 3 and "paused after 3 failed attempts in a row" in logged[-1]
     check_delivered_in_order(
         [d for d in receiver.received() if d.status < 300], expected, webhook.secret
     )
