@@ -100,7 +100,11 @@ def main() -> None:
     with httpx.Client(
         base_url=args.url, headers={"Authorization": f"Bearer {args.token}"}, timeout=30
     ) as client:
-        follow(client, args.cursor_file, show, until_caught_up=args.once)
+        try:
+            follow(client, args.cursor_file, show, until_caught_up=args.once)
+        except KeyboardInterrupt:
+            # Ctrl-C is how a follower is stopped; the cursor already holds the last page.
+            raise SystemExit(130) from None
 
 
 if __name__ == "__main__":
