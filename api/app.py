@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from eventsourcing.persistence import PersistenceError
@@ -26,9 +26,10 @@ from api.routes import (
     scores,
     webhooks,
 )
-from api.schemas.health import Readiness, ReadModelPosition
+from api.schemas.health import Readiness, ReadModelPosition, StandbyPosition
+from api.standbys import ReadStores, StandbyStatus, standby_metrics, standby_status, unavailable
 from application.ledger import GoalLedger
-from application.stores import open_ledger
+from application.stores import open_ledger, open_read_ledgers
 from projections.base import ReadModelStatus, read_model_status
 from projections.registry import READ_MODELS, background_worker_for
 from projections.worker import BackgroundWorker
@@ -109,8 +110,69 @@ def _read_models(views: ViewDatabase) -> tuple[int, list[ReadModelStatus]]:
     return read_model_status(views, [model.name for model in READ_MODELS])
 
 
-def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
+def _standbys(reads: ReadStores) -> list[StandbyStatus]:
+    return [
+        standby_status(store, [model.name for model in READ_MODELS]) for store in reads.standbys
+    ]
+
+
+def _readiness(
+    ledger: GoalLedger, reads: ReadStores, max_stall: float, response: Response
+) -> Readiness:
+    """`/readyz`: 503 while the store does not answer, a read model is another release's,
+    failing or stalled, or a standby reads are sent to does not answer (ADR 31)."""
+    try:
+        position = ledger.recorder.max_notification_id() or 0
+    except Exception as error:  # any store failure means not ready
+        response.status_code = 503
+        return Readiness(status="unavailable", detail=type(error).__name__)
+    try:
+        head, found = _read_models(reads.primary.views)
+    except PersistenceError as error:
+        # Writes work without read models; their routes answer once `db init` made them.
+        return Readiness(
+            status="ready", position=position, detail=f"read models: {type(error).__name__}"
+        )
+    ours = {model.name: model.definition() for model in READ_MODELS}
+    other = [s for s in found if s.definition not in (None, ours[s.name])]
+    unready = consistency.unready(found, max_stall)
+    standbys = _standbys(reads)
+    if unready is None and (down := unavailable(standbys)) is not None:
+        unready = ("standby-unavailable", down)
+    if other:
+        # Another release's tables: this process would fail reading them (ADR 17).
+        response.status_code = 503
+        return Readiness(
+            status="upgrading",
+            position=max(position, head),
+            detail="; ".join(
+                f"read model {s.name} is live in definition {s.definition}, this release "
+                f"reads {ours[s.name]}: run `goalpost db init` or "
+                f"`goalpost projections rebuild {s.name}` with this release"
+                for s in other
+            ),
+        )
+    if unready:
+        response.status_code = 503
+    return Readiness(
+        status=unready[0] if unready else "ready",
+        position=max(position, head),
+        read_models={s.name: ReadModelPosition.of(s) for s in found},
+        standbys={s.name: StandbyPosition.of(s, max(position, head)) for s in standbys} or None,
+        detail=unready[1] if unready else None,
+    )
+
+
+def create_app(
+    ledger: GoalLedger,
+    *,
+    run_projections: bool = False,
+    read_ledgers: Sequence[GoalLedger] = (),
+) -> FastAPI:
     """The API over one ledger; the caller owns the ledger's lifetime.
+
+    `read_ledgers`: ledgers on hot standbys of the ledger's store, which serve the
+    read-model routes and the feed (ADR 31); the app closes them when it stops.
 
     With `run_projections`, a projection worker runs on a thread of this process from
     startup to shutdown (the embedded store's one-command demo); otherwise `goalpost
@@ -128,6 +190,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
         finally:
             if background is not None:
                 background.stop()
+            reads.close()
             ledger.close()
 
     app = FastAPI(
@@ -151,6 +214,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
     problems.document(app)
     consistency.install(app)
     app.state.views = views = ViewDatabase(ledger)
+    app.state.reads = reads = ReadStores.of(ledger, views, read_ledgers)
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
     for module in (
         history, kpi_health, changes, evidence, audit, events, webhooks, scores,
@@ -171,43 +235,9 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
         responses={503: {"model": Readiness}},
     )
     def readyz(response: Response) -> Readiness:
-        """The store answers; the log's last position and each read model's position and lag."""
-        try:
-            position = ledger.recorder.max_notification_id() or 0
-        except Exception as error:  # any store failure means not ready
-            response.status_code = 503
-            return Readiness(status="unavailable", detail=type(error).__name__)
-        try:
-            head, found = _read_models(views)
-        except PersistenceError as error:
-            # Writes work without read models; their routes answer once `db init` made them.
-            return Readiness(
-                status="ready", position=position, detail=f"read models: {type(error).__name__}"
-            )
-        ours = {model.name: model.definition() for model in READ_MODELS}
-        other = [s for s in found if s.definition not in (None, ours[s.name])]
-        unready = consistency.unready(found, readiness.ready_max_stall_seconds)
-        if other:
-            # Another release's tables: this process would fail reading them (ADR 17).
-            response.status_code = 503
-            return Readiness(
-                status="upgrading",
-                position=max(position, head),
-                detail="; ".join(
-                    f"read model {s.name} is live in definition {s.definition}, this release "
-                    f"reads {ours[s.name]}: run `goalpost db init` or "
-                    f"`goalpost projections rebuild {s.name}` with this release"
-                    for s in other
-                ),
-            )
-        if unready:
-            response.status_code = 503
-        return Readiness(
-            status=unready[0] if unready else "ready",
-            position=max(position, head),
-            read_models={s.name: ReadModelPosition.of(s) for s in found},
-            detail=unready[1] if unready else None,
-        )
+        """The store answers; the log's last position and each read model's position and lag;
+        each standby's replay lag and positions."""
+        return _readiness(ledger, reads, readiness.ready_max_stall_seconds, response)
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
     def metrics() -> str:
@@ -233,6 +263,7 @@ def create_app(ledger: GoalLedger, *, run_projections: bool = False) -> FastAPI:
                 for s in found
             ),
             *consistency.failure_metrics(found),
+            *(standby_metrics(_standbys(reads), head) if reads.standbys else []),
         ]
         return "\n".join(lines) + "\n"
 
@@ -247,4 +278,13 @@ def app_from_environment() -> FastAPI:
     serve` is the whole demo; on PostgreSQL `goalpost worker` runs beside the API.
     """
     ledger = open_ledger()
-    return create_app(ledger, run_projections=getattr(ledger.recorder, "dialect", None) == "sqlite")
+    try:
+        read_ledgers = open_read_ledgers()
+    except BaseException:
+        ledger.close()
+        raise
+    return create_app(
+        ledger,
+        run_projections=getattr(ledger.recorder, "dialect", None) == "sqlite",
+        read_ledgers=read_ledgers,
+    )

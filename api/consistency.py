@@ -26,6 +26,11 @@ The dependency adds the `min_position` query parameter; `at()`, in this order:
 - sets `Goalpost-Position` (the position the read reflects, at least; rows read
   afterwards may be newer) and `Goalpost-Log-Head` (the log's last position, read after
   it) on the response, and gives both to the route for its body.
+
+With standbys (ADR 31) the request's views are a standby's: positions, the head and the
+wait are that standby's own (its read models' tracking rows replicate with their rows),
+`Goalpost-Read-From` names it, and only the primary's log says whether `min_position`
+was ever given to a write.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.deps import ViewsDep
 from api.problems import PROBLEM_JSON, Problem, ProblemError
 from api.routes.common import read_model_unavailable
+from api.standbys import PRIMARY, READ_FROM_HEADER
 from domain.values import utc_now
 from projections.base import (
     READ_YOUR_WRITES_TIMEOUT,
@@ -79,15 +85,21 @@ class ReadinessSettings(BaseSettings):
 
 @dataclass(frozen=True)
 class ReadAt:
-    """Where a read stands: its read model's position, and the log's head after it."""
+    """Where a read stands: its read model's position, and the log's head after it, on the
+    store it is read from (the primary, or a standby: ADR 31)."""
 
     read_model: str
     position: int
     log_head: int
+    read_from: str = PRIMARY
 
     def headers(self) -> dict[str, str]:
-        """For routes that build their own response (CSV, HTML): the same two headers."""
-        return {POSITION_HEADER: str(self.position), LOG_HEAD_HEADER: str(self.log_head)}
+        """For routes that build their own response (CSV, HTML): the same headers."""
+        return {
+            POSITION_HEADER: str(self.position),
+            LOG_HEAD_HEADER: str(self.log_head),
+            READ_FROM_HEADER: self.read_from,
+        }
 
 
 class ReadModelFailingError(Exception):
@@ -138,9 +150,10 @@ def read_at(
                 # Stuck on an event rather than slow: say that instead.
                 _refuse_if_failing(views, read_model, behind.position, views.head())
                 behind.log_head = views.head()
+                behind.read_from = views.source
                 raise
             head = views.head()
-    read = ReadAt(read_model, position, head)
+    read = ReadAt(read_model, position, head, views.source)
     response.headers.update(read.headers())
     return read
 
@@ -265,6 +278,8 @@ def install(app: FastAPI) -> None:
         if error.log_head is not None:
             problem["log_head"] = error.log_head
             headers[LOG_HEAD_HEADER] = str(error.log_head)
+        if error.read_from is not None:
+            headers[READ_FROM_HEADER] = error.read_from
         return JSONResponse(problem, status_code=503, media_type=PROBLEM_JSON, headers=headers)
 
     @app.exception_handler(ReadModelFailingError)

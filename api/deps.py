@@ -7,11 +7,12 @@ import json
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.json_body import parse_json
 from api.problems import ProblemError
+from api.standbys import READ_FROM_HEADER, ReadStore, ReadStores
 from application.authority import authorise as authorise_grant
 from application.ledger import GoalLedger
 from domain.access import AccessGrant, TokenRefusedError
@@ -31,12 +32,32 @@ def get_ledger(request: Request) -> GoalLedger:
 LedgerDep = Annotated[GoalLedger, Depends(get_ledger)]
 
 
-def get_views(request: Request) -> ViewDatabase:
-    views: ViewDatabase = request.app.state.views
-    return views
+def read_store(request: Request, response: Response) -> ReadStore:
+    """The store this request reads read models and the feed from: a standby in turn, or
+    the primary (ADR 31); one per request, named in `Goalpost-Read-From`."""
+    reads: ReadStores = request.app.state.reads
+    store = reads.pick()
+    response.headers[READ_FROM_HEADER] = store.name
+    return store
+
+
+ReadStoreDep = Annotated[ReadStore, Depends(read_store)]
+
+
+def get_views(store: ReadStoreDep) -> ViewDatabase:
+    return store.views
 
 
 ViewsDep = Annotated[ViewDatabase, Depends(get_views)]
+
+
+def get_read_ledger(store: ReadStoreDep) -> GoalLedger:
+    """The ledger on the store this request reads from: for reads that must see the log
+    as the read models beside it do (the feed, evidence, the seal). Never for writes."""
+    return store.ledger
+
+
+ReadLedgerDep = Annotated[GoalLedger, Depends(get_read_ledger)]
 
 
 _bearer = HTTPBearer(

@@ -9,6 +9,7 @@ import uvicorn
 
 from cli.common import CommandLineError, database_url, describe_store, user_errors
 from storage.reach import check_store
+from storage.settings import Settings, read_database_urls
 
 
 def serve(
@@ -29,7 +30,13 @@ def serve(
             raise CommandLineError("several workers need PostgreSQL; SQLite is single-process")
         # Each worker process opens the store again; a wrong setting fails here, once.
         check_store(url)
+        # The standbys reads go to (ADR 31), likewise: named right and answering.
+        standbys = read_database_urls(url, Settings().read_database_url)
+        for standby in standbys:
+            check_store(standby)
         typer.echo(f"Serving {describe_store(url)} on http://{host}:{port} (docs at /docs)")
+        for number, standby in enumerate(standbys, start=1):
+            typer.echo(f"Reading from standby-{number}: {describe_store(standby)}")
     uvicorn.run(
         "api.app:app_from_environment",
         factory=True,

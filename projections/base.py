@@ -241,6 +241,8 @@ class ProjectionBehindError(Exception):
         self.timeout = timeout
         # The log's last position when the reader gave up, where the reader knows it.
         self.log_head: int | None = None
+        # The store the reader waited on (`Goalpost-Read-From`), where the reader knows it.
+        self.read_from: str | None = None
 
 
 class PositionNotInLogError(ValueError):
@@ -261,9 +263,12 @@ def wait_until(
     current = views.position(read_model)
     if current >= position:
         return current
-    head = views.head()
-    if position > head:
-        raise PositionNotInLogError(f"position {position} is past the log's last position {head}")
+    # On a hot standby the position may be one it has not replayed yet: only the
+    # primary's log says whether a write was given it (ADR 31).
+    if not views.has_position(position):
+        raise PositionNotInLogError(
+            f"position {position} is past the log's last position {views.written_head()}"
+        )
     deadline = time.monotonic() + timeout
     pause = 0.005
     while True:

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOALPOST_")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Hot standbys of the PostgreSQL primary, comma-separated: read models and the feed
+    # are read there (ADR 31). Empty: everything is read from the primary.
+    read_database_url: str = ""
 
 
 class StoreUrlError(ValueError):
@@ -88,3 +91,43 @@ def store_env(database_url: str, *, create_tables: bool = False) -> dict[str, st
         f"GOALPOST_DATABASE_URL must start with sqlite:/// or postgresql://, "
         f"not {parts.scheme or database_url!r}"
     )
+
+
+def read_database_urls(database_url: str, read_database_url: str) -> list[str]:
+    """The standbys GOALPOST_READ_DATABASE_URL names, each checked against the primary.
+
+    Each is a PostgreSQL URL of the same form as GOALPOST_DATABASE_URL, naming the same
+    database and schema: a standby holds the primary's tables where the primary does.
+    """
+    urls = [url.strip() for url in read_database_url.split(",") if url.strip()]
+    if not urls:
+        return []
+    primary = store_env(database_url)
+    if primary["PERSISTENCE_MODULE"] != POSTGRES_FACTORY:
+        raise StoreUrlError(
+            "GOALPOST_READ_DATABASE_URL names PostgreSQL standbys: "
+            "GOALPOST_DATABASE_URL must name their PostgreSQL primary"
+        )
+    for url in urls:
+        if urlsplit(url).scheme not in ("postgresql", "postgres"):
+            raise StoreUrlError(
+                "GOALPOST_READ_DATABASE_URL must name PostgreSQL standbys "
+                f"(postgresql://...), not {urlsplit(url).scheme or url!r}"
+            )
+        try:
+            standby = store_env(url)
+        except StoreUrlError as error:
+            raise StoreUrlError(f"GOALPOST_READ_DATABASE_URL: {error}") from None
+        # A streaming standby is a copy of the whole cluster: the primary's database and
+        # schema are there under the same names, and any other names hold something else.
+        if standby["POSTGRES_DBNAME"] != primary["POSTGRES_DBNAME"]:
+            raise StoreUrlError(
+                f"GOALPOST_READ_DATABASE_URL: a standby's database must be the primary's "
+                f"({primary['POSTGRES_DBNAME']!r}), not {standby['POSTGRES_DBNAME']!r}"
+            )
+        if standby["POSTGRES_SCHEMA"] != primary["POSTGRES_SCHEMA"]:
+            raise StoreUrlError(
+                f"GOALPOST_READ_DATABASE_URL: a standby's schema must be the primary's "
+                f"({primary['POSTGRES_SCHEMA']!r}), not {standby['POSTGRES_SCHEMA']!r}"
+            )
+    return urls

@@ -44,6 +44,7 @@ from storage.read_model_state import (
     ReadModelState,
     definition_version,
 )
+from storage.replication import Replay, replay_state
 from storage.rows import Decoder
 from storage.transactions import DROP_PATIENCE_SECONDS, ViewTransaction, write_cursor
 
@@ -93,9 +94,19 @@ class StoredLedger(Protocol):
 class ViewDatabase:
     """The ledger's store, seen as a place for read-model tables and their positions."""
 
-    def __init__(self, ledger: StoredLedger) -> None:
+    def __init__(
+        self, ledger: StoredLedger, *, primary: StoredLedger | None = None, source: str = "primary"
+    ) -> None:
+        """`ledger`'s store; with `primary`, a hot standby of that ledger's store (ADR 31),
+        read only: nothing here writes unless a worker or `db init` asks it to.
+
+        `source` names the store in what reads answer (`Goalpost-Read-From`).
+        """
         recorder = ledger.recorder
-        self.ledger_name = ledger.name
+        self.ledger_name = primary.name if primary is not None else ledger.name
+        self.source = source
+        # Where writes go: a standby's log may not have replayed a position yet.
+        self._primary_recorder = primary.recorder if primary is not None else recorder
         self._recorder = recorder
         self._mapper = ledger.mapper
         self._datastore: Any = recorder.datastore
@@ -330,6 +341,19 @@ class ViewDatabase:
     def head(self) -> int:
         """The log's last position (0 while it is empty)."""
         return int(self._recorder.max_notification_id() or 0)
+
+    def written_head(self) -> int:
+        """The last position given to a write: the primary's log head, which a standby's
+        own head reaches only once it has replayed it."""
+        return int(self._primary_recorder.max_notification_id() or 0)
+
+    def has_position(self, position: int) -> bool:
+        """Whether a write was given `position` (asking the primary only when needed)."""
+        return position <= self.head() or position <= self.written_head()
+
+    def replay(self) -> Replay:
+        """PostgreSQL: how far this store's replay of its primary stands (ADR 31)."""
+        return replay_state(self._datastore)
 
     def position(self, read_model: str) -> int:
         """The position the read model's live generation reflects (0 before any event)."""

@@ -8,7 +8,7 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Depends, Query
 
 from api.consistency import Reading, reading
-from api.deps import GrantDep, LedgerDep, ViewsDep, authorise
+from api.deps import GrantDep, ReadLedgerDep, ViewsDep, authorise
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
@@ -29,7 +29,8 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: PROBLEMS[422]}
 )
 def verify_seal(
     grant: GrantDep,
-    ledger: LedgerDep,
+    # The log beside the read model, on the store it is read from (ADR 31).
+    ledger: ReadLedgerDep,
     views: ViewsDep,
     read: Annotated[Reading, Depends(reading(Seal.name))],
     anchor: Annotated[

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import GrantDep, LedgerDep, authorise
+from api.deps import GrantDep, LedgerDep, ReadLedgerDep, ReadStoreDep, authorise
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS
 from api.schemas.events import FeedPage
+from api.standbys import READ_FROM_HEADER
 from application.ledger import GoalLedger
 from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
 from delivery.feed import read_page
@@ -47,10 +48,15 @@ def _topics(types: list[str] | None) -> list[str]:
     return [TOPICS_BY_TYPE[t] for t in types]
 
 
-def check_cursor(ledger: GoalLedger, position: int, field: str) -> int:
+def check_cursor(ledger: GoalLedger, position: int, field: str, primary: GoalLedger) -> int:
     """A cursor is a position the log has reached: one past the head was never served, so a
-    client holding it is following another store (or a typo) and would wait forever."""
+    client holding it is following another store (or a typo) and would wait forever.
+
+    Read from a standby (ADR 31), a cursor another standby served may be past this one's
+    head for now: the primary's head decides, and the page waits for the standby."""
     head = ledger.recorder.max_notification_id() or 0
+    if position > head and primary is not ledger:
+        head = max(head, primary.recorder.max_notification_id() or 0)
     if position > head:
         raise ProblemError(
             422,
@@ -65,7 +71,8 @@ def check_cursor(ledger: GoalLedger, position: int, field: str) -> int:
 
 @router.get("")
 def feed(
-    ledger: LedgerDep,
+    ledger: ReadLedgerDep,
+    primary: LedgerDep,
     grant: GrantDep,
     after: Annotated[
         int,
@@ -83,7 +90,7 @@ def feed(
     """Goal events in log order as CloudEvents, from a cursor; resume from `next_after`."""
     authorise(grant, Command.FOLLOW_EVENTS)
     topics = _topics(type)
-    page = read_page(ledger, check_cursor(ledger, after, "query.after"), limit, topics)
+    page = read_page(ledger, check_cursor(ledger, after, "query.after", primary), limit, topics)
     return FeedPage.model_validate(page)
 
 
@@ -94,7 +101,8 @@ def feed(
 )
 async def stream(
     request: Request,
-    ledger: LedgerDep,
+    store: ReadStoreDep,
+    primary: LedgerDep,
     grant: GrantDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
@@ -103,7 +111,9 @@ async def stream(
     """Live goal events as server-sent events; reconnect with `Last-Event-ID` to resume."""
     authorise(grant, Command.FOLLOW_EVENTS)
     topics = _topics(type)
-    position = check_cursor(ledger, after, "query.after")
+    # One store for the stream's whole life: its positions only ever move forward.
+    ledger = store.ledger
+    position = check_cursor(ledger, after, "query.after", primary)
     if last_event_id is not None:
         text = last_event_id.strip()
         if not (text.isascii() and text.isdigit() and len(text) <= 19):
@@ -111,7 +121,7 @@ async def stream(
                 400, "bad-last-event-id", "Malformed Last-Event-ID",
                 "Last-Event-ID must be a position from this stream", field="Last-Event-ID",
             )  # fmt: skip
-        position = check_cursor(ledger, int(text), "Last-Event-ID")
+        position = check_cursor(ledger, int(text), "Last-Event-ID", primary)
 
     async def events() -> AsyncIterator[str]:
         cursor = position
@@ -134,5 +144,9 @@ async def stream(
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        headers={
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+            READ_FROM_HEADER: store.name,
+        },
     )

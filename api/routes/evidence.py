@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
 from api.consistency import Reading, reading
-from api.deps import GrantDep, LedgerDep, ViewsDep, authorise
+from api.deps import GrantDep, ReadLedgerDep, ViewsDep, authorise
 from api.evidence_page import render_evidence
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
@@ -70,7 +70,8 @@ def person_evidence(
     period_from: Annotated[Day, Query(alias="from", description="First day of the period.")],
     period_to: Annotated[Day, Query(alias="to", description="Last day of the period.")],
     views: ViewsDep,
-    ledger: LedgerDep,
+    # The log beside the read model, on the store it is read from (ADR 31).
+    ledger: ReadLedgerDep,
     grant: GrantDep,
     # Evidence holds every event up to its `known_at`: it waits for the log's head, or
     # refuses. Position and head go in headers only: the body is the same bytes for the

@@ -24,6 +24,7 @@ from api.routes.common import (
     utc,
 )
 from api.schemas.kpi_health import KpiHealthPage, KpiHealthPublic
+from api.standbys import PRIMARY, READ_FROM_HEADER
 from domain.authority import Command
 from domain.values import utc_today
 from projections.kpi_health import KpiHealth, kpi_health, kpi_health_replayed
@@ -76,6 +77,8 @@ def kpis_health(
         position = log_head = max(ledger.recorder.max_notification_id() or 0, log_head)
         response.headers[POSITION_HEADER] = str(position)
         response.headers[LOG_HEAD_HEADER] = str(log_head)
+        # Replayed from the KPIs, which load from the primary (ADR 31).
+        response.headers[READ_FROM_HEADER] = PRIMARY
         rows, more = kpi_health_replayed(
             ledger,
             as_of=as_of if as_of is not None else utc_today(),

@@ -19,6 +19,7 @@ from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS, UNAVAILABLE, AsOf, KnownAt, read_model_unavailable, utc
 from api.schemas.scores import CycleScore, KeyResultScore, ObjectiveScore, OwnerScore, ScoresPage
+from api.standbys import PRIMARY, READ_FROM_HEADER
 from application.ledger import GoalLedger
 from domain.reports import CycleScoreboard
 from projections.scores import (
@@ -81,6 +82,8 @@ def _replay(
     # Read before the replay: the aggregates reflect at least this much of the log.
     position = max(ledger.recorder.max_notification_id() or 0, read.log_head)
     response.headers[POSITION_HEADER] = response.headers[LOG_HEAD_HEADER] = str(position)
+    # Replayed from the goals, which load from the primary (ADR 31).
+    response.headers[READ_FROM_HEADER] = PRIMARY
     board = ledger.cycle_scoreboard(cycle_id, as_of=as_of, known_at=known_at)
     return _page(replayed(board, owner), board.as_of, known_at, position, position)
 

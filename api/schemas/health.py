@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from api.standbys import StandbyStatus
 from projections.base import ReadModelStatus
 
 
@@ -40,8 +41,63 @@ class ReadModelPosition(BaseModel):
         )
 
 
+class StandbyReadModel(BaseModel):
+    position: int = Field(description="The log position the read model reflects on the standby.")
+    lag: int = Field(description="Positions it is behind the primary's log.")
+
+
+class StandbyPosition(BaseModel):
+    """A hot standby reads are served from (GOALPOST_READ_DATABASE_URL, ADR 31)."""
+
+    status: str = Field(
+        description="`streaming`, `paused` (replay paused), `not-in-recovery` (not a "
+        "standby: a primary named as one) or `unavailable` (it does not answer)."
+    )
+    replay_lag_bytes: int | None = Field(
+        default=None, description="WAL it has received and not yet replayed."
+    )
+    replay_lag_seconds: float | None = Field(
+        default=None,
+        description="Age of the last transaction it replayed, while WAL waits to be replayed.",
+    )
+    replayed_at: datetime | None = Field(
+        default=None, description="When the last transaction it replayed committed."
+    )
+    position: int | None = Field(default=None, description="Its copy of the log's last position.")
+    lag: int | None = Field(default=None, description="Positions it is behind the primary's log.")
+    read_models: dict[str, StandbyReadModel] | None = None
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, status: StandbyStatus, log_head: int) -> StandbyPosition:
+        replay = status.replay
+        if replay is None:
+            return cls(status="unavailable", detail=status.detail)
+        return cls(
+            status=(
+                "not-in-recovery"
+                if not replay.in_recovery
+                else "paused"
+                if replay.paused
+                else "streaming"
+            ),
+            replay_lag_bytes=replay.lag_bytes,
+            replay_lag_seconds=round(replay.lag_seconds, 3),
+            replayed_at=replay.replayed_at,
+            position=status.log_position,
+            lag=max(log_head - status.log_position, 0),
+            read_models={
+                name: StandbyReadModel(position=position, lag=max(log_head - position, 0))
+                for name, position in status.read_models.items()
+            },
+        )
+
+
 class Readiness(BaseModel):
     status: str
     position: int | None = Field(default=None, description="The log's last position.")
     read_models: dict[str, ReadModelPosition] | None = None
+    standbys: dict[str, StandbyPosition] | None = Field(
+        default=None, description="Each standby reads are served from, and how far it lags."
+    )
     detail: str | None = None

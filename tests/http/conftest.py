@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,15 +43,16 @@ class LiveServer:
 
 
 @contextmanager
-def serve(ledger: GoalLedger) -> Iterator[LiveServer]:
-    """Run `create_app(ledger)` under uvicorn on a free port until the block ends.
+def serve(ledger: GoalLedger, read_ledgers: Sequence[GoalLedger] = ()) -> Iterator[LiveServer]:
+    """Run `create_app(ledger)` under uvicorn on a free port until the block ends
+    (reading from standbys through `read_ledgers`, when given: ADR 31).
 
     Port 0 lets the kernel choose, so parallel workers cannot race for a port; the port
     is read back from the listening socket once uvicorn reports it has started. Shutting
     down runs the app's lifespan, which closes the ledger.
     """
     config = uvicorn.Config(
-        app=create_app(ledger),
+        app=create_app(ledger, read_ledgers=read_ledgers),
         host="127.0.0.1",
         port=0,
         lifespan="on",
