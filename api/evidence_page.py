@@ -8,21 +8,25 @@ as it shows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
 from api.evidence_chart import MONTHS, key_result_chart
+from api.evidence_style import STYLE
 from projections.evidence.items import (
     AreaEvidence,
     CheckInItem,
     Citation,
     KeyResultEvidence,
     KpiEvidence,
+    MonthSummary,
     ObjectiveEvidence,
     PersonEvidence,
     PlanChangeItem,
     ReadingItem,
     RetirementItem,
+    ScoreItem,
     TargetChangeItem,
 )
 
@@ -31,58 +35,11 @@ NONE = "\N{EN DASH}"
 MAX_READINGS_LISTED = 5
 CONFIDENCE = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"}
 
-STYLE = """
-@page { size: A4; margin: 12mm 11mm; }
-* { box-sizing: border-box; }
-body { font: 13px/1.45 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #1d2433;
-  max-width: 1120px; margin: 0 auto; padding: 18px 20px;
-  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-h1 { font-size: 21px; margin: 0 0 2px; }
-h2 { font-size: 16px; margin: 22px 0 6px; padding-bottom: 3px; border-bottom: 2px solid #1d2433; }
-h3 { font-size: 14px; margin: 14px 0 4px; }
-h4 { font-size: 13.5px; margin: 0 0 3px; }
-p { margin: 3px 0; }
-.meta, .hint { color: #4b5565; }
-.hint { font-size: 11.5px; }
-table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; }
-th, td { border: 1px solid #c9ced6; padding: 3px 6px; text-align: left; vertical-align: top; }
-th { background: #eef1f5; font-weight: 600; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-.cite { color: #6b7280; font-size: 10px; white-space: nowrap;
-  font-family: "DejaVu Sans Mono", monospace; }
-.good { color: #1a7f37; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
-.warn { color: #a15c07; font-weight: 600; }
-.empty { color: #b42318; font-style: italic; }
-.muted { color: #6b7280; }
-.flag { display: inline-block; font-size: 10px; padding: 0 4px; margin-left: 3px;
-  border-radius: 3px; background: #fdecc8; color: #7a4b00; white-space: nowrap; }
-.card { border: 1px solid #b8bfca; border-radius: 5px; padding: 9px 11px; margin: 10px 0 12px;
-  break-inside: avoid; page-break-inside: avoid; }
-.card-head { display: flex; gap: 14px; align-items: flex-start; }
-.facts { flex: 1 1 auto; min-width: 0; }
-.chart { flex: 0 0 auto; }
-.plan { font-size: 15px; margin: 4px 0; }
-.plan b { font-size: 16px; }
-.dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin: 0 1px; }
-.on_track { background: #1a7f37; } .at_risk { background: #f0a020; }
-.off_track { background: #b42318; }
-.strip span.m { font-size: 11px; color: #4b5565; margin: 0 3px 0 7px; }
-.strip span.m:first-child { margin-left: 0; }
-.change { border-left: 3px solid #f0a020; padding: 1px 0 1px 7px; margin: 5px 0; }
-.retired { border-left: 3px solid #6b7280; padding: 1px 0 1px 7px; margin: 5px 0; }
-.overview th:first-child { width: 190px; }
-.checkins td.month { width: 84px; white-space: nowrap; font-weight: 600; }
-.ci { margin: 1px 0; }
-.ci .v { font-weight: 600; font-variant-numeric: tabular-nums; }
-.corr { color: #a15c07; }
-svg text { font-family: "DejaVu Sans", Arial, sans-serif; }
-@media print { body { padding: 0; max-width: none; } h2 { break-after: avoid; } }
-"""
-
 
 def render_evidence(evidence: PersonEvidence) -> str:
     """The whole page; a pure function of the evidence."""
-    known_at = evidence.known_at.isoformat().replace("+00:00", "Z")
+    # Send back exactly: to the second, unless an event falls in that second's fraction.
+    known_at = evidence.known_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     title = f"Appraisal evidence: {evidence.person}"
     parts = [
         "<!DOCTYPE html>",
@@ -91,7 +48,8 @@ def render_evidence(evidence: PersonEvidence) -> str:
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">Review period <b>{evidence.period_from}</b> to '
-        f"<b>{evidence.period_to}</b>, as it was recorded and known at <b>{known_at}</b>.</p>",
+        f"<b>{evidence.period_to}</b>, as it was recorded and known at "
+        f"<b>{_moment(evidence.known_at)}</b>.</p>",
         '<p class="hint">KRA/KPI achievement is the backbone of the review; OKR contribution is '
         "narrative evidence, not a score. Every item cites its event: "
         '<span class="cite">#position·vN</span> is its place in the event log and the '
@@ -110,10 +68,20 @@ def render_evidence(evidence: PersonEvidence) -> str:
 # Pieces
 
 
+def _moment(at: datetime) -> str:
+    """A time as people read it: UTC, to the second, saying so."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _when(effective_on: object, cite: Citation) -> str:
+    """When a change took effect and when it was recorded: a change dated back reads as one."""
+    return f"effective {effective_on}, recorded {_moment(cite.recorded_at)} by {escape(cite.actor)}"
+
+
 def _cite(cite: Citation) -> str:
-    recorded = cite.recorded_at.isoformat().replace("+00:00", "Z")
     detail = (
-        f"{cite.event}, goal {cite.goal_id} version {cite.version}, by {cite.actor} at {recorded}"
+        f"{cite.event}, goal {cite.goal_id} version {cite.version}, by {cite.actor} at "
+        f"{_moment(cite.recorded_at)}"
     )
     return f'<span class="cite" title="{escape(detail)}">#{cite.position}·v{cite.version}</span>'
 
@@ -154,6 +122,16 @@ def _overview(evidence: PersonEvidence) -> str:
         return f'<td class="n {css}">{value}</td>'
 
     months = evidence.months
+    kpis = [k for area in evidence.areas for k in area.kpis]
+
+    def readings(index: int, month: MonthSummary) -> str:
+        if month.readings:
+            return cell(f"{month.readings} ({month.healthy_readings})")
+        if not any(k.months[index].active for k in kpis):
+            # No KPI of the person's existed yet (or any more): nothing was missed.
+            return cell("no KPI", "muted")
+        return cell(0, "empty")
+
     rows = [
         row("key results in play", [cell(m.key_results) for m in months]),
         row(
@@ -170,10 +148,7 @@ def _overview(evidence: PersonEvidence) -> str:
         row("with a note", [cell(m.notes) for m in months]),
         row(
             "KPI readings (healthy)",
-            [
-                cell(f"{m.readings} ({m.healthy_readings})") if m.readings else cell(0, "empty")
-                for m in months
-            ],
+            [readings(index, m) for index, m in enumerate(months)],
         ),
         row("changes of plan", [cell(m.changes) for m in months]),
     ]
@@ -186,14 +161,16 @@ def _overview(evidence: PersonEvidence) -> str:
     )
 
 
-def _level(direction: str, target: Decimal, low: Decimal | None, high: Decimal | None) -> str:
+def _level(kpi: KpiEvidence, target: Decimal, low: Decimal | None, high: Decimal | None) -> str:
+    """A healthy level in the KPI's unit: "≤ 2.5 % of MRR", "99.9 to 100 %"."""
+    unit = f"\N{NO-BREAK SPACE}{escape(kpi.unit)}" if kpi.unit else ""
     if low is not None and high is not None:
-        return f"{_num(low)} to {_num(high)}"
+        return f"{_num(low)} to {_num(high)}{unit}"
     if low is not None:
-        return f"≥ {_num(low)}"
+        return f"≥ {_num(low)}{unit}"
     if high is not None:
-        return f"≤ {_num(high)}"
-    return f"{'≥' if direction == 'stay_above' else '≤'} {_num(target)}"
+        return f"≤ {_num(high)}{unit}"
+    return f"{'≥' if kpi.direction == 'stay_above' else '≤'} {_num(target)}{unit}"
 
 
 def _areas(areas: Sequence[AreaEvidence]) -> str:
@@ -225,9 +202,9 @@ def _areas(areas: Sequence[AreaEvidence]) -> str:
 
 def _kpi_row(kpi: KpiEvidence) -> str:
     start, end = kpi.threshold_at_start, kpi.threshold_at_end
-    level = _level(kpi.direction, end.target, end.healthy_low, end.healthy_high)
+    level = _level(kpi, end.target, end.healthy_low, end.healthy_high)
     if start.cite.position != end.cite.position:
-        before = _level(kpi.direction, start.target, start.healthy_low, start.healthy_high)
+        before = _level(kpi, start.target, start.healthy_low, start.healthy_high)
         level = f"{before} → {level}"
     trend = '<span class="muted">one reading or none</span>'
     if kpi.trend is not None:
@@ -237,7 +214,13 @@ def _kpi_row(kpi: KpiEvidence) -> str:
             f'<span class="{css}">{kpi.trend.verdict}</span>'
         )
     cells = []
-    for month in kpi.months:
+    active = [index for index, month in enumerate(kpi.months) if month.active]
+    for index, month in enumerate(kpi.months):
+        if not month.active:
+            # Outside the KPI's life nothing was due: said plainly, not as a gap.
+            early = not active or index < active[0]
+            cells.append(f'<td class="none">{"not yet defined" if early else "retired"}</td>')
+            continue
         if not month.readings:
             cells.append('<td class="empty">no reading</td>')
             continue
@@ -277,17 +260,14 @@ def _reading(reading: ReadingItem) -> str:
 
 def _target_change(kpi: KpiEvidence, change: TargetChangeItem) -> str:
     before = (
-        _level(kpi.direction, change.target_before, change.healthy_low_before,
-               change.healthy_high_before)
+        _level(kpi, change.target_before, change.healthy_low_before, change.healthy_high_before)
         if change.target_before is not None
         else NONE
-    )  # fmt: skip
-    after = _level(
-        kpi.direction, change.target_after, change.healthy_low_after, change.healthy_high_after
     )
+    after = _level(kpi, change.target_after, change.healthy_low_after, change.healthy_high_after)
     return (
         f'<div class="change"><b>Target of “{escape(kpi.name)}” changed</b> from {before} to '
-        f"{after}, effective {change.effective_on}, by {escape(change.cite.actor)}: "
+        f"{after}, {_when(change.effective_on, change.cite)}: "
         f"{_reason(change.reason, change.reason_code)}{_flags(change.flags)} "
         f"{_cite(change.cite)}</div>"
     )
@@ -299,8 +279,8 @@ def _retirement(label: str, retired: RetirementItem) -> str:
         light = escape(retired.traffic_light_then or "")
         then = f"; it stood at {_num(retired.score_then)} ({light})"
     return (
-        f'<div class="retired"><b>{label}</b> effective {retired.effective_on}, by '
-        f"{escape(retired.cite.actor)}: {_reason(retired.reason, retired.reason_code)}{then}"
+        f'<div class="retired"><b>{label}</b> {_when(retired.effective_on, retired.cite)}: '
+        f"{_reason(retired.reason, retired.reason_code)}{then}"
         f"{_flags(retired.flags)} {_cite(retired.cite)}</div>"
     )
 
@@ -349,6 +329,7 @@ def _key_result(evidence: PersonEvidence, kr: KeyResultEvidence) -> str:
         f"<h4>{escape(kr.title)} {_cite(kr.created)}</h4>",
         f'<p class="plan">Baseline <b>{_num(plan.baseline)}</b> → target '
         f"<b>{_num(plan.target)}</b> → final {final}</p>",
+        _score(kr.score_at_end, retired=kr.retired is not None),
     ]
     if (plan.baseline, plan.target) != (original.baseline, original.target):
         lines.append(
@@ -370,6 +351,19 @@ def _key_result(evidence: PersonEvidence, kr: KeyResultEvidence) -> str:
         f"{''.join(lines)}{''.join(changes)}</div>"
         f'<div class="chart">{key_result_chart(evidence, kr)}</div></div>'
         f"{_check_in_table(kr)}</div>"
+    )
+
+
+def _score(score: ScoreItem, *, retired: bool) -> str:
+    """The score where the key result ended in the period, as `/v1/scores` gives it."""
+    css = {"green": "good", "amber": "warn", "red": "bad"}.get(score.traffic_light, "muted")
+    when = "when retired" if retired else "at the end"
+    source = f" {_cite(score.check_in)}" if score.check_in is not None else " (the baseline)"
+    return (
+        f'<p class="score">Score {when} <b class="{css}">{_num(score.score)}</b> '
+        f'<span class="{css}">{escape(score.traffic_light)}</span> '
+        f'<span class="muted">on {score.as_of}, from the value {_num(score.value)}'
+        f"{source}</span></p>"
     )
 
 
@@ -397,8 +391,8 @@ def _plan_change(change: PlanChangeItem) -> str:
     else:
         what = f"<b>Re-weighted</b>: {_num(change.weight_before)} → {_num(change.weight_after)}"
     return (
-        f'<div class="change">{what}, effective {change.effective_on}, by '
-        f"{escape(change.cite.actor)}: {_reason(change.reason, change.reason_code)}"
+        f'<div class="change">{what}, {_when(change.effective_on, change.cite)}: '
+        f"{_reason(change.reason, change.reason_code)}"
         f"{_flags(change.flags)} {_cite(change.cite)}</div>"
     )
 

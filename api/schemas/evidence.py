@@ -94,6 +94,18 @@ class PlanChangePublic(EvidenceSchema):
     cite: CitationPublic
 
 
+class ScorePublic(EvidenceSchema):
+    """A key result's score on a day, as `/v1/scores` would give it for that day."""
+
+    as_of: date
+    value: Annotated[Exact, Field(description="The latest check-in by then, else the baseline.")]
+    score: Annotated[Decimal, Field(description="0 to 1, rounded to four places.")]
+    traffic_light: Annotated[str, Field(examples=["green", "amber", "red"])]
+    check_in: Annotated[
+        CitationPublic | None, Field(description="The check-in the value comes from.")
+    ]
+
+
 class KeyResultMonthPublic(EvidenceSchema):
     month: Annotated[str, Field(examples=["2026-07"])]
     starts_on: date
@@ -121,6 +133,13 @@ class KeyResultEvidencePublic(EvidenceSchema):
     plan_at_end: PlanEvidencePublic
     final: CheckInEvidencePublic | None
     check_in_count: int
+    score_at_end: Annotated[
+        ScorePublic,
+        Field(
+            description="The score on the last day the key result counted in the period: the "
+            "period's end, its cycle's end or its retirement, whichever comes first."
+        ),
+    ]
     plan_changes: list[PlanChangePublic]
     retired: RetirementPublic | None
     months: list[KeyResultMonthPublic]
@@ -174,6 +193,13 @@ class KpiMonthPublic(EvidenceSchema):
     month: str
     starts_on: date
     ends_on: date
+    active: Annotated[
+        bool,
+        Field(
+            description="The KPI lived in this month (defined, not yet retired): no reading "
+            "is a gap; outside, the KPI did not exist."
+        ),
+    ]
     healthy: int
     readings: list[ReadingEvidencePublic]
 
@@ -182,6 +208,7 @@ class KpiEvidencePublic(EvidenceSchema):
     kpi_id: UUID
     area: str
     name: str
+    unit: str
     direction: str
     formula: str | None
     data_source: str | None

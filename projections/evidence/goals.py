@@ -13,8 +13,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.plans import plan_in_force
-from domain.scoring import rounded
-from domain.values import Confidence
+from domain.scoring import key_result_score, rounded, traffic_light
+from domain.values import Confidence, Direction
 from projections.audit_trail import TrailEntry
 from projections.evidence.items import (
     CheckInItem,
@@ -30,6 +30,7 @@ from projections.evidence.items import (
     PlanItem,
     ReadingItem,
     RetirementItem,
+    ScoreItem,
     TargetChangeItem,
     ThresholdItem,
     Trend,
@@ -119,13 +120,15 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
     if created is None:
         return None
     plans, changes = _plans(rows)
-    check_ins = sorted(
+    # Check-ins before the period count only towards the score (`earlier_check_ins`).
+    known = sorted(
         (
             _check_in(row, corrections)
             for row, corrections in _values(rows, "check_in_recorded", "check_in_corrected")
         ),
         key=lambda c: (c.effective_on, c.cite.version),
     )
+    check_ins = [c for c in known if c.effective_on >= scope.period_from]
     retired = _last(rows, "retired")
     cycle = scope.cycles.get(created.cycle_id or "")
     span_end = retired.effective_on if retired else (cycle.ends_on if cycle else None)
@@ -143,6 +146,7 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
     for check_in in check_ins:
         by_month[month_of(check_in)].append(check_in)
     end_day = min(scope.period_to, cycle.ends_on) if cycle else scope.period_to
+    scored_on = min(end_day, dated(retired)) if retired is not None else end_day
     span_start = max(dated(created), cycle.starts_on) if cycle else dated(created)
     measurement = created.after.get("measurement") or {}
     return KeyResultEvidence(
@@ -160,6 +164,7 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
         plans=tuple(plans),
         final=check_ins[-1] if check_ins else None,
         check_in_count=len(check_ins),
+        score_at_end=_score(str(created.after.get("direction", "")), plans, known, scored_on),
         plan_changes=tuple(changes),
         retired=scope.retirement(retired),
         months=tuple(
@@ -171,6 +176,24 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
             for month in scope.months
         ),
         created=Citation.of(created),
+    )
+
+
+def _score(
+    direction: str, plans: Sequence[PlanItem], check_ins: Sequence[CheckInItem], day: date
+) -> ScoreItem:
+    """The score on a day as `KeyResult.status` gives it: the latest check-in effective by
+    then (the later recorded winning a tie), else the baseline, against the plan then."""
+    plan = plan_in_force(plans, day)
+    latest = next((c for c in reversed(check_ins) if c.effective_on <= day), None)
+    value = latest.value if latest is not None else plan.baseline
+    score = key_result_score(Direction(direction), plan.baseline, plan.target, value)
+    return ScoreItem(
+        as_of=day,
+        value=value,
+        score=rounded(score),
+        traffic_light=traffic_light(score).value,
+        check_in=latest.cite if latest is not None else None,
     )
 
 
@@ -278,10 +301,11 @@ def kpi_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KpiEvidence | None
     changes.sort(key=lambda c: (c.effective_on, c.cite.version))
     # A KPI lives from its definition (as dated, or else as recorded) until retired.
     starts_on = min(dated(defined), defined.recorded_at.date())
+    ends_on = retired.effective_on if retired else None
     if not (
         readings
         or any(scope.in_period(c.effective_on) for c in changes)
-        or scope.overlaps(starts_on, retired.effective_on if retired else None)
+        or scope.overlaps(starts_on, ends_on)
     ):
         return None
     healthy = sum(1 for r in readings if r.healthy)
@@ -290,6 +314,7 @@ def kpi_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KpiEvidence | None
         kpi_id=defined.goal_id,
         area=str(defined.after.get("area", "")),
         name=str(defined.after.get("name", "")),
+        unit=str(defined.after.get("unit", "")),
         direction=direction,
         formula=defined.after.get("formula"),
         data_source=defined.after.get("data_source"),
@@ -302,17 +327,24 @@ def kpi_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KpiEvidence | None
         trend=_trend(direction, readings),
         target_changes=tuple(changes),
         retired=scope.retirement(retired),
-        months=tuple(
-            KpiMonth(
-                month=month.key,
-                starts_on=month.starts_on,
-                ends_on=month.ends_on,
-                healthy=sum(1 for r in readings if month_of(r) == month.key and r.healthy),
-                readings=tuple(r for r in readings if month_of(r) == month.key),
-            )
-            for month in scope.months
-        ),
+        months=tuple(_kpi_month(month, readings, starts_on, ends_on) for month in scope.months),
         defined=Citation.of(defined),
+    )
+
+
+def _kpi_month(
+    month: Month, readings: Sequence[ReadingItem], starts_on: date, ends_on: date | None
+) -> KpiMonth:
+    found = tuple(r for r in readings if month_of(r) == month.key)
+    return KpiMonth(
+        month=month.key,
+        starts_on=month.starts_on,
+        ends_on=month.ends_on,
+        # A reading makes a month count whatever the dates say, as a check-in does.
+        active=bool(found)
+        or (month.ends_on >= starts_on and month.starts_on <= (ends_on or date.max)),
+        healthy=sum(1 for r in found if r.healthy),
+        readings=found,
     )
 
 

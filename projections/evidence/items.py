@@ -117,6 +117,19 @@ class PlanChangeItem:
 
 
 @dataclass(frozen=True)
+class ScoreItem:
+    """A key result's score on a day, as the domain scores it: the value then (its latest
+    check-in, else the baseline) against the plan in force then."""
+
+    as_of: date
+    value: Decimal
+    score: Decimal
+    traffic_light: str
+    # The check-in the value comes from; None when it is the baseline (no check-in yet).
+    check_in: Citation | None
+
+
+@dataclass(frozen=True)
 class KeyResultMonth:
     """One month of a key result; `active` when the key result lived in it (its cycle,
     from its start to its retirement), so a month without check-ins there is a gap."""
@@ -148,6 +161,9 @@ class KeyResultEvidence:
     plans: tuple[PlanItem, ...]
     final: CheckInItem | None
     check_in_count: int
+    # The score on the last day the key result counted in the period: the period's end,
+    # its cycle's end or its retirement, whichever comes first.
+    score_at_end: ScoreItem
     plan_changes: tuple[PlanChangeItem, ...]
     retired: RetirementItem | None
     months: tuple[KeyResultMonth, ...]
@@ -207,9 +223,13 @@ class Trend:
 
 @dataclass(frozen=True)
 class KpiMonth:
+    """One month of a KPI; `active` when the KPI lived in it (from its definition to its
+    retirement), so a month without readings there is a gap, and one outside is not."""
+
     month: str
     starts_on: date
     ends_on: date
+    active: bool
     healthy: int
     readings: tuple[ReadingItem, ...]
 
@@ -219,6 +239,7 @@ class KpiEvidence:
     kpi_id: UUID
     area: str
     name: str
+    unit: str
     direction: str
     formula: str | None
     data_source: str | None

@@ -54,6 +54,12 @@ _OWNS_ANY = (
 )
 
 
+# Check-in events of a key result: those before the period count only towards its score
+# at the period's end (one with no check-in in the period stands where its last one left
+# it), never as evidence of the period.
+CHECK_INS = ("check_in_recorded", "check_in_corrected")
+
+
 class ReadModelBehindError(Exception):
     """The audit trail has not yet applied every event recorded at or before `known_at`."""
 
@@ -134,16 +140,40 @@ class EvidenceView:
         )
         if not rows and not self.database.query(_OWNS_ANY, (person, *GOAL_KINDS, moment)):
             raise NotFoundError(f"no goals owned by {person} were recorded by {moment.isoformat()}")
+        opened = self.rows_of_goals(
+            [Cycle.create_id(key) for key in sorted({r.cycle_id for r in rows if r.cycle_id})],
+            ("opened",),
+            moment,
+        )
         scope = Scope(
             period_from=period_from,
             period_to=period_to,
             months=tuple(months_of(period_from, period_to)),
-            cycles=self.cycles(
-                sorted({r.cycle_id for r in rows if r.cycle_id is not None}), moment
-            ),
+            cycles=cycle_dates(opened),
         )
+        earlier = self.earlier_check_ins(_scored(rows, scope), period_from, moment)
+        rows = sorted([*rows, *earlier], key=lambda r: r.position)
         served = self.rows_of_goals(objectives_served(rows), ("created", "retired"), moment)
-        return person_evidence(person, scope, moment, rows, served)
+        settled = _to_the_second(moment, rows, opened, served)
+        return person_evidence(person, scope, settled, rows, served)
+
+    def earlier_check_ins(
+        self, key_result_ids: Sequence[UUID], period_from: date, known_at: datetime
+    ) -> list[TrailEntry]:
+        """The key results' check-ins (and their corrections) effective before the period."""
+        if not key_result_ids:
+            return []
+        query: Composable = (
+            SQL("SELECT ")
+            + COLUMNS
+            + SQL(" FROM {audit_trail} t WHERE t.goal_id IN ")
+            + placeholders(len(key_result_ids))
+            + SQL(" AND t.event IN ")
+            + placeholders(len(CHECK_INS))
+            + SQL(" AND t.effective_on < %s AND t.recorded_at <= %s ORDER BY t.position")
+        )
+        params = (*key_result_ids, *CHECK_INS, period_from, known_at)
+        return trail_entries(self.database, query, params)
 
     def rows_of_goals(
         self, goal_ids: Sequence[UUID], events: Sequence[str], known_at: datetime
@@ -162,12 +192,36 @@ class EvidenceView:
         )
         return trail_entries(self.database, query, (*goal_ids, *events, known_at))
 
-    def cycles(self, keys: Sequence[str], known_at: datetime) -> dict[str, CycleDates]:
-        """Each cycle's dates; found by the cycle's derived id, which the table indexes."""
-        opened = self.rows_of_goals([Cycle.create_id(key) for key in keys], ("opened",), known_at)
-        return {
-            str(row.cycle_id): CycleDates(
-                date.fromisoformat(row.after["starts_on"]), date.fromisoformat(row.after["ends_on"])
-            )
-            for row in opened
-        }
+
+def cycle_dates(opened: Sequence[TrailEntry]) -> dict[str, CycleDates]:
+    """Each cycle's dates, from the rows of its opening (found by the cycle's derived id,
+    which the table indexes)."""
+    return {
+        str(row.cycle_id): CycleDates(
+            date.fromisoformat(row.after["starts_on"]), date.fromisoformat(row.after["ends_on"])
+        )
+        for row in opened
+    }
+
+
+def _scored(rows: Sequence[TrailEntry], scope: Scope) -> list[UUID]:
+    """The key results whose score at the period's end may rest on a check-in before it:
+    those whose cycle is not over before the period starts, or with rows in the period."""
+    wanted: set[UUID] = set()
+    for row in rows:
+        if row.goal_kind != "key_result":
+            continue
+        cycle = scope.cycles.get(row.cycle_id or "")
+        if cycle is None or cycle.ends_on >= scope.period_from or scope.in_period(row.effective_on):
+            wanted.add(row.goal_id)
+    return sorted(wanted, key=str)
+
+
+def _to_the_second(moment: datetime, *read: Sequence[TrailEntry]) -> datetime:
+    """`moment` without its fraction of a second when no row read was recorded in that
+    fraction: every query reads rows recorded by `known_at`, so the whole second reads the
+    same rows and gives the same evidence, under a time people can read and send back."""
+    second = moment.replace(microsecond=0)
+    if any(row.recorded_at > second for rows in read for row in rows):
+        return moment
+    return second

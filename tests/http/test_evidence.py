@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
-from datetime import date, timedelta
+import zlib
+from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,23 @@ def evidence(
     if accept is not None:
         headers = {**headers, "Accept": accept}
     return client.get(f"/v1/people/{PERSON}/evidence", params={**PERIOD, **params}, headers=headers)
+
+
+def key_result_of(data: dict[str, Any], title: str) -> dict[str, Any]:
+    return next(
+        kr for objective in data["objectives"] for kr in objective["key_results"]
+        if kr["title"] == title
+    )  # fmt: skip
+
+
+def card_of(html: str, title: str) -> str:
+    [card] = [c for c in html.split('<div class="card">')[1:] if escape(title) in c]
+    return card
+
+
+def readable(moment: str) -> str:
+    """A time as the page writes it for people: UTC, to the second, saying so."""
+    return f"{datetime.fromisoformat(moment):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def caught_up(ledger: GoalLedger) -> None:
@@ -181,6 +200,93 @@ def test_the_page_shows_each_key_result_with_its_plan_and_chart(
     assert "1 of 3</span> (33%)" in html
 
 
+def test_the_page_gives_units_times_and_changes_as_people_read_them(
+    client: httpx.Client, reviewer: Headers
+) -> None:
+    data = evidence(client, reviewer).json()
+    html = evidence(client, reviewer, accept=BROWSER).text
+    # A KPI's healthy level is in its unit: "≤ 2.5 % of MRR", not a bare "≤ 2.5".
+    assert "<td>≤ 2.5\N{NO-BREAK SPACE}% of MRR</td>" in html
+    # Times are UTC to the second and say so; no microseconds anywhere people read.
+    assert f"known at <b>{readable(data['known_at'])}</b>" in html
+    people_read = re.sub(r"<code>known_at=[^<]*</code>", "", html)
+    assert not re.search(r"[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]", people_read)
+    assert re.search(r'title="[^"]* at [0-9-]{10} [0-9:]{8} UTC"', html)
+    # A change of plan says when it took effect and when it was recorded, and by whom: a
+    # re-baseline effective mid-August but recorded late reads as what it is.
+    coverage = key_result_of(data, "Health-score coverage of accounts")
+    [change] = coverage["plan_changes"]
+    cite = change["cite"]
+    assert (
+        f"effective {change['effective_on']}, recorded {readable(cite['recorded_at'])} "
+        f"by {cite['actor']}" in card_of(html, "Health-score coverage of accounts")
+    )
+
+
+def test_every_key_result_shows_its_score_as_the_scores_give_it(
+    client: httpx.Client, reviewer: Headers
+) -> None:
+    data = evidence(client, reviewer).json()
+    html = evidence(client, reviewer, accept=BROWSER).text
+    # The scores of the quarter's last day, replayed from the goals.
+    board = client.get(
+        "/v1/scores",
+        params={"cycle_id": "2026-Q3", "as_of": PERIOD["to"]},
+        headers=reviewer,
+    ).json()
+    scores = {row["id"]: row for row in board["key_results"]}
+    for objective in data["objectives"]:
+        for kr in objective["key_results"]:
+            # Active ones too, not only those retired: each card gives its score.
+            score = kr["score_at_end"]
+            expected = scores[kr["key_result_id"]]
+            assert (score["score"], score["traffic_light"]) == (
+                expected["score"],
+                expected["traffic_light"],
+            )
+            assert kr["retired"] is None and score["as_of"] == PERIOD["to"]
+            css = {"green": "good", "amber": "warn", "red": "bad"}[score["traffic_light"]]
+            assert f'Score at the end <b class="{css}">{score["score"]}</b>' in card_of(
+                html, kr["title"]
+            )
+
+
+def test_months_before_a_kpi_existed_are_not_held_against_the_person(
+    client: httpx.Client, reviewer: Headers
+) -> None:
+    # Head of product's onboarding KPI was defined on the quarter's last day.
+    page = client.get(
+        "/v1/people/head-of-product/evidence",
+        params=PERIOD,
+        headers={**reviewer, "Accept": BROWSER},
+    ).text
+    row = page.split("Onboarding time-to-first-value</b>", 1)[1].split("</tr>", 1)[0]
+    assert row.count('<td class="none">not yet defined</td>') == 2
+    assert "no reading" not in row
+    # The month-by-month overview does not count July and August as missed readings.
+    overview = page.split("KPI readings (healthy)", 1)[1].split("</tr>", 1)[0]
+    assert overview.count(">no KPI</td>") == 2
+    assert 'class="n empty"' not in overview
+
+
+def test_the_chart_labels_its_axes_and_the_original_target(
+    client: httpx.Client, reviewer: Headers
+) -> None:
+    html = evidence(client, reviewer, accept=BROWSER).text
+    chart = card_of(html, "Health-score coverage of accounts").split("<svg", 1)[1]
+    chart = chart.split("</svg>", 1)[0]
+    # The first of each month along the bottom, and the quarter's last day.
+    for day in ("1 Jul", "1 Aug", "1 Sep", "30 Sep"):
+        assert f">{day}</text>" in chart
+    # Values at round steps up the side, not just the two ends.
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', chart)
+    assert ticks == ["0", "25", "50", "75", "100"]
+    # The lines carry their values; the target a re-baseline moved stays drawn, labelled.
+    for label in ("target 80", "baseline 0", "original target 100"):
+        assert f">{label}</text>" in chart
+    assert 'stroke-dasharray="1 3"' in chart
+
+
 def test_a_browser_gets_the_page_and_a_client_gets_json(
     client: httpx.Client, one_check_in: Headers
 ) -> None:
@@ -250,3 +356,25 @@ def test_the_page_renders_in_a_real_browser(
     assert struct.unpack(">II", png[16:24]) == (1200, 1600)
     # A blank page compresses to a few kilobytes; text, tables and charts do not.
     assert len(png) > 50_000
+    # Nor is it blank: a blank page's pixel rows are all alike, this page's are not.
+    assert distinct_rows(png) > 400
+
+
+def distinct_rows(png: bytes) -> int:
+    """How many different pixel rows an 8-bit RGB(A) PNG holds (each with its filter byte)."""
+    chunks, at = {}, 8
+    data = b""
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        kind = png[at + 4 : at + 8]
+        body = png[at + 8 : at + 8 + length]
+        if kind == b"IDAT":
+            data += body
+        chunks[kind] = body
+        at += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert depth == 8 and colour in (2, 6), "an 8-bit RGB or RGBA screenshot"
+    stride = 1 + width * (4 if colour == 6 else 3)
+    pixels = zlib.decompress(data)
+    assert len(pixels) == stride * height
+    return len({pixels[row : row + stride] for row in range(0, len(pixels), stride)})
