@@ -152,9 +152,9 @@ def _key_result_created(kr: KeyResult, _: object) -> Change:
         "objective_id": str(kr.objective_id),
         "direction": kr.direction.value,
         "unit": kr.unit,
-        "baseline": str(plan.baseline),
-        "target": str(plan.target),
-        "weight": str(plan.weight),
+        "baseline": number(plan.baseline),
+        "target": number(plan.target),
+        "weight": number(plan.weight),
         "measurement": kr.measurement,
     }
     return Change(after, effective_on=plan.effective_on)
@@ -163,7 +163,7 @@ def _key_result_created(kr: KeyResult, _: object) -> Change:
 def _check_in_recorded(kr: KeyResult, event: KeyResult.CheckInRecorded) -> Change:
     check_in = kr.check_ins[event.check_in_id]
     after = {
-        "value": str(check_in.value),
+        "value": number(check_in.value),
         "confidence": check_in.confidence.value,
         "note": check_in.note,
     }
@@ -172,16 +172,16 @@ def _check_in_recorded(kr: KeyResult, event: KeyResult.CheckInRecorded) -> Chang
 
 def _check_in_corrected(kr: KeyResult, event: KeyResult.CheckInCorrected) -> Change:
     check_in = kr.check_ins[event.check_in_id]
-    return Change({"value": str(check_in.value)}, check_in.id, check_in.effective_on)
+    return Change({"value": number(check_in.value)}, check_in.id, check_in.effective_on)
 
 
 def _rebaselined(kr: KeyResult, _: object) -> Change:
     plan = kr.current_plan
-    return Change({"baseline": str(plan.baseline), "target": str(plan.target)})
+    return Change({"baseline": number(plan.baseline), "target": number(plan.target)})
 
 
 def _reweighted(kr: KeyResult, _: object) -> Change:
-    return Change({"weight": str(kr.current_plan.weight)})
+    return Change({"weight": number(kr.current_plan.weight)})
 
 
 def _objective_created(objective: Objective, _: object) -> Change:
@@ -214,7 +214,7 @@ def _kpi_defined(kpi: Kpi, _: object) -> Change:
         "name": kpi.name,
         "unit": kpi.unit,
         "direction": kpi.direction.value,
-        "target": str(threshold.target),
+        "target": number(threshold.target),
         "healthy_low": number(threshold.healthy_low),
         "healthy_high": number(threshold.healthy_high),
         "formula": kpi.formula,
@@ -226,14 +226,14 @@ def _kpi_defined(kpi: Kpi, _: object) -> Change:
 
 def _reading(kpi: Kpi, event: Kpi.ReadingRecorded | Kpi.ReadingCorrected) -> Change:
     reading = kpi.readings[event.reading_id]
-    after = {"value": str(reading.value), "healthy": kpi.is_healthy(reading), "note": reading.note}
+    after = {"value": number(reading.value), "healthy": kpi.is_healthy(reading), "note": reading.note}
     return Change(after, reading.id, reading.effective_on)
 
 
 def _target_changed(kpi: Kpi, _: object) -> Change:
     threshold = kpi.thresholds[-1]
     after = {
-        "target": str(threshold.target),
+        "target": number(threshold.target),
         "healthy_low": number(threshold.healthy_low),
         "healthy_high": number(threshold.healthy_high),
     }

@@ -556,3 +556,27 @@ def test_kpis_out_of_range_twice_running_are_okr_candidates(
     # Three days back, first-response time had one bad reading only: not yet a candidate.
     earlier, _ = kpi_health_replayed(ledger, as_of=days_ago(3))
     assert ids["frt"] not in [r.kpi_id for r in earlier]
+
+
+def test_values_before_and_after_are_plain_decimals_never_exponents(ledger: GoalLedger) -> None:
+    # A milestone at a millionth of the way, then a plan in units of a ten-millionth: the
+    # trail an auditor exports reads as the API does, never as 1E-7.
+    worker = worker_for(ledger)
+    worker.create_tables()
+    ledger.open_cycle(actor="cfo", key="tiny", starts_on=days_ago(20), ends_on=utc_today())
+    objective = ledger.create_objective(
+        actor="maria", cycle_id="tiny", title="Precision", owner="maria", kind="committed"
+    ).id
+    goal = key_result(
+        ledger, objective, "Error rate", "maria", "decrease", "0.000001", "0.0000001", days_ago(20)
+    )
+    check_in(ledger, goal, "0.0000005", days_ago(5))
+    ledger.reweight_key_result(
+        actor="maria", key_result_id=goal, weight="0.0000002", reason="tiny", reason_code="other"
+    )
+    worker.run_until_caught_up()
+    rows = goal_history(worker.database, goal, "key_result", limit=10)[0]
+    created, checked_in, reweighted = rows
+    assert (created.after["baseline"], created.after["target"]) == ("0.000001", "0.0000001")
+    assert checked_in.before["value"] == "0.000001" and checked_in.after["value"] == "0.0000005"
+    assert (reweighted.before["weight"], reweighted.after["weight"]) == ("1", "0.0000002")
