@@ -226,7 +226,11 @@ def _kpi_defined(kpi: Kpi, _: object) -> Change:
 
 def _reading(kpi: Kpi, event: Kpi.ReadingRecorded | Kpi.ReadingCorrected) -> Change:
     reading = kpi.readings[event.reading_id]
-    after = {"value": number(reading.value), "healthy": kpi.is_healthy(reading), "note": reading.note}
+    after = {
+        "value": number(reading.value),
+        "healthy": kpi.is_healthy(reading),
+        "note": reading.note,
+    }
     return Change(after, reading.id, reading.effective_on)
 
 
