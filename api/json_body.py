@@ -4,6 +4,9 @@ FastAPI parses JSON bodies with `json.loads`, which reads `62.123456789012345678
 as the float 62.123456789012344, silently keeps the last of two equal keys, and raises
 RecursionError (a 500) on deeply nested input. Every router uses `StrictJSONRoute`,
 which parses the body once with the rules below and hands FastAPI the result.
+
+It also refuses a query parameter the route does not take (422 naming it): FastAPI
+ignores one, so `?cycle=2026-Q3` for `?cycle_id=2026-Q3` would answer every cycle.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from api.problems import ProblemError
@@ -94,13 +98,40 @@ def is_json(request: Request) -> bool:
     return kind == "application/json" or kind.endswith("+json")
 
 
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route takes, its dependencies' (`min_position`) included."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
+def _unknown_query(taken: set[str], request: Request) -> ProblemError | None:
+    unknown = sorted(set(request.query_params) - taken)
+    if not unknown:
+        return None
+    takes = ", ".join(f"`{name}`" for name in sorted(taken)) or "none"
+    return ProblemError(
+        422,
+        "invalid-input",
+        "Invalid input",
+        f"query.{unknown[0]}: this route takes no such parameter (it takes {takes})",
+        field=f"query.{unknown[0]}",
+    )
+
+
 class StrictJSONRoute(APIRoute):
-    """An APIRoute whose JSON body is parsed by `parse_json` before FastAPI reads it."""
+    """An APIRoute whose JSON body is parsed by `parse_json` before FastAPI reads it, and
+    which refuses query parameters neither it nor its dependencies take."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        taken = _query_names(self.dependant)
 
         async def strict_handler(request: Request) -> Response:
+            unknown = _unknown_query(taken, request)
+            if unknown is not None:
+                raise unknown
             if is_json(request):
                 body = await request.body()
                 # FastAPI reports syntax errors itself, with their position.

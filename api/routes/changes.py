@@ -24,6 +24,7 @@ from api.routes.common import (
     read_model_unavailable,
     utc,
 )
+from api.routes.filters import OWNER_FILTER, known_owner
 from api.schemas.changes import ChangeReport, ChangeRow
 from api.schemas.common import Day
 from domain.authority import Command
@@ -140,7 +141,7 @@ def cycle_changes(
     ledger: LedgerDep,
     grant: GrantDep,
     read: CompleteAuditTrailRead,
-    owner: Annotated[str | None, Query(max_length=120)] = None,
+    owner: Annotated[str | None, Query(max_length=120, description=OWNER_FILTER)] = None,
     flag: Annotated[
         list[Flag] | None, Query(description="Repeatable; rows with any of these flags.")
     ] = None,
@@ -166,6 +167,8 @@ def cycle_changes(
     JSON comes in pages (`next_cursor`); CSV is the whole report, streamed, for a
     spreadsheet: the JSON's fields, each cell as the JSON writes it, and value, target,
     baseline and weight before and after in columns of their own (`value_before`, ...).
+    An `owner` who owns no goal (objective, key result or KPI) as of the read is a 404
+    naming the parameter.
     """
     authorise(grant, Command.READ_CHANGE_REPORT)
     if recorded_from is not None and recorded_to is not None and recorded_from > recorded_to:
@@ -175,6 +178,8 @@ def cycle_changes(
     moment = utc(known_at)
     after = position_cursor(cursor)
     cycle = ledger.get_cycle(cycle_id, moment)
+    if owner is not None:
+        known_owner(views, ledger, owner, moment, "query.owner")
 
     def page(after_position: int, size: int) -> list[ChangeRow]:
         with read_model_unavailable():

@@ -66,7 +66,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/v1/people/{person}/evidence", response_model=EvidencePublic, responses=_RESPONSES)
 def person_evidence(
-    person: Annotated[str, Path(pattern=PERSON, description="The goal owner under review.")],
+    person: Annotated[
+        str,
+        Path(
+            pattern=PERSON,
+            description="The goal owner under review; 404 if they own no goal (objective, "
+            "key result or KPI) recorded by `known_at`.",
+        ),
+    ],
     period_from: Annotated[Day, Query(alias="from", description="First day of the period.")],
     period_to: Annotated[Day, Query(alias="to", description="Last day of the period.")],
     views: ViewsDep,

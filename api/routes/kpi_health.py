@@ -23,6 +23,7 @@ from api.routes.common import (
     read_model_unavailable,
     utc,
 )
+from api.routes.filters import OWNER_FILTER, known_owner
 from api.schemas.kpi_health import KpiHealthPage, KpiHealthPublic
 from api.standbys import PRIMARY, READ_FROM_HEADER
 from domain.authority import Command
@@ -48,17 +49,23 @@ def kpis_health(
         Query(description="`candidates`: unretired KPIs out of range twice running; `all`."),
     ] = "candidates",
     area: Annotated[str | None, Query(max_length=200)] = None,
-    owner: Annotated[str | None, Query(max_length=120)] = None,
+    owner: Annotated[str | None, Query(max_length=120, description=OWNER_FILTER)] = None,
     as_of: AsOf = None,
     known_at: KnownAt = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> KpiHealthPage:
-    """KPIs out of their healthy level for two consecutive readings: candidate OKRs."""
+    """KPIs out of their healthy level for two consecutive readings: candidate OKRs.
+
+    An `owner` who owns no goal (objective, key result or KPI) as of the read is a 404
+    naming the parameter.
+    """
     authorise(grant, Command.READ_GOALS)
     after = position_cursor(cursor)
     candidates_only = include == "candidates"
     moment = utc(known_at)
+    if owner is not None:
+        known_owner(views, ledger, owner, moment, "query.owner")
     at = read.at()
     position, log_head = at.position, at.log_head
     if as_of is None and moment is None:

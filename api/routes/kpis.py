@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
     ExpectedVersionDep,
     GrantDep,
     IdempotencyDep,
     LedgerDep,
+    ViewsDep,
     authorise,
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
+from api.routes.filters import OWNER_FILTER, known_owner
 from api.schemas.common import Page, Retire, Written
 from api.schemas.kpis import (
     KpiCreate,
@@ -191,14 +194,17 @@ def get_kpi(
 @router.get("")
 def list_kpis(
     ledger: LedgerDep,
+    views: ViewsDep,
     grant: GrantDep,
     area: str | None = None,
-    owner: str | None = None,
+    owner: Annotated[str | None, Query(description=OWNER_FILTER)] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[KpiPublic]:
-    """KPIs in definition order, by KRA (`area`) and owner."""
+    """KPIs in definition order, by KRA (`area`) and owner (404 naming an unknown owner)."""
     authorise(grant, Command.READ_GOALS)
+    if owner is not None:
+        known_owner(views, ledger, owner, None, "query.owner")
 
     def load(kpi_id: UUID) -> KpiPublic | None:
         try:

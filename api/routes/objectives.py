@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
     ExpectedVersionDep,
     GrantDep,
     IdempotencyDep,
     LedgerDep,
+    ViewsDep,
     authorise,
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
+from api.routes.filters import CYCLE_FILTER, OWNER_FILTER, known_cycle, known_owner
 from api.schemas.common import Page, Retire, Written
 from api.schemas.objectives import Align, ObjectiveCreate, ObjectivePublic
 from domain.authority import Command
@@ -115,14 +118,19 @@ def get_objective(
 @router.get("")
 def list_objectives(
     ledger: LedgerDep,
+    views: ViewsDep,
     grant: GrantDep,
-    cycle_id: str | None = None,
-    owner: str | None = None,
+    cycle_id: Annotated[str | None, Query(description=CYCLE_FILTER)] = None,
+    owner: Annotated[str | None, Query(description=OWNER_FILTER)] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ObjectivePublic]:
-    """Objectives in creation order, by cycle and owner."""
+    """Objectives in creation order, by cycle and owner (404 naming an unknown one)."""
     authorise(grant, Command.READ_GOALS)
+    if cycle_id is not None:
+        known_cycle(ledger, cycle_id, None, "query.cycle_id")
+    if owner is not None:
+        known_owner(views, ledger, owner, None, "query.owner")
 
     def load(objective_id: UUID) -> ObjectivePublic | None:
         try:

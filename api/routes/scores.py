@@ -18,6 +18,7 @@ from api.deps import GrantDep, LedgerDep, ViewsDep
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import PROBLEMS, UNAVAILABLE, AsOf, KnownAt, read_model_unavailable, utc
+from api.routes.filters import CYCLE_FILTER, OWNER_FILTER, known_cycle, known_owner
 from api.schemas.scores import CycleScore, KeyResultScore, ObjectiveScore, OwnerScore, ScoresPage
 from api.standbys import PRIMARY, READ_FROM_HEADER
 from application.ledger import GoalLedger
@@ -95,8 +96,8 @@ def get_scores(
     _grant: GrantDep,
     response: Response,
     read: Annotated[Reading, Depends(reading(Scores.name))],
-    cycle_id: Annotated[str | None, Query(max_length=120)] = None,
-    owner: Annotated[str | None, Query(max_length=120)] = None,
+    cycle_id: Annotated[str | None, Query(max_length=120, description=CYCLE_FILTER)] = None,
+    owner: Annotated[str | None, Query(max_length=120, description=OWNER_FILTER)] = None,
     as_of: AsOf = None,
     known_at: KnownAt = None,
 ) -> ScoresPage:
@@ -104,9 +105,14 @@ def get_scores(
 
     Without `as_of` and `known_at`: the read model, now (pace and staleness judged today,
     or on the cycle's last day once it is over). With either: replayed from the goals,
-    which needs `cycle_id`.
+    which needs `cycle_id`. A `cycle_id` never opened, or an `owner` who owns no goal
+    (objective, key result or KPI) as of the read, is a 404 naming the parameter.
     """
     moment = utc(known_at)
+    if cycle_id is not None:
+        known_cycle(ledger, cycle_id, moment, "query.cycle_id")
+    if owner is not None:
+        known_owner(views, ledger, owner, moment, "query.owner")
     if as_of is not None or moment is not None:
         if cycle_id is None:
             raise ProblemError(

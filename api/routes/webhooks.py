@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from api.deps import GrantDep, IdempotencyDep, LedgerDep, ViewsDep, authorise
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS
+from api.routes.filters import known_cycle, known_owner
 from api.schemas.webhooks import WebhookCreate, WebhookCreated, WebhookList, WebhookPublic
 from application.ledger import GoalLedger
 from delivery.cloud_events import TOPICS_BY_TYPE
@@ -149,12 +150,21 @@ def create_webhook(
     body: WebhookCreate,
     grant: GrantDep,
     ledger: LedgerDep,
+    views: ViewsDep,
     store: WebhooksDep,
     request: IdempotencyDep,
     response: Response,
 ) -> WebhookCreated:
-    """Subscribe a URL to goal events; the answer shows the signing secret, once."""
+    """Subscribe a URL to goal events; the answer shows the signing secret, once.
+
+    An `owner` who owns no goal yet, or a `cycle_id` not opened, is a 404 naming the
+    field: a filter that matches nothing would deliver nothing, silently.
+    """
     authorise(grant, Command.MANAGE_WEBHOOKS)
+    if body.cycle_id is not None:
+        known_cycle(ledger, body.cycle_id, None, "cycle_id")
+    if body.owner is not None:
+        known_owner(views, ledger, body.owner, None, "owner")
     head = _head(ledger)
     if body.after is not None and body.after > head:
         raise _invalid("after", f"after must not be past the log's head ({head})")

@@ -30,10 +30,14 @@ class WebhookCreate(Request):
         examples=[["goalpost.key_result.check_in_recorded.v1"]],
     )
     owner: Identifier | None = Field(
-        default=None, description="Only events of goals this person or team owns."
+        default=None,
+        description="Only events of goals this person or team owns; they must own one "
+        "already (objective, key result or KPI), else 404.",
     )
     cycle_id: Identifier | None = Field(
-        default=None, description="Only events of this cycle and its objectives and key results."
+        default=None,
+        description="Only events of this cycle and its objectives and key results; the "
+        "cycle must be open already (its key as opened: case matters), else 404.",
     )
     secret: str | None = Field(
         default=None,

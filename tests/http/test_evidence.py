@@ -204,7 +204,7 @@ def test_the_page_gives_units_times_and_changes_as_people_read_them(
     client: httpx.Client, reviewer: Headers
 ) -> None:
     data = evidence(client, reviewer).json()
-    html = evidence(client, reviewer, accept=BROWSER).text
+    html = evidence(client, reviewer, accept=BROWSER, known_at=data["known_at"]).text
     # A KPI's healthy level is in its unit: "≤ 2.5 % of MRR", not a bare "≤ 2.5".
     assert "<td>≤ 2.5\N{NO-BREAK SPACE}% of MRR</td>" in html
     # Times are UTC to the second and say so; no microseconds anywhere people read.

@@ -162,7 +162,7 @@ def test_scores_now_from_the_read_model(
 
 
 def test_filters_by_owner_and_cycle(
-    client: httpx.Client, member: Headers, story: dict[str, Any]
+    client: httpx.Client, member: Headers, story: dict[str, Any], goals: Goals, ledger: GoalLedger
 ) -> None:
     bens = body(client.get("/v1/scores", params={"owner": "ben"}, headers=member))
     assert [row["id"] for row in bens["key_results"]] == [story["deals"]["id"]]
@@ -172,6 +172,18 @@ def test_filters_by_owner_and_cycle(
     assert bens["owners"] == [{"cycle_id": CYCLE["id"], "owner": "ben", **BEN}]
     same = body(client.get("/v1/scores", params={"cycle_id": CYCLE["id"]}, headers=member))
     assert len(same["key_results"]) == 2
+    # A cycle never opened is not found; one opened without goals yet has an empty row.
+    problem(
+        client.get("/v1/scores", params={"cycle_id": "2027-Q1"}, headers=member),
+        404,
+        "query.cycle_id",
+    )
+    goals.client.post(
+        "/v1/cycles",
+        json={"id": "2027-Q1", "starts_on": "2027-01-01", "ends_on": "2027-03-31"},
+        headers=goals.admin,
+    ).raise_for_status()
+    project(ledger)
     other = body(client.get("/v1/scores", params={"cycle_id": "2027-Q1"}, headers=member))
     assert other["key_results"] == [] and other["objectives"] == []
     assert other["owners"] == []

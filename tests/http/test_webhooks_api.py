@@ -46,9 +46,12 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_a_service_subscribes_and_sees_the_signing_secret_once(
-    client: httpx.Client, hrms: Headers, ledger: GoalLedger
+    client: httpx.Client, hrms: Headers, ledger: GoalLedger, goals: Goals
 ) -> None:
-    # HRMS subscribes to check-ins of Ana's goals: 201, a generated whsec_ secret.
+    # Ana owns an objective; HRMS subscribes to check-ins of her goals: 201, a generated
+    # whsec_ secret.
+    goals.open_cycle()
+    goals.objective("ana")
     created = subscribe(client, hrms, event_types=[CHECK_IN], owner="ana")
     assert created["secret"].startswith("whsec_")
     assert len(base64.b64decode(created["secret"].removeprefix("whsec_"))) == 32
