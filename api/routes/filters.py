@@ -48,4 +48,6 @@ def known_owner(
     """A 404 naming `field` unless `owner` owns a goal (recorded by `known_at`)."""
     if not owns_a_goal(views, ledger, owner, known_at):
         when = f" recorded by {known_at.isoformat()}" if known_at is not None else ""
-        raise NotFoundError(f"{owner} owns no goal{when}", field=field)
+        raise NotFoundError(
+            f"owner {owner!r} owns no objective, key result or KPI{when}", field=field
+        )
