@@ -42,7 +42,7 @@ class AccessCommands(LedgerCore):
             reports=reports,
             expires_in=expires_in,
         )
-        return token, Saved(grant.id, grant.version, self._save(grant))
+        return token, self._save(grant)
 
     def revoke_token(self, *, actor: str, token: str, reason: str) -> Saved:
         return self.revoke_grant(actor=actor, grant_id=grant_id_for(token), reason=reason)
@@ -51,7 +51,7 @@ class AccessCommands(LedgerCore):
     def revoke_grant(self, *, actor: str, grant_id: UUID, reason: str) -> Saved:
         grant = self.get_grant(grant_id)
         grant.revoke(actor=actor, reason=reason)
-        return Saved(grant.id, grant.version, self._save(grant))
+        return self._save(grant)
 
     def revoke_grants_of(self, *, actor: str, subject: str, reason: str) -> list[UUID]:
         """Revoke every grant of a subject not yet revoked (expired ones too), together."""

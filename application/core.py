@@ -206,23 +206,25 @@ class LedgerCore(Application[UUID]):
         *aggregates: LedgerAggregate,
         unchanged: Sequence[LedgerAggregate] = (),
         request: IdempotentRequest | None = None,
-    ) -> tuple[int, ...]:
-        """Save in one transaction; a lost race is a ConcurrencyError.
+    ) -> Saved:
+        """Save in one transaction and say what was stored; a lost race is a ConcurrencyError.
 
         `unchanged`: goals the command was decided on but does not change (the cycle a
         check-in must fall in, open). The save fails, as a lost race does, if one of them
         has changed since it was loaded: a check-in decided on an open cycle cannot land
         after the cycle's close, whatever the interleaving. Commands retried on conflict
         are then decided again on fresh state. `request`: the idempotent request the
-        save completes, stored with the events.
+        save completes, stored with the events. The result names the first goal, its new
+        version, the log positions taken and the check-in or reading it recorded, if any.
         """
+        # Ids and versions are final before the save (which clears the pending events), so
+        # the result is known here, and a request stores the one its first response gives.
+        primary = aggregates[0]
+        result = Saved(primary.id, primary.version, (), _pending_check_in_id(primary))
         kwargs: dict[str, Any] = {}
         if unchanged:
             kwargs["unchanged"] = [(goal.id, goal.version) for goal in unchanged]
         if request is not None:
-            # Ids and versions are final before the save, so the result is stored with it.
-            primary = aggregates[0]
-            result = Saved(primary.id, primary.version, (), _pending_check_in_id(primary))
             kwargs["request"] = (
                 request.actor,
                 request.key,
@@ -236,7 +238,8 @@ class LedgerCore(Application[UUID]):
                 "another writer changed this goal at the same time; "
                 "nothing was stored, reload and try again"
             ) from None
-        return tuple(r.notification.id for r in recordings if r.notification.id)
+        positions = tuple(r.notification.id for r in recordings if r.notification.id)
+        return replace(result, positions=positions)
 
     @staticmethod
     def _check_version(aggregate: LedgerAggregate, expected_version: int | None) -> None:

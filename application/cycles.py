@@ -31,10 +31,9 @@ class CycleCommands(LedgerCore):
         if cycle.id in self.repository:
             raise AlreadyExistsError(f"cycle {key} is already open", field="id")
         try:
-            positions = self._save(cycle, request=request)
+            return self._save(cycle, request=request)
         except ConcurrencyError:
             raise AlreadyExistsError(f"cycle {key} is already open", field="id") from None
-        return Saved(cycle.id, cycle.version, positions)
 
     @command
     def close_cycle(
@@ -50,4 +49,4 @@ class CycleCommands(LedgerCore):
         cycle = self.get_cycle(key)
         self._check_version(cycle, expected_version)
         cycle.close(actor=actor)
-        return Saved(cycle.id, cycle.version, self._save(cycle, request=request))
+        return self._save(cycle, request=request)

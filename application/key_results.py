@@ -11,7 +11,6 @@ from application.core import LedgerCore, command
 from application.values import Saved
 from domain.access import AccessGrant
 from domain.authority import Command
-from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.values import Confidence, Direction, ReasonCode, check_reason, utc_today
 from storage.requests import IdempotentRequest
@@ -57,8 +56,7 @@ class KeyResultCommands(LedgerCore):
             measurement_query=measurement_query,
             effective_on=self._default_day(cycle, effective_on),
         )
-        positions = self._save(key_result, objective, unchanged=(cycle,), request=request)
-        return Saved(key_result.id, key_result.version, positions)
+        return self._save(key_result, objective, unchanged=(cycle,), request=request)
 
     @command
     def record_check_in(
@@ -78,7 +76,7 @@ class KeyResultCommands(LedgerCore):
             KeyResult, key_result_id, grant, Command.RECORD_CHECK_IN, expected_version
         )
         cycle = self.get_cycle(key_result.cycle_id)
-        check_in_id = key_result.record_check_in(
+        key_result.record_check_in(
             actor=actor,
             cycle=cycle,
             value=value,
@@ -86,12 +84,7 @@ class KeyResultCommands(LedgerCore):
             note=note,
             effective_on=effective_on if effective_on is not None else utc_today(),
         )
-        return Saved(
-            key_result.id,
-            key_result.version,
-            self._save(key_result, unchanged=(cycle,), request=request),
-            check_in_id,
-        )
+        return self._save(key_result, unchanged=(cycle,), request=request)
 
     @command
     def correct_check_in(
@@ -116,7 +109,7 @@ class KeyResultCommands(LedgerCore):
             value=value,
             reason=check_reason(reason, reason_code),
         )
-        return Saved(key_result.id, key_result.version, self._save(key_result, request=request))
+        return self._save(key_result, request=request)
 
     @command
     def rebaseline_key_result(
@@ -145,7 +138,7 @@ class KeyResultCommands(LedgerCore):
             reason=check_reason(reason, reason_code),
             effective_on=self._default_day(cycle, effective_on),
         )
-        return self._saved(key_result, cycle, request)
+        return self._save(key_result, unchanged=(cycle,), request=request)
 
     @command
     def reweight_key_result(
@@ -176,7 +169,7 @@ class KeyResultCommands(LedgerCore):
             reason=check_reason(reason, reason_code),
             effective_on=self._default_day(cycle, effective_on),
         )
-        return self._saved(key_result, cycle, request)
+        return self._save(key_result, unchanged=(cycle,), request=request)
 
     @command
     def retire_key_result(
@@ -201,11 +194,4 @@ class KeyResultCommands(LedgerCore):
             reason=check_reason(reason, reason_code),
             effective_on=self._default_day(cycle, effective_on),
         )
-        return self._saved(key_result, cycle, request)
-
-    def _saved(
-        self, key_result: KeyResult, cycle: Cycle, request: IdempotentRequest | None
-    ) -> Saved:
-        """Save a change to a key result decided on its cycle as it was loaded."""
-        positions = self._save(key_result, unchanged=(cycle,), request=request)
-        return Saved(key_result.id, key_result.version, positions)
+        return self._save(key_result, unchanged=(cycle,), request=request)

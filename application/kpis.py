@@ -53,7 +53,7 @@ class KpiCommands(LedgerCore):
             healthy_high=healthy_high,
             target_set_on=target_set_on if target_set_on is not None else utc_today(),
         )
-        return Saved(kpi.id, kpi.version, self._save(kpi, request=request))
+        return self._save(kpi, request=request)
 
     @command
     def record_kpi_reading(
@@ -69,13 +69,13 @@ class KpiCommands(LedgerCore):
         request: IdempotentRequest | None = None,
     ) -> Saved:
         kpi = self._load_to_change(Kpi, kpi_id, grant, Command.RECORD_KPI_READING, expected_version)
-        reading_id = kpi.record_reading(
+        kpi.record_reading(
             actor=actor,
             value=value,
             effective_on=effective_on if effective_on is not None else utc_today(),
             note=note,
         )
-        return Saved(kpi.id, kpi.version, self._save(kpi, request=request), reading_id)
+        return self._save(kpi, request=request)
 
     @command
     def correct_kpi_reading(
@@ -100,7 +100,7 @@ class KpiCommands(LedgerCore):
             value=value,
             reason=check_reason(reason, reason_code),
         )
-        return Saved(kpi.id, kpi.version, self._save(kpi, request=request))
+        return self._save(kpi, request=request)
 
     @command
     def change_kpi_target(
@@ -127,7 +127,7 @@ class KpiCommands(LedgerCore):
             reason=check_reason(reason, reason_code),
             effective_on=effective_on if effective_on is not None else utc_today(),
         )
-        return Saved(kpi.id, kpi.version, self._save(kpi, request=request))
+        return self._save(kpi, request=request)
 
     @command
     def retire_kpi(
@@ -148,4 +148,4 @@ class KpiCommands(LedgerCore):
             reason=check_reason(reason, reason_code),
             effective_on=effective_on if effective_on is not None else utc_today(),
         )
-        return Saved(kpi.id, kpi.version, self._save(kpi, request=request))
+        return self._save(kpi, request=request)

@@ -41,7 +41,7 @@ class ObjectiveCommands(LedgerCore):
         objective = Objective.create(
             actor=actor, cycle=cycle, title=title, owner=owner, kind=kind, parent=parent
         )
-        return Saved(objective.id, objective.version, self._save(objective, cycle, request=request))
+        return self._save(objective, cycle, request=request)
 
     @command
     def align_objective(
@@ -71,11 +71,7 @@ class ObjectiveCommands(LedgerCore):
             reason=check_reason(reason, reason_code),
             cycle=(cycle := self.get_cycle(objective.cycle_id)),
         )
-        return Saved(
-            objective.id,
-            objective.version,
-            self._save(objective, unchanged=(cycle,), request=request),
-        )
+        return self._save(objective, unchanged=(cycle,), request=request)
 
     @command
     def retire_objective(
@@ -100,8 +96,4 @@ class ObjectiveCommands(LedgerCore):
             effective_on=self._default_day(cycle, effective_on),
             cycle=cycle,
         )
-        return Saved(
-            objective.id,
-            objective.version,
-            self._save(objective, unchanged=(cycle,), request=request),
-        )
+        return self._save(objective, unchanged=(cycle,), request=request)
