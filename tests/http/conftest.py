@@ -31,6 +31,32 @@ from tests.conftest import pg_admin, pg_url_for
 CYCLE = {"id": "2026-Q3", "starts_on": "2026-07-01", "ends_on": "2026-09-30"}
 PROBLEM_JSON = "application/problem+json"
 STARTUP_TIMEOUT = 10.0
+# The change report's CSV header, as an auditor's spreadsheet reads it.
+CHANGE_REPORT_COLUMNS = [
+    "position",
+    "goal_kind",
+    "goal_id",
+    "title",
+    "owner",
+    "event",
+    "subject_id",
+    "actor",
+    "recorded_at",
+    "effective_on",
+    "reason",
+    "reason_code",
+    "value_before",
+    "value_after",
+    "target_before",
+    "target_after",
+    "baseline_before",
+    "baseline_after",
+    "weight_before",
+    "weight_after",
+    "before",
+    "after",
+    "flags",
+]
 Headers = dict[str, str]
 
 

@@ -17,35 +17,17 @@ import pytest
 
 from domain.access import Role
 from projections.registry import worker_for
-from tests.http.conftest import CYCLE, Headers, LiveServer, Tokens, check_in_body
+from tests.http.conftest import (
+    CHANGE_REPORT_COLUMNS,
+    CYCLE,
+    Headers,
+    LiveServer,
+    Tokens,
+    check_in_body,
+)
 
 pytestmark = pytest.mark.postgres
 
-COLUMNS = [
-    "position",
-    "goal_kind",
-    "goal_id",
-    "title",
-    "owner",
-    "event",
-    "subject_id",
-    "actor",
-    "recorded_at",
-    "effective_on",
-    "reason",
-    "reason_code",
-    "value_before",
-    "value_after",
-    "target_before",
-    "target_after",
-    "baseline_before",
-    "baseline_after",
-    "weight_before",
-    "weight_after",
-    "before",
-    "after",
-    "flags",
-]
 COMPARED = ("value", "target", "baseline", "weight")
 
 
@@ -96,8 +78,8 @@ def test_the_csv_gives_compared_fields_columns_and_the_jsons_timestamps(
     as_csv = client.get(changes, params={"format": "csv"}, headers=auditor)
     assert as_csv.status_code == 200, as_csv.text
     table = list(csv.reader(io.StringIO(as_csv.text)))
-    assert table[0] == COLUMNS
-    lines = [dict(zip(COLUMNS, line, strict=True)) for line in table[1:]]
+    assert table[0] == CHANGE_REPORT_COLUMNS
+    lines = [dict(zip(CHANGE_REPORT_COLUMNS, line, strict=True)) for line in table[1:]]
     assert [line["event"] for line in lines] == [
         "check_in_recorded",
         "rebaselined",
@@ -128,7 +110,7 @@ def test_the_csv_gives_compared_fields_columns_and_the_jsons_timestamps(
 
     # Every cell the CSV shares with the JSON is the JSON's text: timestamps with `Z`.
     for line, row in zip(lines, rows, strict=True):
-        for column in COLUMNS:
+        for column in CHANGE_REPORT_COLUMNS:
             if column in ("before", "after"):
                 # Still the whole of each, for what has no column (confidence, note).
                 assert json.loads(line[column]) == row[column]

@@ -22,6 +22,7 @@ from domain.access import Role
 from domain.values import utc_today
 from projections.registry import worker_for
 from tests.http.conftest import (
+    CHANGE_REPORT_COLUMNS,
     CYCLE,
     Goals,
     Headers,
@@ -310,31 +311,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     monkeypatch.setattr(change_routes, "CSV_PAGE", 1)
     assert client.get(changes, params={"format": "csv"}, headers=auditor).text == as_csv.text
     table = list(csv.reader(io.StringIO(as_csv.text)))
-    assert table[0] == [
-        "position",
-        "goal_kind",
-        "goal_id",
-        "title",
-        "owner",
-        "event",
-        "subject_id",
-        "actor",
-        "recorded_at",
-        "effective_on",
-        "reason",
-        "reason_code",
-        "value_before",
-        "value_after",
-        "target_before",
-        "target_after",
-        "baseline_before",
-        "baseline_after",
-        "weight_before",
-        "weight_after",
-        "before",
-        "after",
-        "flags",
-    ]
+    assert table[0] == CHANGE_REPORT_COLUMNS
     lines = [dict(zip(table[0], line, strict=True)) for line in table[1:]]
     assert [line["position"] for line in lines] == [str(r["position"]) for r in rows]
     rebaselined = lines[1]
