@@ -121,3 +121,13 @@ def ledger(store_url: str) -> Iterator[GoalLedger]:
         yield goal_ledger
     finally:
         goal_ledger.close()
+
+
+@pytest.fixture
+def pg_ledger(pg_url: str) -> Iterator[GoalLedger]:
+    """A ledger on PostgreSQL alone, for what only it does."""
+    goal_ledger = open_ledger(pg_url, create_tables=True)
+    try:
+        yield goal_ledger
+    finally:
+        goal_ledger.close()

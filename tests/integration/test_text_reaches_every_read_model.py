@@ -8,7 +8,7 @@ is accepted reaches the head of every read model through the real worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.ledger import GoalLedger
-from application.stores import open_ledger
 from domain.errors import InvalidInputError
 from domain.values import utc_today
 from projections.registry import READ_MODELS, worker_for
@@ -46,15 +45,6 @@ TRICKY = [
     "\u2028line\u2029separators",
 ]
 TEXT = st.one_of(st.sampled_from(TRICKY), st.text(max_size=30))
-
-
-@pytest.fixture
-def pg_ledger(pg_url: str) -> Iterator[GoalLedger]:
-    ledger = open_ledger(pg_url, create_tables=True)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
 
 
 def _sends(ledger: GoalLedger, cycle: str) -> list[tuple[str, Callable[[str], object]]]:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -138,15 +137,6 @@ def check_delivered_in_order(deliveries: list[Delivery], expected: list[str], se
         first.append(delivery.webhook_id)
     assert first == expected
     return repeats
-
-
-@pytest.fixture
-def pg_ledger(pg_url: str) -> Iterator[GoalLedger]:
-    ledger = open_ledger(pg_url, create_tables=True)
-    try:
-        yield ledger
-    finally:
-        ledger.close()
 
 
 def subscribe(ledger: GoalLedger, url: str, **spec: Any) -> tuple[WebhookStore, Webhook]:
