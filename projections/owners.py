@@ -30,16 +30,11 @@ OWNED_FROM = (Objective.Created, KeyResult.Created, Kpi.Defined)
 # Events of the log's tail read at a time.
 PAGE = 500
 
-_OWNS_ANY = (
-    SQL("SELECT t.position FROM {audit_trail} t WHERE t.owner = %s AND t.goal_kind IN ")
-    + placeholders(len(GOAL_KINDS))
-    + SQL(" LIMIT 1")
-)
-_OWNED_BY = (
-    SQL("SELECT t.position FROM {audit_trail} t WHERE t.owner = %s AND t.goal_kind IN ")
-    + placeholders(len(GOAL_KINDS))
-    + SQL(" AND t.recorded_at <= %s LIMIT 1")
-)
+_OWNER_ROWS = SQL(
+    "SELECT t.position FROM {audit_trail} t WHERE t.owner = %s AND t.goal_kind IN "
+) + placeholders(len(GOAL_KINDS))
+_OWNS_ANY = _OWNER_ROWS + SQL(" LIMIT 1")
+_OWNED_BY = _OWNER_ROWS + SQL(" AND t.recorded_at <= %s LIMIT 1")
 
 
 def owns_a_goal(
