@@ -135,7 +135,7 @@ def _chart(
             f'<line x1="{LEFT - 3}" y1="{y(value):.1f}" x2="{LEFT + plot_w}" y2="{y(value):.1f}" '
             'stroke="#eef1f5"/>'
             f'<text x="{LEFT - 5}" y="{y(value) + 3:.1f}" {AXIS_TEXT} text-anchor="end">'
-            f"{escape(format(value, 'f'))}</text>"
+            f"{escape(_plain(value))}</text>"
         )
     out.extend(_day_ticks(start, end, x, TOP + plot_h))
     # The original target (and baseline) across the chart, where a re-baseline moved it.
