@@ -122,6 +122,16 @@ class Reports(LedgerCore):
     def cycle_keys(self) -> list[str]:
         return [self._get(Cycle, cid).key for cid in self._created_ids(Cycle.Opened)]
 
+    def cycles(self, known_at: datetime | None = None) -> list[Cycle]:
+        """Every cycle opened (by `known_at`, when given), in the order opened."""
+        found = []
+        for cycle_id in self._created_ids(Cycle.Opened):
+            try:
+                found.append(self._get_known_at(Cycle, cycle_id, known_at))
+            except NotFoundError:
+                continue
+        return found
+
     def kpi_lines(
         self, *, as_of: date | None = None, known_at: datetime | None = None
     ) -> list[KpiLine]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from uuid import UUID
 
 from domain.base import LedgerAggregate, derived_id
@@ -10,6 +11,16 @@ from domain.errors import CycleClosedError, InvalidInputError
 from domain.values import check_date, check_identifier
 
 MAX_CYCLE_DAYS = 400
+
+
+class CycleState(StrEnum):
+    """Where a cycle stands on a day: not begun, running, past its last day but not yet
+    closed (late check-ins still land), or closed (only corrections)."""
+
+    UPCOMING = "upcoming"
+    CURRENT = "current"
+    ENDED = "ended"
+    CLOSED = "closed"
 
 
 class Cycle(LedgerAggregate):
@@ -65,6 +76,17 @@ class Cycle(LedgerAggregate):
     @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
+
+    def state_on(self, day: date) -> CycleState:
+        """Closed once closed (by the end of `day`, UTC), whatever its dates: a cycle may
+        be closed early. Otherwise by its dates, both of which it includes."""
+        if self.closed_at is not None and self.closed_at.date() <= day:
+            return CycleState.CLOSED
+        if day < self.starts_on:
+            return CycleState.UPCOMING
+        if day <= self.ends_on:
+            return CycleState.CURRENT
+        return CycleState.ENDED
 
     def check_open(self) -> None:
         if self.closed_at is not None:

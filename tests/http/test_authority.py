@@ -259,6 +259,7 @@ def _read_goals(world: Arrange, owner: str) -> Act:
         f"/v1/kpis/{kpi}/history",
         "/v1/kpis/health",
         f"/v1/scores?cycle_id={CYCLE['id']}",
+        "/v1/cycles?limit=1",
     )
 
 

@@ -40,6 +40,7 @@ READ_ROUTES = {
     "/v1/cycles/{cycle_id}/changes": "audit_trail",
     "/v1/people/{person}/evidence": "audit_trail",
     "/v1/scores": "scores",
+    "/v1/cycles": "scores",
     "/v1/audit/verify": "seal",
 }
 COMPLETE = {"/v1/cycles/{cycle_id}/changes", "/v1/people/{person}/evidence"}

@@ -123,7 +123,7 @@ def test_a_write_on_the_primary_is_read_back_from_the_standby_with_min_position(
         assert answered.status_code == 200, (route, answered.text)
         assert answered.headers["Goalpost-Read-From"] == STANDBY, route
         assert int(answered.headers["Goalpost-Position"]) >= head, route
-    assert len(READ_ROUTES) == 8
+    assert len(READ_ROUTES) == 9
 
     # Another day's scores are replayed from the goals, on the primary, and say so.
     replayed = client.get(
@@ -131,6 +131,9 @@ def test_a_write_on_the_primary_is_read_back_from_the_standby_with_min_position(
     )
     assert replayed.status_code == 200, replayed.text
     assert replayed.headers["Goalpost-Read-From"] == "primary"
+    listed = client.get("/v1/cycles", headers=admin, params={"as_of": "2026-08-31"})
+    assert listed.status_code == 200, listed.text
+    assert listed.headers["Goalpost-Read-From"] == "primary"
 
     # Writes and goal reads go to the primary, and say nothing of a standby.
     goal = client.get(f"/v1/key-results/{key_result}", headers=admin)

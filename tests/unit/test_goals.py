@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.cycle import Cycle
+from domain.cycle import Cycle, CycleState
 from domain.errors import (
     CycleClosedError,
     GoalRetiredError,
@@ -371,3 +371,22 @@ def test_a_key_result_line_is_the_key_result_as_it_stands_on_a_day() -> None:
 
     # A day before the check-in was effective, the line says what was known of that day.
     assert KeyResultLine.of(churn, cycle, date(2026, 7, 31)).status.score == 0
+
+
+def test_a_cycle_stands_by_its_dates_until_closed_even_early() -> None:
+    quarter = a_cycle()
+    assert quarter.state_on(Q3_START - timedelta(days=1)) is CycleState.UPCOMING
+    assert quarter.state_on(Q3_START) is quarter.state_on(Q3_END) is CycleState.CURRENT
+    assert quarter.state_on(Q3_END + timedelta(days=1)) is CycleState.ENDED
+    today = utc_today()
+    running = Cycle.open(
+        actor="ceo",
+        key="now",
+        starts_on=today - timedelta(days=5),
+        ends_on=today + timedelta(days=5),
+    )
+    running.close(actor="ceo")
+    assert running.state_on(today) is CycleState.CLOSED
+    # Closed today: not yet on the days before, nor before it began.
+    assert running.state_on(today - timedelta(days=1)) is CycleState.CURRENT
+    assert running.state_on(today - timedelta(days=6)) is CycleState.UPCOMING
