@@ -201,7 +201,9 @@ def create_app(
             "Every write is an immutable event. Writes take `Idempotency-Key` (a retry "
             "makes no second event) and `If-Match` with the goal's version (`ETag`). "
             "Errors are RFC 9457 `application/problem+json`. Authenticate with "
-            "`Authorization: Bearer <token>` (`goalpost tokens issue`)."
+            "`Authorization: Bearer <token>` (`goalpost tokens issue`). The events the "
+            "feed, stream and webhooks carry: [AsyncAPI 3.0](asyncapi.json) "
+            "(`/asyncapi.json`)."
         ),
         lifespan=lifespan,
         docs_url=None,

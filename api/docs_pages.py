@@ -1,4 +1,5 @@
-"""`/docs` (Swagger UI) and `/redoc` served with their scripts and styles from this server.
+"""`/docs` (Swagger UI) and `/redoc` served with their scripts and styles from this server;
+`/asyncapi.json`, the events services receive.
 
 FastAPI's own pages load them from a CDN, so they are blank on a machine without
 internet access; `fastapi-offline` ships the same files in the installed package.
@@ -6,6 +7,7 @@ internet access; `fastapi-offline` ships the same files in the installed package
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import fastapi_offline
@@ -17,9 +19,12 @@ from fastapi.openapi.docs import (
 )
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
+
+from delivery.asyncapi import asyncapi_document
 
 ASSETS_URL = "/docs-assets"
+ASYNCAPI_URL = "/asyncapi.json"
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 
@@ -46,6 +51,13 @@ def install(app: FastAPI, *, docs_url: str = "/docs", redoc_url: str = "/redoc")
             oauth2_redirect_url=OAUTH2_REDIRECT_URL,
             swagger_ui_parameters=app.swagger_ui_parameters,
         )
+
+    # Built once: it follows from the event classes, which a running process cannot change.
+    asyncapi = json.dumps(asyncapi_document(), indent=2).encode()
+
+    @app.get(ASYNCAPI_URL, include_in_schema=False)
+    def asyncapi_json() -> Response:
+        return Response(asyncapi, media_type="application/json")
 
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:

@@ -30,7 +30,18 @@ _KINDS: dict[type[LedgerAggregate], tuple[str, str]] = {
 }
 # What a subscriber sees of a stored event: everything but the envelope the CloudEvent
 # attributes already carry.
-_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+ENVELOPE_FIELDS = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic"}
+)
+
+
+def _declared_by(aggregate: type[LedgerAggregate], event_class: type) -> bool:
+    """The library gives each aggregate its own copy of every event class it inherits
+    (`Cycle.Event`, `Cycle.Created`, `Cycle.Retired`) beside those its body declares.
+    Only the declared ones are ever triggered: the copies are no type a subscriber
+    could receive, so they are not offered."""
+    declared = f"{aggregate.__qualname__}.{event_class.__name__}"
+    return any(c.__qualname__ == declared for c in event_class.__mro__[1:])
 
 
 def _event_classes() -> dict[str, tuple[str, str, str]]:
@@ -38,8 +49,10 @@ def _event_classes() -> dict[str, tuple[str, str, str]]:
     found: dict[str, tuple[str, str, str]] = {}
     for aggregate, (kind, collection) in _KINDS.items():
         for attribute in vars(aggregate).values():
-            if isinstance(attribute, type) and issubclass(
-                attribute, LedgerAggregate.Event | LedgerAggregate.Created
+            if (
+                isinstance(attribute, type)
+                and issubclass(attribute, LedgerAggregate.Event | LedgerAggregate.Created)
+                and _declared_by(aggregate, attribute)
             ):
                 version = getattr(attribute, "class_version", 1)
                 name = f"goalpost.{kind}.{event_class_name(attribute)}.v{version}"
@@ -84,7 +97,7 @@ def cloud_event(stored: Notification, event: LedgerAggregate.Event) -> dict[str,
         "datacontenttype": "application/json",
         "position": stored.id,
         "goalversion": event.originator_version,
-        "data": {k: _plain(v) for k, v in vars(event).items() if k not in _ENVELOPE},
+        "data": {k: _plain(v) for k, v in vars(event).items() if k not in ENVELOPE_FIELDS},
     }
 
 

@@ -1,0 +1,94 @@
+"""Every event the feed serves matches its type's schema in the AsyncAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import jsonschema
+
+from application.ledger import GoalLedger
+from cli.demo import load_demo
+from cli.demo_quarter import CYCLE
+from delivery.asyncapi import asyncapi_document
+from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
+from delivery.feed import read_page
+
+
+def _every_kind_of_change(ledger: GoalLedger) -> None:
+    """The demo quarter, then each change it does not make, so every type is written."""
+    load_demo(ledger)
+    objective_id, *others = ledger.objective_ids(CYCLE)
+    key_result_id = ledger.get_objective(objective_id).key_result_ids[0]
+    ledger.reweight_key_result(
+        actor="ceo", key_result_id=key_result_id, weight="2", reason="matters more",
+        reason_code="priorities_changed",
+    )  # fmt: skip
+    aligned = next(o for o in others if ledger.get_objective(o).parent_id is None)
+    ledger.align_objective(
+        actor="ceo", objective_id=aligned, parent_id=objective_id, reason="ladders up",
+        reason_code="priorities_changed",
+    )  # fmt: skip
+    ledger.align_objective(
+        actor="ceo", objective_id=aligned, parent_id=None, reason="stands alone",
+        reason_code="other",
+    )  # fmt: skip
+    ledger.retire_objective(
+        actor="ceo", objective_id=aligned, reason="folded in", reason_code="duplicate"
+    )
+    kpi_id = ledger.kpi_ids()[0]
+    reading_id = next(iter(ledger.get_kpi(kpi_id).readings))
+    ledger.correct_kpi_reading(
+        actor="ceo", kpi_id=kpi_id, reading_id=reading_id, value="-0.5", reason="typo"
+    )
+    ledger.change_kpi_target(
+        actor="ceo", kpi_id=kpi_id, target="7", reason="board asked", reason_code="other"
+    )
+    ledger.retire_kpi(actor="ceo", kpi_id=kpi_id, reason="wrong", reason_code="wrong_metric")
+    # Access events are not goal events: the feed must leave them out.
+    token, _ = ledger.issue_token(actor="ops", subject="svc", roles=["service"])
+    ledger.revoke_token(actor="ops", token=token, reason="rotated")
+    ledger.close_cycle(actor="ceo", key=CYCLE)
+
+
+def _whole_feed(ledger: GoalLedger) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    cursor = 0
+    while True:
+        page = read_page(ledger, cursor, 500, GOAL_TOPICS)
+        events.extend(page.events)
+        if not page.events:
+            return events
+        cursor = page.next_after
+
+
+def _payload(document: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    # The document's own reference, followed as a reader of it would.
+    section, name = message["payload"]["$ref"].removeprefix("#/components/").split("/")
+    schema: dict[str, Any] = document["components"][section][name]
+    return schema
+
+
+def test_every_event_served_validates_against_its_message_and_every_type_is_served(
+    ledger: GoalLedger,
+) -> None:
+    document = asyncapi_document()
+    validators = {
+        name: jsonschema.Draft7Validator(
+            _payload(document, message), format_checker=jsonschema.FormatChecker()
+        )
+        for name, message in document["components"]["messages"].items()
+    }
+    _every_kind_of_change(ledger)
+
+    events = _whole_feed(ledger)
+
+    seen: dict[str, int] = {}
+    for event in events:
+        validator = validators[event["type"]]
+        errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(event)]
+        assert not errors, (event["type"], errors, event)
+        # Formats jsonschema leaves unchecked without extra packages.
+        datetime.fromisoformat(event["time"])
+        seen[event["type"]] = seen.get(event["type"], 0) + 1
+    assert set(seen) == set(TOPICS_BY_TYPE), sorted(set(TOPICS_BY_TYPE) - set(seen))
