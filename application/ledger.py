@@ -16,6 +16,7 @@ from application.key_results import KeyResultCommands
 from application.kpis import KpiCommands
 from application.objectives import ObjectiveCommands
 from application.reports import Reports
+from application.self_assessments import SelfAssessmentCommands
 from application.transcoding import DateAsISO
 from application.values import CheckInImport, ImportReport, Saved, SnapshotMismatch
 
@@ -24,6 +25,7 @@ class GoalLedger(
     CycleCommands,
     ObjectiveCommands,
     KeyResultCommands,
+    SelfAssessmentCommands,
     KpiCommands,
     AccessCommands,
     CheckInImports,

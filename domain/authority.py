@@ -31,6 +31,7 @@ class Command(StrEnum):
     REBASELINE_KEY_RESULT = "rebaseline_key_result"
     REWEIGHT_KEY_RESULT = "reweight_key_result"
     RETIRE_KEY_RESULT = "retire_key_result"
+    SELF_ASSESS = "self_assess"
     DEFINE_KPI = "define_kpi"
     RECORD_KPI_READING = "record_kpi_reading"
     CORRECT_KPI_READING = "correct_kpi_reading"
@@ -80,6 +81,7 @@ DESCRIPTIONS: dict[Command, str] = {
     Command.REBASELINE_KEY_RESULT: "re-baseline a key result",
     Command.REWEIGHT_KEY_RESULT: "re-weight a key result (its owner and its objective's)",
     Command.RETIRE_KEY_RESULT: "retire a key result",
+    Command.SELF_ASSESS: "self-assess a key result or objective (its grade and reflection)",
     Command.DEFINE_KPI: "define a KPI (the owner given)",
     Command.RECORD_KPI_READING: "record a KPI reading",
     Command.CORRECT_KPI_READING: "correct a KPI reading",
@@ -127,6 +129,9 @@ _ALLOWED: dict[Command, dict[Role, frozenset[Relation]]] = {
     Command.REBASELINE_KEY_RESULT: _GOAL_WRITE,
     Command.REWEIGHT_KEY_RESULT: _GOAL_WRITE,
     Command.RETIRE_KEY_RESULT: _GOAL_WRITE,
+    # The owner's own view of the goal, as the owner writes its check-ins (ADR 34):
+    # reviewers and auditors read it beside the score, they do not write it.
+    Command.SELF_ASSESS: _GOAL_WRITE,
     Command.DEFINE_KPI: _GOAL_WRITE,
     Command.RECORD_KPI_READING: _GOAL_WRITE,
     Command.CORRECT_KPI_READING: _GOAL_WRITE,
@@ -152,6 +157,7 @@ GOAL_SCOPED = frozenset(
         Command.REBASELINE_KEY_RESULT,
         Command.REWEIGHT_KEY_RESULT,
         Command.RETIRE_KEY_RESULT,
+        Command.SELF_ASSESS,
         Command.DEFINE_KPI,
         Command.RECORD_KPI_READING,
         Command.CORRECT_KPI_READING,

@@ -25,6 +25,7 @@ from domain.scoring import (
     pace,
     traffic_light,
 )
+from domain.self_assessment import SelfAssessedEvent
 from domain.values import (
     MAX_NAME,
     MAX_NOTE,
@@ -203,6 +204,9 @@ class KeyResult(LedgerAggregate):
             )
 
     class Retired(LedgerAggregate.Retired):
+        pass
+
+    class SelfAssessed(SelfAssessedEvent):
         pass
 
     class Snapshot(LibrarySnapshot):

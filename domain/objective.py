@@ -8,6 +8,7 @@ from uuid import UUID
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.errors import InvalidInputError
+from domain.self_assessment import SelfAssessedEvent
 from domain.values import (
     MAX_TITLE,
     ObjectiveKind,
@@ -44,6 +45,9 @@ class Objective(LedgerAggregate):
             aggregate.parent_id = self.parent_id
 
     class Retired(LedgerAggregate.Retired):
+        pass
+
+    class SelfAssessed(SelfAssessedEvent):
         pass
 
     def __init__(

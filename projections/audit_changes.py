@@ -21,6 +21,7 @@ from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
 from domain.scoring import objective_score, rounded, traffic_light
+from domain.self_assessment import latest_self_assessment
 from domain.values import plain
 
 
@@ -244,6 +245,18 @@ def _target_changed(kpi: Kpi, _: object) -> Change:
     return Change(after)
 
 
+def _self_assessed(goal: KeyResult | Objective, _: object) -> Change:
+    assessment = latest_self_assessment(goal)
+    assert assessment is not None  # the event being projected recorded one
+    return Change({"grade": number(assessment.grade), "reflection": assessment.reflection})
+
+
+def _self_assessment_before(goal: KeyResult | Objective, *_: object) -> dict[str, Any]:
+    # A later assessment supersedes an earlier one: the row shows which it replaced.
+    earlier = latest_self_assessment(goal)
+    return {"grade": number(earlier.grade) if earlier else None}
+
+
 def _grant_issued(grant: AccessGrant, _: object) -> Change:
     return Change({"roles": sorted(r.value for r in grant.roles), "team": grant.team})
 
@@ -264,10 +277,12 @@ HANDLING: dict[type[object], Handling] = {
     KeyResult.Rebaselined: Handling(_rebaselined, _plan_before),
     KeyResult.Reweighted: Handling(_reweighted, _weight_before),
     KeyResult.Retired: Handling(_status("retired"), _score_before_retiring_key_result),
+    KeyResult.SelfAssessed: Handling(_self_assessed, _self_assessment_before),
     Objective.Created: Handling(_objective_created),
     Objective.KeyResultAdded: Handling(_key_result_added),
     Objective.AlignedToParent: Handling(_aligned, _parent),
     Objective.Retired: Handling(_status("retired"), _score_before_retiring_objective),
+    Objective.SelfAssessed: Handling(_self_assessed, _self_assessment_before),
     Cycle.Opened: Handling(_cycle_opened),
     Cycle.ObjectiveAdded: Handling(_objective_added),
     Cycle.Closed: Handling(_status("closed")),

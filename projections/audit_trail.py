@@ -61,7 +61,8 @@ class Flag(StrEnum):
     - retired while red: the goal scored red on the retirement's effective date;
     - re-baselined after half the cycle: recorded (or effective) past the cycle's midpoint;
     - backdated more than 7 days: recorded over 7 days after the date it is effective on;
-    - changed after close: recorded after its cycle was closed (only corrections can be).
+    - changed after close: recorded after its cycle was closed (only corrections and
+      self-assessments can be, ADR 34).
     """
 
     TARGET_LOWERED = "target_lowered"

@@ -1,4 +1,4 @@
-"""Key results: create, check in, correct, re-baseline, re-weight, retire, read."""
+"""Key results: create, check in, correct, re-baseline, re-weight, retire, self-assess, read."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from api.schemas.key_results import (
     Rebaseline,
     Reweight,
 )
+from api.schemas.self_assessments import SelfAssessmentCreate
 from domain.authority import Command
 
 router = APIRouter(
@@ -182,6 +183,34 @@ def retire_key_result(
         request=request,
     )
     return written(response, saved)
+
+
+@router.post("/{key_result_id}/self-assessment", status_code=status.HTTP_201_CREATED)
+def self_assess_key_result(
+    key_result_id: UUID,
+    body: SelfAssessmentCreate,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Record the owner's grade (0 to 1) and reflection; the computed score is unchanged.
+
+    Open from two weeks before the cycle's last day until a configured number of days
+    after its close, to a retired key result too (ADR 34); a later assessment
+    supersedes an earlier one.
+    """
+    saved = ledger.self_assess_key_result(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        grade=body.grade,
+        reflection=body.reflection,
+        expected_version=version,
+        grant=grant,
+        request=request,
+    )
+    return written(response, saved, f"/v1/key-results/{key_result_id}")
 
 
 @router.get("/{key_result_id}")

@@ -1,4 +1,4 @@
-"""Objectives: create, align, retire, read one, list."""
+"""Objectives: create, align, retire, self-assess, read one, list."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, pagi
 from api.routes.filters import CYCLE_FILTER, OWNER_FILTER, known_cycle, known_owner
 from api.schemas.common import Page, Retire, Written
 from api.schemas.objectives import Align, ObjectiveCreate, ObjectivePublic
+from api.schemas.self_assessments import SelfAssessmentCreate, SelfAssessmentPublic
 from domain.authority import Command
 from domain.errors import NotFoundError
+from domain.self_assessment import latest_self_assessment
 
 router = APIRouter(
     prefix="/v1/objectives", tags=["objectives"], responses=PROBLEMS, route_class=StrictJSONRoute
@@ -98,6 +100,33 @@ def retire_objective(
     return written(response, saved)
 
 
+@router.post("/{objective_id}/self-assessment", status_code=status.HTTP_201_CREATED)
+def self_assess_objective(
+    objective_id: UUID,
+    body: SelfAssessmentCreate,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Record the owner's grade (0 to 1) and reflection; the computed score is unchanged.
+
+    Open from two weeks before the cycle's last day until a configured number of days
+    after its close (ADR 34); a later assessment supersedes an earlier one.
+    """
+    saved = ledger.self_assess_objective(
+        actor=grant.subject,
+        objective_id=objective_id,
+        grade=body.grade,
+        reflection=body.reflection,
+        expected_version=version,
+        grant=grant,
+        request=request,
+    )
+    return written(response, saved, f"/v1/objectives/{objective_id}")
+
+
 @router.get("/{objective_id}")
 def get_objective(
     objective_id: UUID,
@@ -112,7 +141,10 @@ def get_objective(
     moment = utc(known_at)
     objective_status = ledger.objective_status(objective_id, as_of=as_of, known_at=moment)
     etag(response, objective_status.version)
-    return ObjectivePublic.of(objective_status, moment)
+    public = ObjectivePublic.of(objective_status, moment)
+    assessment = latest_self_assessment(ledger.get_objective(objective_id, moment))
+    public.self_assessment = SelfAssessmentPublic.of(assessment)
+    return public
 
 
 @router.get("")
@@ -139,7 +171,9 @@ def list_objectives(
             return None
         if owner is not None and objective.owner != owner:
             return None
-        return ObjectivePublic.of(ledger.objective_status(objective_id), None)
+        public = ObjectivePublic.of(ledger.objective_status(objective_id), None)
+        public.self_assessment = SelfAssessmentPublic.of(latest_self_assessment(objective))
+        return public
 
     items, next_cursor = paginate(ledger.objective_ids(cycle_id), cursor, limit, load)
     return Page[ObjectivePublic](items=items, next_cursor=next_cursor)

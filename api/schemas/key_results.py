@@ -22,9 +22,11 @@ from api.schemas.common import (
     Title,
     Value,
 )
+from api.schemas.self_assessments import SelfAssessmentPublic
 from domain.key_result import KeyResult, KeyResultStatus
 from domain.reports import KeyResultLine
 from domain.scoring import Pace, TrafficLight
+from domain.self_assessment import latest_self_assessment
 from domain.values import MAX_NAME, MAX_NOTE, Confidence, Direction, ReasonCode
 
 # Requests
@@ -163,6 +165,9 @@ class KeyResultPublic(BaseModel):
     last_check_in: CheckInPublic | None
     check_in_count: int
     retired: RetiredPublic | None
+    self_assessment: SelfAssessmentPublic | None = Field(
+        default=None, description="The owner's latest, as known at known_at (ADR 34)."
+    )
 
     @classmethod
     def of(
@@ -193,4 +198,5 @@ class KeyResultPublic(BaseModel):
             last_check_in=status.last_check_in,
             check_in_count=status.check_in_count,
             retired=status.retired,
+            self_assessment=SelfAssessmentPublic.of(latest_self_assessment(key_result)),
         )

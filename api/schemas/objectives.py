@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import Identifier, ReasonText, Request, RetiredPublic, Score, Title
 from api.schemas.key_results import KeyResultSummary
+from api.schemas.self_assessments import SelfAssessmentPublic
 from domain.reports import ObjectiveStatus
 from domain.scoring import TrafficLight
 from domain.values import ObjectiveKind, ReasonCode
@@ -51,6 +52,9 @@ class ObjectivePublic(BaseModel):
     traffic_light: TrafficLight | None
     retired: RetiredPublic | None
     key_results: list[KeyResultSummary]
+    self_assessment: SelfAssessmentPublic | None = Field(
+        default=None, description="The owner's latest, as known at known_at (ADR 34)."
+    )
 
     @classmethod
     def of(cls, status: ObjectiveStatus, known_at: datetime | None) -> ObjectivePublic:

@@ -208,6 +208,14 @@ def _retire_key_result(world: Arrange, owner: str) -> Act:
     return world.post(f"/v1/key-results/{world.key_result(owner)}/retire", REASON)
 
 
+def _self_assess(world: Arrange, owner: str) -> Act:
+    # 2026-Q3 ended over two weeks ago and is not closed: the window is open.
+    return world.post(
+        f"/v1/key-results/{world.key_result(owner)}/self-assessment",
+        {"grade": "0.7", "reflection": "most of it landed"},
+    )
+
+
 def _define_kpi(world: Arrange, owner: str) -> Act:
     return world.post("/v1/kpis", kpi_body(owner))
 
@@ -300,6 +308,7 @@ REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.REBASELINE_KEY_RESULT: _rebaseline,
     Command.REWEIGHT_KEY_RESULT: _reweight,
     Command.RETIRE_KEY_RESULT: _retire_key_result,
+    Command.SELF_ASSESS: _self_assess,
     Command.DEFINE_KPI: _define_kpi,
     Command.RECORD_KPI_READING: _record_kpi_reading,
     Command.CORRECT_KPI_READING: _correct_kpi_reading,

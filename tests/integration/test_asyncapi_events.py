@@ -49,6 +49,13 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
     token, _ = ledger.issue_token(actor="ops", subject="svc", roles=["service"])
     ledger.revoke_token(actor="ops", token=token, reason="rotated")
     ledger.close_cycle(actor="ceo", key=CYCLE)
+    # Self-assessments are open after the close, within the window (ADR 34).
+    ledger.self_assess_key_result(
+        actor="ceo", key_result_id=key_result_id, grade="0.6", reflection="half landed"
+    )
+    ledger.self_assess_objective(
+        actor="ceo", objective_id=objective_id, grade="0.5", reflection="steady"
+    )
 
 
 def _whole_feed(ledger: GoalLedger) -> list[dict[str, Any]]:

@@ -1,0 +1,171 @@
+"""Self-assessments over HTTP on PostgreSQL: the window, a closed cycle, the reads (ADR 34)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.access import Role
+from domain.values import utc_today
+from projections.registry import worker_for
+from tests.http.conftest import CYCLE, Goals, Headers, LiveServer, Tokens, created, ok, problem
+
+AFTER_CLOSE = "changed_after_close"
+
+
+def assess(
+    client: httpx.Client, path: str, headers: Headers, grade: str = "0.7", **extra: Any
+) -> httpx.Response:
+    body = {"grade": grade, "reflection": "Churn fell;\nthe playbook reached half late.", **extra}
+    return client.post(f"{path}/self-assessment", json=body, headers=headers)
+
+
+@pytest.fixture
+def goals(client: httpx.Client, admin: Headers) -> Goals:
+    return Goals(client, admin)
+
+
+@pytest.fixture
+def ana(tokens: Tokens) -> Headers:
+    return tokens.headers("ana", Role.MEMBER)
+
+
+def test_a_closed_cycle_takes_self_assessments_beside_its_frozen_scores(
+    client: httpx.Client, live: LiveServer, admin: Headers, goals: Goals, ana: Headers
+) -> None:
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    key_result = goals.key_result(objective["id"], "ana")
+    goals.check_in(key_result["id"], value="41")
+    kr_path = f"/v1/key-results/{key_result['id']}"
+    objective_path = f"/v1/objectives/{objective['id']}"
+    ok(client.post(f"/v1/cycles/{CYCLE['id']}/close", headers=admin))
+    before = ok(client.get(kr_path, headers=ana))
+    objective_before = ok(client.get(objective_path, headers=ana))
+    assert before["self_assessment"] is None and objective_before["self_assessment"] is None
+
+    # The owner, a member, assesses both after the close, within the window.
+    first = created(assess(client, kr_path, ana))
+    assert first["id"] == key_result["id"] and first["version"] == before["version"] + 1
+    created(assess(client, objective_path, ana, grade="0.6"))
+
+    read = ok(client.get(kr_path, headers=ana))
+    assert read["self_assessment"]["grade"] == "0.7"
+    assert read["self_assessment"]["reflection"] == "Churn fell;\nthe playbook reached half late."
+    assert read["self_assessment"]["actor"] == "ana"
+    # The computed score is the same to the digit.
+    assert (read["score"], read["value"]) == (before["score"], before["value"])
+    objective_read = ok(client.get(objective_path, headers=ana))
+    assert objective_read["self_assessment"]["grade"] == "0.6"
+    assert objective_read["score"] == objective_before["score"]
+    listed = ok_page(client.get("/v1/objectives", headers=ana))
+    assert [o["self_assessment"]["grade"] for o in listed] == ["0.6"]
+
+    # A later one supersedes it; as known before it, the first is still the one shown.
+    created(assess(client, kr_path, ana, grade="0.8"))
+    assert ok(client.get(kr_path, headers=ana))["self_assessment"]["grade"] == "0.8"
+    then = client.get(kr_path, params={"known_at": read["self_assessment"]["recorded_at"]})
+    assert then.status_code == 401  # reads need a token too
+    then = client.get(
+        kr_path, params={"known_at": read["self_assessment"]["recorded_at"]}, headers=ana
+    )
+    assert ok(then)["self_assessment"]["grade"] == "0.7"
+
+    # History keeps both, each flagged as recorded after the close; so does the report.
+    worker_for(live.ledger).run_until_caught_up()
+    history = client.get(f"{kr_path}/history", headers=admin).json()["items"]
+    assessed = [e for e in history if e["event"] == "self_assessed"]
+    assert [(e["before"], e["after"]["grade"]) for e in assessed] == [
+        ({"grade": None}, "0.7"),
+        ({"grade": "0.7"}, "0.8"),
+    ]
+    assert all(AFTER_CLOSE in e["flags"] for e in assessed)
+    report = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=admin).json()["items"]
+    assert [(r["goal_id"], r["event"]) for r in report if r["event"] == "self_assessed"] == [
+        (key_result["id"], "self_assessed"),
+        (objective["id"], "self_assessed"),
+        (key_result["id"], "self_assessed"),
+    ]
+
+
+def ok_page(response: httpx.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_a_retired_key_result_may_be_assessed_by_its_owner(
+    client: httpx.Client, goals: Goals, ana: Headers
+) -> None:
+    goals.open_cycle()
+    key_result = goals.key_result(goals.objective("ana")["id"], "ana")
+    path = f"/v1/key-results/{key_result['id']}"
+    retire = {"reason": "superseded", "reason_code": "wrong_metric", "effective_on": "2026-09-01"}
+    ok(client.post(f"{path}/retire", json=retire, headers=ana))
+    created(assess(client, path, ana))
+    assert ok(client.get(path, headers=ana))["self_assessment"]["grade"] == "0.7"
+
+
+def test_the_grade_lies_between_0_and_1_and_the_reflection_is_text(
+    client: httpx.Client, goals: Goals, ana: Headers
+) -> None:
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    path = f"/v1/key-results/{goals.key_result(objective['id'], 'ana')['id']}"
+    problem(assess(client, path, ana, grade="1.01"), 422, "grade")
+    problem(assess(client, path, ana, grade="-0.1"), 422, "grade")
+    problem(assess(client, path, ana, grade="lots"), 422, "grade")
+    problem(assess(client, path, ana, reflection=""), 422, "reflection")
+    problem(assess(client, path, ana, reflection="nul\x00"), 422, "reflection")
+    problem(assess(client, f"/v1/objectives/{objective['id']}", ana, grade="2"), 422, "grade")
+    assert ok(client.get(path, headers=ana))["self_assessment"] is None
+
+
+def test_the_window_opens_two_weeks_before_the_last_day(
+    client: httpx.Client, admin: Headers, ana: Headers
+) -> None:
+    today = utc_today()
+    goals = Goals(client, admin)
+
+    def cycle_ending(key: str, ends_on: Any) -> str:
+        cycle = {"id": key, "starts_on": str(today - timedelta(days=30)), "ends_on": str(ends_on)}
+        created(client.post("/v1/cycles", json=cycle, headers=admin))
+        objective = goals.objective("ana", cycle_id=key)
+        start = str(today - timedelta(days=30))
+        return str(goals.key_result(objective["id"], "ana", effective_on=start)["id"])
+
+    early = cycle_ending("early", today + timedelta(days=15))
+    refused = problem(assess(client, f"/v1/key-results/{early}", ana), 409)
+    assert str(today + timedelta(days=1)) in refused["detail"]
+    opened = cycle_ending("opened", today + timedelta(days=14))
+    created(assess(client, f"/v1/key-results/{opened}", ana))
+
+
+def test_the_window_closes_the_configured_days_after_the_close(
+    client: httpx.Client, admin: Headers, goals: Goals, ana: Headers, monkeypatch: Any
+) -> None:
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    path = f"/v1/key-results/{goals.key_result(objective['id'], 'ana')['id']}"
+    ok(client.post(f"/v1/cycles/{CYCLE['id']}/close", headers=admin))
+    monkeypatch.setenv("GOALPOST_SELF_ASSESSMENT_DAYS_AFTER_CLOSE", "0")
+    refused = problem(assess(client, path, ana), 409)
+    assert "0 days after the cycle's close" in refused["detail"]
+    problem(assess(client, f"/v1/objectives/{objective['id']}", ana), 409)
+    monkeypatch.setenv("GOALPOST_SELF_ASSESSMENT_DAYS_AFTER_CLOSE", "1")
+    created(assess(client, path, ana))
+
+
+def test_who_may_assess_an_objective(
+    client: httpx.Client, goals: Goals, tokens: Tokens, ana: Headers
+) -> None:
+    goals.open_cycle()
+    objective = f"/v1/objectives/{goals.objective('ana')['id']}"
+    for role in (Role.REVIEWER, Role.AUDITOR, Role.SERVICE):
+        problem(assess(client, objective, tokens.headers("ana", role)), 403)
+    problem(assess(client, objective, tokens.headers("bo", Role.MEMBER)), 403)
+    created(assess(client, objective, tokens.headers("mo", Role.MANAGER, reports=["ana"])))
+    created(assess(client, objective, ana))
