@@ -125,7 +125,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per endpoint")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        # uvicorn's supervisor binds the listener without IPPROTO_TCP, so accepted sockets
+        # keep Nagle on and each keep-alive request waits ~43 ms for a delayed ACK on Linux
+        # (Kludex/uvicorn#3149): with two workers both endpoints measure that, not the app.
+        help="uvicorn worker processes (more than 1 on Linux: see uvicorn#3149)",
+    )
     parser.add_argument("--key-results", type=int, default=50)
     parser.add_argument(
         "--python-requests",
