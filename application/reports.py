@@ -38,7 +38,7 @@ class Reports(LedgerCore):
         lines = []
         for key_result_id in objective.key_result_ids:
             key_result = self.get_key_result(key_result_id, known_at)
-            lines.append(KeyResultLine.of(key_result, cycle, as_of))
+            lines.append(KeyResultLine.of(key_result, cycle, as_of, objective.kind))
         retirement = objective.retirement
         return ObjectiveStatus.compose(
             id=objective.id,

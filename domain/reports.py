@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -13,8 +13,10 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult, KeyResultStatus
 from domain.kpi import KpiStatus
 from domain.scoring import (
+    Bar,
     Pace,
     TrafficLight,
+    bar_for,
     mean_score,
     net_confidence,
     objective_score,
@@ -32,10 +34,17 @@ class KeyResultLine:
     direction: str
     version: int
     status: KeyResultStatus
+    bar: Bar
 
     @classmethod
-    def of(cls, key_result: KeyResult, cycle: Cycle, as_of: date) -> KeyResultLine:
-        """The key result as it stands on `as_of` in its cycle: every line is built here."""
+    def of(
+        cls, key_result: KeyResult, cycle: Cycle, as_of: date, kind: ObjectiveKind
+    ) -> KeyResultLine:
+        """The key result as it stands on `as_of` in its cycle, judged by its objective's kind.
+
+        Every line is built here.
+        """
+        bar = bar_for(kind)
         return cls(
             id=key_result.id,
             title=key_result.title,
@@ -43,8 +52,18 @@ class KeyResultLine:
             unit=key_result.unit,
             direction=key_result.direction.value,
             version=key_result.version,
-            status=key_result.status(cycle, as_of),
+            status=judged(key_result.status(cycle, as_of), bar),
+            bar=bar,
         )
+
+
+def judged(status: KeyResultStatus, bar: Bar) -> KeyResultStatus:
+    """The status with its traffic light and pace judged by `bar` (its objective's kind)."""
+    return replace(
+        status,
+        traffic_light=bar.light(status.score),
+        pace=bar.pace(status.score, status.expected_progress),
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,10 @@ class ObjectiveStatus:
     # The same key results, each against its original baseline and target, with its
     # original weight: what re-baselining changed, at the objective's level.
     score_against_original_plan: Decimal | None = None
+
+    @property
+    def bar(self) -> Bar:
+        return bar_for(self.kind)
 
     @classmethod
     def compose(
@@ -98,7 +121,7 @@ class ObjectiveStatus:
             retired=retired,
             key_results=key_results,
             score=score,
-            traffic_light=traffic_light(score) if score is not None else None,
+            traffic_light=bar_for(kind).light(score) if score is not None else None,
             score_against_original_plan=original,
         )
 

@@ -6,13 +6,13 @@ whatever decimal context the caller has set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 
-from domain.values import Confidence, Direction, KpiDirection
+from domain.values import Confidence, Direction, KpiDirection, ObjectiveKind
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -79,6 +79,48 @@ def traffic_light(score: Decimal) -> TrafficLight:
     if score >= AMBER_FROM:
         return TrafficLight.AMBER
     return TrafficLight.RED
+
+
+@dataclass(frozen=True)
+class Bar:
+    """What an objective's kind expects of a score: its traffic light and its pace.
+
+    `expected_at_end` is the score that counts as success on the cycle's last day; pace
+    expects that share of it already earned as the cycle's days are spent.
+    """
+
+    kind: ObjectiveKind
+    green: Decimal
+    amber: Decimal
+    expected_at_end: Decimal
+
+    def light(self, score: Decimal) -> TrafficLight:
+        if score >= self.green:
+            return TrafficLight.GREEN
+        if score >= self.amber:
+            return TrafficLight.AMBER
+        return TrafficLight.RED
+
+    def expected(self, elapsed_share: Decimal) -> Decimal:
+        """The score expected on a day of which `elapsed_share` of the cycle has passed."""
+        return _CTX.multiply(self.expected_at_end, elapsed_share)
+
+    def pace(self, score: Decimal, elapsed_share: Decimal) -> Pace:
+        return pace(score, self.expected(elapsed_share))
+
+
+# The one table of bars (docs/adr/0033): aspirational goals succeed around 0.7, committed
+# ones only when delivered in full.
+BARS: Mapping[ObjectiveKind, Bar] = {
+    ObjectiveKind.ASPIRATIONAL: Bar(
+        ObjectiveKind.ASPIRATIONAL, GREEN_FROM, AMBER_FROM, expected_at_end=GREEN_FROM
+    ),
+    ObjectiveKind.COMMITTED: Bar(ObjectiveKind.COMMITTED, ONE, Decimal("0.7"), expected_at_end=ONE),
+}
+
+
+def bar_for(kind: ObjectiveKind | str) -> Bar:
+    return BARS[ObjectiveKind(kind)]
 
 
 def expected_progress(starts_on: date, ends_on: date, on: date) -> Decimal:

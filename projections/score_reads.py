@@ -1,7 +1,8 @@
 """Reading the scores read model: rows judged for pace and staleness, and rollups.
 
 Pace and staleness depend on "today", so they are not stored: each row keeps their
-inputs and `score_line` judges them at read time, with the domain's scoring functions,
+inputs (a key result's with its objective's kind, whose bar judges it) and `score_line`
+judges them at read time, with the domain's scoring functions,
 as of `min(today, cycle end)`: the day the ledger's own reads default to. Rollups per
 cycle and per owner in it are the domain's own `Rollup.of` over goals that are not
 retired; a cycle's covers the whole cycle whatever other filter applies.
@@ -29,7 +30,7 @@ from domain.reports import (
     ObjectiveStatus,
     Rollup,
 )
-from domain.scoring import Pace, TrafficLight, expected_progress, is_stale, pace
+from domain.scoring import Bar, Pace, TrafficLight, bar_for, expected_progress, is_stale
 from domain.values import Confidence, utc_today
 from storage.rows import Decoder, day, exact, flag, uuid_value
 from storage.views import ViewDatabase
@@ -58,6 +59,7 @@ class KeyResultScoreRow:
     score: Decimal
     score_against_original_plan: Decimal
     traffic_light: TrafficLight
+    bar: Bar
     as_of: date
     expected_progress: Decimal
     pace: Pace
@@ -92,6 +94,7 @@ class KeyResultScoreRow:
             score=status.score,
             score_against_original_plan=status.score_against_original_plan,
             traffic_light=status.traffic_light,
+            bar=line.bar,
             as_of=status.as_of,
             expected_progress=status.expected_progress,
             pace=status.pace,
@@ -129,6 +132,10 @@ class ObjectiveScoreRow:
     retired: bool
     retired_reason_code: str | None
     version: int
+
+    @property
+    def bar(self) -> Bar:
+        return bar_for(self.kind)
 
     @classmethod
     def of(cls, objective: ObjectiveStatus) -> ObjectiveScoreRow:
@@ -223,6 +230,7 @@ def score_line(row: dict[str, Any], today: date) -> KeyResultScoreRow:
     day_judged = min(today, ends_on)
     score = row["score"]
     expected = expected_progress(starts_on, ends_on, day_judged)
+    bar = bar_for(row["kind"])
     last_on = row["last_check_in_on"]
     return KeyResultScoreRow(
         key_result_id=row["key_result_id"],
@@ -244,9 +252,10 @@ def score_line(row: dict[str, Any], today: date) -> KeyResultScoreRow:
         score=score,
         score_against_original_plan=row["score_against_original_plan"],
         traffic_light=TrafficLight(row["traffic_light"]),
+        bar=bar,
         as_of=day_judged,
         expected_progress=expected,
-        pace=pace(score, expected),
+        pace=bar.pace(score, expected),
         stale=is_stale(last_on, max(row["original_effective_on"], starts_on), day_judged),
         retired=row["retired"],
         retired_reason_code=row["retired_reason_code"],

@@ -2,7 +2,8 @@
 
 What a row stores, and why it never depends on the projection's clock
 ----------------------------------------------------------------------
-A stored score is the domain's `KeyResult.status(cycle, cycle.ends_on)`: the plan in
+A stored score is the domain's `KeyResult.status(cycle, cycle.ends_on)`, its light judged
+by its objective's kind (stored beside it, docs/adr/0033): the plan in
 force, the latest check-in and the retirement as of the cycle's last day. Effective dates
 are never in the future (check-ins, changes of plan and retirements are refused for a day
 after today) and never after the cycle's end, so "as of the cycle's end" is exactly "as of
@@ -42,7 +43,9 @@ from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.objective import Objective
-from domain.reports import KeyResultLine, ObjectiveStatus
+from domain.reports import KeyResultLine, ObjectiveStatus, judged
+from domain.scoring import bar_for
+from domain.values import ObjectiveKind
 from projections.base import ReadModel
 from projections.score_reads import (
     KeyResultScoreRow,
@@ -91,6 +94,7 @@ KEY_RESULT_COLUMNS = (
     "last_confidence",
     "score",
     "score_against_original_plan",
+    "kind",
     "traffic_light",
     "retired",
     "retired_reason_code",
@@ -151,7 +155,8 @@ CLOSE_CYCLE = (
 class Scores(ReadModel):
     name = "scores"
     # 2: objectives scored against their original plans too.
-    version = 2
+    # 3: key results judged by their objective's kind, stored with it (docs/adr/0033).
+    version = 3
     tables = (
         "CREATE TABLE IF NOT EXISTS {key_result_scores} ("
         " key_result_id {uuid} PRIMARY KEY,"
@@ -177,6 +182,7 @@ class Scores(ReadModel):
         " last_confidence {text},"
         " score {decimal} NOT NULL,"
         " score_against_original_plan {decimal} NOT NULL,"
+        " kind {text} NOT NULL,"
         " traffic_light {text} NOT NULL,"
         " retired {bool} NOT NULL,"
         " retired_reason_code {text},"
@@ -249,7 +255,13 @@ class Scores(ReadModel):
             assert key_result is not None  # touched, so it exists by now
             cycle = self._cycle(key_result.cycle_id, position)
             assert cycle is not None
-            tx.execute(UPSERT_KEY_RESULT, _key_result_params(key_result, cycle, first, last))
+            # Created before any of its key results, and its kind never changes.
+            objective = self.replicas.typed(Objective, key_result.objective_id, position)
+            assert objective is not None
+            tx.execute(
+                UPSERT_KEY_RESULT,
+                _key_result_params(key_result, objective.kind, cycle, first, last),
+            )
         for objective_id, (first, last) in self._objectives.items():
             objective = self.replicas.typed(Objective, objective_id, position)
             assert objective is not None
@@ -282,7 +294,7 @@ class Scores(ReadModel):
             key_result = self.replicas.typed(KeyResult, key_result_id, position)
             if key_result is None:
                 continue  # saved with the objective's event but later in the log
-            lines.append(KeyResultLine.of(key_result, cycle, day))
+            lines.append(KeyResultLine.of(key_result, cycle, day, objective.kind))
         retirement = objective.retirement
         status = ObjectiveStatus.compose(
             id=objective.id,
@@ -327,9 +339,13 @@ def _touch(touched: dict[UUID, tuple[int, int]], goal_id: UUID, position: int) -
 
 
 def _key_result_params(
-    key_result: KeyResult, cycle: Cycle, created_at: int, updated_position: int
+    key_result: KeyResult,
+    kind: ObjectiveKind,
+    cycle: Cycle,
+    created_at: int,
+    updated_position: int,
 ) -> tuple[Any, ...]:
-    status = key_result.status(cycle, cycle.ends_on)
+    status = judged(key_result.status(cycle, cycle.ends_on), bar_for(kind))
     plan, original, check_in, retired = (
         status.plan,
         status.original_plan,
@@ -360,6 +376,7 @@ def _key_result_params(
         check_in.confidence.value if check_in else None,
         status.score,
         status.score_against_original_plan,
+        kind.value,
         status.traffic_light.value,
         retired is not None,
         retired.reason_code.value if retired else None,

@@ -26,6 +26,8 @@ from api.schemas.key_results import (
 )
 from api.schemas.self_assessments import SelfAssessmentCreate
 from domain.authority import Command
+from domain.reports import judged
+from domain.scoring import bar_for
 
 router = APIRouter(
     prefix="/v1/key-results", tags=["key results"], responses=PROBLEMS, route_class=StrictJSONRoute
@@ -229,4 +231,6 @@ def get_key_result(
     cycle = ledger.get_cycle(key_result.cycle_id, moment)
     etag(response, key_result.version)
     day = as_of if as_of is not None else ledger.default_as_of(cycle)
-    return KeyResultPublic.of(key_result, key_result.status(cycle, day), moment)
+    # Judged by its objective's kind, as every other read of it is (docs/adr/0033).
+    bar = bar_for(ledger.get_objective(key_result.objective_id, moment).kind)
+    return KeyResultPublic.of(key_result, judged(key_result.status(cycle, day), bar), moment)

@@ -22,6 +22,7 @@ from api.schemas.common import (
     Title,
     Value,
 )
+from api.schemas.scores import BarPublic
 from api.schemas.self_assessments import SelfAssessmentPublic
 from domain.key_result import KeyResult, KeyResultStatus
 from domain.reports import KeyResultLine
@@ -116,6 +117,7 @@ class KeyResultSummary(BaseModel):
     value: Exact
     score: Score
     traffic_light: TrafficLight
+    bar: BarPublic
     pace: Pace
     stale: bool
     retired: RetiredPublic | None
@@ -132,6 +134,7 @@ class KeyResultSummary(BaseModel):
             value=status.value,
             score=status.score,
             traffic_light=status.traffic_light,
+            bar=BarPublic.model_validate(line.bar),
             pace=status.pace,
             stale=status.stale,
             retired=status.retired,
@@ -158,8 +161,8 @@ class KeyResultPublic(BaseModel):
     value: Exact
     score: Score
     score_against_original_plan: Score
-    traffic_light: TrafficLight
-    expected_progress: Score
+    traffic_light: TrafficLight = Field(description="Judged by its objective's kind.")
+    expected_progress: Score = Field(description="The elapsed share of the cycle.")
     pace: Pace
     stale: bool
     last_check_in: CheckInPublic | None

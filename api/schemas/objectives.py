@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import Identifier, ReasonText, Request, RetiredPublic, Score, Title
 from api.schemas.key_results import KeyResultSummary
+from api.schemas.scores import BarPublic
 from api.schemas.self_assessments import SelfAssessmentPublic
 from domain.reports import ObjectiveStatus
 from domain.scoring import TrafficLight
@@ -50,6 +51,7 @@ class ObjectivePublic(BaseModel):
         description="Its key results against their original baselines, targets and weights."
     )
     traffic_light: TrafficLight | None
+    bar: BarPublic
     retired: RetiredPublic | None
     key_results: list[KeyResultSummary]
     self_assessment: SelfAssessmentPublic | None = Field(
@@ -71,6 +73,7 @@ class ObjectivePublic(BaseModel):
             score=status.score,
             score_against_original_plan=status.score_against_original_plan,
             traffic_light=status.traffic_light,
+            bar=BarPublic.model_validate(status.bar),
             retired=status.retired,
             key_results=[KeyResultSummary.of(line) for line in status.key_results],
         )

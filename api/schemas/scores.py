@@ -12,6 +12,17 @@ from domain.scoring import Pace, TrafficLight
 from domain.values import Confidence, Direction, ObjectiveKind
 
 
+class BarPublic(FromRow):
+    """The bar a goal's score is judged by: its objective's kind (docs/adr/0033)."""
+
+    kind: ObjectiveKind
+    green: Exact = Field(description="Green from this score.")
+    amber: Exact = Field(description="Amber from this score; red below it.")
+    expected_at_end: Exact = Field(
+        description="Success on the cycle's last day; pace expects this times the elapsed share."
+    )
+
+
 class KeyResultScore(FromRow):
     """A key result scored against its current and its original plan."""
 
@@ -34,8 +45,9 @@ class KeyResultScore(FromRow):
     score: Score
     score_against_original_plan: Score
     traffic_light: TrafficLight
+    bar: BarPublic
     as_of: date = Field(description="The day pace and staleness are judged on.")
-    expected_progress: Score
+    expected_progress: Score = Field(description="The elapsed share of the cycle.")
     pace: Pace
     stale: bool
     retired: bool
@@ -57,6 +69,7 @@ class ObjectiveScore(FromRow):
         description="The same key results against their original baselines, targets, weights."
     )
     traffic_light: TrafficLight | None
+    bar: BarPublic
     retired: bool
     retired_reason_code: str | None
     version: int
@@ -76,7 +89,9 @@ class CycleScore(FromRow):
     green: int
     amber: int
     red: int
-    behind: int = Field(description="Key results whose score is below the expected progress.")
+    behind: int = Field(
+        description="Key results whose score is below their bar's expectation on the day."
+    )
     stale: int = Field(description="Key results with no check-in for 21 days.")
     net_confidence: Score | None = Field(
         description="Share of those key results on track minus share off track."

@@ -77,11 +77,12 @@ def test_a_quarter_of_okrs_over_http(
     assert check_in["id"] == nps["id"] and check_in["version"] == 2
     assert check_in["check_in_id"]
 
-    # Reading the key result: 0.5 exactly (the spec's NPS example), amber, ETag "2".
+    # Reading the key result: 0.5 exactly (the spec's NPS example), ETag "2"; red, as its
+    # objective is committed (amber would be an aspirational one's light, ADR 33).
     response = client.get(f"/v1/key-results/{nps['id']}", headers=admin)
     read = ok(response)
     assert read["version"] == 2
-    assert read["score"] == "0.5000" and read["traffic_light"] == "amber"
+    assert read["score"] == "0.5000" and read["traffic_light"] == "red"
     assert read["value"] == "41" and read["check_in_count"] == 1
     assert read["last_check_in"]["id"] == check_in["check_in_id"]
     assert read["last_check_in"]["actor"] == "root"
@@ -112,7 +113,7 @@ def test_a_quarter_of_okrs_over_http(
         )
     )
     read = ok(client.get(f"/v1/key-results/{churn['id']}", headers=admin))
-    assert read["score"] == "0.6364" and read["traffic_light"] == "amber"
+    assert read["score"] == "0.6364" and read["traffic_light"] == "red"
 
     # The NPS target is re-baselined with a reason: both plans are scored.
     rebaselined = ok(
@@ -148,8 +149,15 @@ def test_a_quarter_of_okrs_over_http(
     )
     objective = ok(client.get(f"/v1/objectives/{team['id']}", headers=admin))
     assert [kr["id"] for kr in objective["key_results"]] == [nps["id"], churn["id"]]
-    # (1 * 1 + 2 * 0.6364) / 3
-    assert objective["score"] == "0.7576" and objective["traffic_light"] == "green"
+    # (1 * 1 + 2 * 0.6364) / 3: amber by the committed bar.
+    assert objective["score"] == "0.7576" and objective["traffic_light"] == "amber"
+    assert objective["bar"] == {
+        "kind": "committed",
+        "green": "1",
+        "amber": "0.7",
+        "expected_at_end": "1",
+    }
+    assert [kr["traffic_light"] for kr in objective["key_results"]] == ["green", "red"]
 
     # The team objective is unaligned, with a reason.
     aligned = ok(

@@ -17,9 +17,9 @@ from domain.errors import (
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
-from domain.reports import KeyResultLine
-from domain.scoring import Pace, TrafficLight
-from domain.values import Reason, ReasonCode, check_reason, utc_today
+from domain.reports import KeyResultLine, judged
+from domain.scoring import Pace, TrafficLight, bar_for
+from domain.values import ObjectiveKind, Reason, ReasonCode, check_reason, utc_today
 
 Q3_START, Q3_END = date(2026, 7, 1), date(2026, 9, 30)
 PRIORITIES = Reason("the mid-quarter review moved engineers", ReasonCode.PRIORITIES_CHANGED)
@@ -348,7 +348,8 @@ def test_a_kpi_out_of_range_twice_running_is_an_okr_candidate() -> None:
 def test_a_key_result_line_is_the_key_result_as_it_stands_on_a_day() -> None:
     # The one builder every report, read model and replay uses for a key result's line.
     cycle = a_cycle()
-    churn = a_key_result(cycle, an_objective(cycle))
+    objective = an_objective(cycle)
+    churn = a_key_result(cycle, objective)
     churn.record_check_in(
         actor="head-of-cs",
         cycle=cycle,
@@ -357,7 +358,7 @@ def test_a_key_result_line_is_the_key_result_as_it_stands_on_a_day() -> None:
         note="playbook rolling out",
         effective_on=date(2026, 8, 1),
     )
-    line = KeyResultLine.of(churn, cycle, date(2026, 8, 1))
+    line = KeyResultLine.of(churn, cycle, date(2026, 8, 1), objective.kind)
     assert (line.id, line.title, line.owner, line.unit, line.direction, line.version) == (
         churn.id,
         "Gross revenue churn",
@@ -366,11 +367,14 @@ def test_a_key_result_line_is_the_key_result_as_it_stands_on_a_day() -> None:
         "decrease",
         churn.version,
     )
-    assert line.status == churn.status(cycle, date(2026, 8, 1))
+    # Judged by its objective's kind: committed, so 0.636 is red.
+    assert line.bar == bar_for(ObjectiveKind.COMMITTED)
+    assert line.status == judged(churn.status(cycle, date(2026, 8, 1)), line.bar)
     assert line.status.score.quantize(Decimal("0.001")) == Decimal("0.636")
+    assert line.status.traffic_light is TrafficLight.RED
 
     # A day before the check-in was effective, the line says what was known of that day.
-    assert KeyResultLine.of(churn, cycle, date(2026, 7, 31)).status.score == 0
+    assert KeyResultLine.of(churn, cycle, date(2026, 7, 31), objective.kind).status.score == 0
 
 
 def test_a_cycle_stands_by_its_dates_until_closed_even_early() -> None:

@@ -14,7 +14,7 @@ PINNED = {
     "audit_trail": "v2:428d807f08dcd988",
     "kpi_health": "v1:4dc60391e2d79c4b",
     "seal": "v1:1e71b8330b60945d",
-    "scores": "v2:e7e594fbdd010f03",
+    "scores": "v3:a357e9cdb921f61b",
 }
 
 
