@@ -27,6 +27,7 @@ from projections.evidence.items import (
     ReadingItem,
     RetirementItem,
     ScoreItem,
+    SelfAssessmentItem,
     TargetChangeItem,
 )
 
@@ -307,6 +308,7 @@ def _objective(evidence: PersonEvidence, objective: ObjectiveEvidence) -> str:
     )
     cite = _cite(objective.created) if objective.created else ""
     parts = [f'<h3>Objective: {title} <span class="muted">({about})</span> {cite}</h3>']
+    parts.append(_self_assessment(objective.self_assessment))
     if objective.retired is not None:
         parts.append(_retirement("Objective retired", objective.retired))
     if not objective.key_results:
@@ -330,6 +332,7 @@ def _key_result(evidence: PersonEvidence, kr: KeyResultEvidence) -> str:
         f'<p class="plan">Baseline <b>{_num(plan.baseline)}</b> → target '
         f"<b>{_num(plan.target)}</b> → final {final}</p>",
         _score(kr.score_at_end, retired=kr.retired is not None),
+        _self_assessment(kr.self_assessment),
     ]
     if (plan.baseline, plan.target) != (original.baseline, original.target):
         lines.append(
@@ -364,6 +367,18 @@ def _score(score: ScoreItem, *, retired: bool) -> str:
         f'<span class="{css}">{escape(score.traffic_light)}</span> '
         f'<span class="muted">on {score.as_of}, from the value {_num(score.value)}'
         f"{source}</span></p>"
+    )
+
+
+def _self_assessment(item: SelfAssessmentItem | None) -> str:
+    """The owner's own grade and reflection, beside the computed score (ADR 34)."""
+    if item is None:
+        return ""
+    reflection = escape(item.reflection).replace("\n", "<br>")
+    return (
+        f'<p class="self">Self-assessed <b>{_num(item.grade)}</b> by {escape(item.cite.actor)} '
+        f'<span class="muted">(recorded {_moment(item.cite.recorded_at)})</span>: '
+        f"{reflection}{_flags(item.flags)} {_cite(item.cite)}</p>"
     )
 
 

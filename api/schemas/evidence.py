@@ -106,6 +106,16 @@ class ScorePublic(EvidenceSchema):
     ]
 
 
+class SelfAssessmentEvidencePublic(EvidenceSchema):
+    """The owner's latest self-assessment as known at `known_at`, beside the computed score,
+    which it never changes (ADR 34)."""
+
+    grade: Annotated[Exact, Field(description="The owner's own grade, from 0 to 1.")]
+    reflection: str
+    flags: list[str]
+    cite: CitationPublic
+
+
 class KeyResultMonthPublic(EvidenceSchema):
     month: Annotated[str, Field(examples=["2026-07"])]
     starts_on: date
@@ -144,6 +154,7 @@ class KeyResultEvidencePublic(EvidenceSchema):
     retired: RetirementPublic | None
     months: list[KeyResultMonthPublic]
     created: CitationPublic
+    self_assessment: SelfAssessmentEvidencePublic | None
 
 
 class ObjectiveEvidencePublic(EvidenceSchema):
@@ -156,6 +167,7 @@ class ObjectiveEvidencePublic(EvidenceSchema):
     retired: RetirementPublic | None
     key_results: list[KeyResultEvidencePublic]
     created: CitationPublic | None
+    self_assessment: SelfAssessmentEvidencePublic | None
 
 
 class ThresholdPublic(EvidenceSchema):

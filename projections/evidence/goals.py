@@ -31,6 +31,7 @@ from projections.evidence.items import (
     ReadingItem,
     RetirementItem,
     ScoreItem,
+    SelfAssessmentItem,
     TargetChangeItem,
     ThresholdItem,
     Trend,
@@ -115,6 +116,23 @@ def _corrections(rows: Sequence[TrailEntry]) -> tuple[Correction, ...]:
 # Key results: baseline, target, final value, plan changes, check-ins month by month.
 
 
+def self_assessment(rows: Sequence[TrailEntry]) -> SelfAssessmentItem | None:
+    """The latest self-assessment among the goal's rows: a later one supersedes an earlier.
+
+    Whenever recorded (by the evidence's `known_at`): it is usually written after the
+    cycle's end, which may fall after the period's, and is about the goal, not a day.
+    """
+    row = _last(rows, "self_assessed")
+    if row is None:
+        return None
+    return SelfAssessmentItem(
+        grade=amount(row.after["grade"]),
+        reflection=str(row.after["reflection"]),
+        flags=row.flags,
+        cite=Citation.of(row),
+    )
+
+
 def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEvidence | None:
     created = first(rows, "created")
     if created is None:
@@ -176,6 +194,7 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
             for month in scope.months
         ),
         created=Citation.of(created),
+        self_assessment=self_assessment(rows),
     )
 
 

@@ -145,6 +145,17 @@ class KeyResultMonth:
 
 
 @dataclass(frozen=True)
+class SelfAssessmentItem:
+    """The owner's latest self-assessment as known at the evidence's `known_at`: shown
+    beside the computed score, never in it (ADR 34)."""
+
+    grade: Decimal
+    reflection: str
+    flags: tuple[str, ...]
+    cite: Citation
+
+
+@dataclass(frozen=True)
 class KeyResultEvidence:
     key_result_id: UUID
     title: str
@@ -168,6 +179,7 @@ class KeyResultEvidence:
     retired: RetirementItem | None
     months: tuple[KeyResultMonth, ...]
     created: Citation
+    self_assessment: SelfAssessmentItem | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,7 @@ class ObjectiveEvidence:
     retired: RetirementItem | None
     key_results: tuple[KeyResultEvidence, ...]
     created: Citation | None
+    self_assessment: SelfAssessmentItem | None = None
 
 
 @dataclass(frozen=True)

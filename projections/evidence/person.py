@@ -11,7 +11,14 @@ from datetime import date, datetime
 from uuid import UUID
 
 from projections.audit_trail import TrailEntry
-from projections.evidence.goals import Scope, first, key_result_evidence, kpi_evidence, share
+from projections.evidence.goals import (
+    Scope,
+    first,
+    key_result_evidence,
+    kpi_evidence,
+    self_assessment,
+    share,
+)
 from projections.evidence.items import (
     AreaEvidence,
     Citation,
@@ -140,6 +147,7 @@ def _objectives(
                 retired=scope.retirement(retired),
                 key_results=tuple(kr for _, kr in sorted(members[objective_id])),
                 created=Citation.of(created) if created else None,
+                self_assessment=self_assessment(objective_rows),
             )
         )
 

@@ -153,7 +153,9 @@ class EvidenceView:
         )
         earlier = self.earlier_check_ins(_scored(rows, scope), period_from, moment)
         rows = sorted([*rows, *earlier], key=lambda r: r.position)
-        served = self.rows_of_goals(objectives_served(rows), ("created", "retired"), moment)
+        served = self.rows_of_goals(
+            objectives_served(rows), ("created", "retired", "self_assessed"), moment
+        )
         settled = _to_the_second(moment, rows, opened, served)
         return person_evidence(person, scope, settled, rows, served)
 

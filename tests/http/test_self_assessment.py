@@ -34,8 +34,15 @@ def ana(tokens: Tokens) -> Headers:
 
 
 def test_a_closed_cycle_takes_self_assessments_beside_its_frozen_scores(
-    client: httpx.Client, live: LiveServer, admin: Headers, goals: Goals, ana: Headers
+    client: httpx.Client,
+    live: LiveServer,
+    admin: Headers,
+    goals: Goals,
+    ana: Headers,
+    tokens: Tokens,
 ) -> None:
+    # Issued before the audit trail catches up: evidence waits for the whole log.
+    reviewer = tokens.headers("rita", Role.REVIEWER)
     goals.open_cycle()
     objective = goals.objective("ana")
     key_result = goals.key_result(objective["id"], "ana")
@@ -83,6 +90,25 @@ def test_a_closed_cycle_takes_self_assessments_beside_its_frozen_scores(
         ({"grade": "0.7"}, "0.8"),
     ]
     assert all(AFTER_CLOSE in e["flags"] for e in assessed)
+    # Evidence shows the latest beside the computed score, as known at its known_at.
+    evidence = "/v1/people/ana/evidence"
+    period = {"from": CYCLE["starts_on"], "to": CYCLE["ends_on"]}
+    data = client.get(evidence, params=period, headers=reviewer).json()
+    [served] = data["objectives"]
+    [kr] = served["key_results"]
+    assert (served["self_assessment"]["grade"], kr["self_assessment"]["grade"]) == ("0.6", "0.8")
+    assert kr["self_assessment"]["reflection"] == "Churn fell;\nthe playbook reached half late."
+    assert AFTER_CLOSE in kr["self_assessment"]["flags"]
+    assert kr["score_at_end"]["score"] == before["score"]
+    known_then = {**period, "known_at": read["self_assessment"]["recorded_at"]}
+    answer = client.get(evidence, params=known_then, headers=reviewer)
+    assert answer.status_code == 200, answer.text
+    then_data = answer.json()
+    assert then_data["objectives"][0]["key_results"][0]["self_assessment"]["grade"] == "0.7"
+    page = client.get(evidence, params=period, headers={**reviewer, "Accept": "text/html"})
+    assert page.status_code == 200 and "Self-assessed <b>0.8</b> by ana" in page.text
+    assert "the playbook reached half late" in page.text
+
     report = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=admin).json()["items"]
     assert [(r["goal_id"], r["event"]) for r in report if r["event"] == "self_assessed"] == [
         (key_result["id"], "self_assessed"),
