@@ -52,10 +52,16 @@ class SelfAssessedEvent(LedgerAggregate.Event):
         aggregate.self_assessments = [*getattr(aggregate, "self_assessments", []), row]
 
 
+def self_assessments(goal: LedgerAggregate) -> list[SelfAssessment]:
+    """Every assessment of the goal as loaded, in the order recorded."""
+    rows: list[dict[str, Any]] = getattr(goal, "self_assessments", [])
+    return [SelfAssessment(**row) for row in rows]
+
+
 def latest_self_assessment(goal: LedgerAggregate) -> SelfAssessment | None:
     """The assessment in force on the goal as loaded (as known at the load's time)."""
-    rows: list[dict[str, Any]] = getattr(goal, "self_assessments", [])
-    return SelfAssessment(**rows[-1]) if rows else None
+    found = self_assessments(goal)
+    return found[-1] if found else None
 
 
 def window(cycle: Cycle, days_after_close: int) -> tuple[date, datetime | None]:
