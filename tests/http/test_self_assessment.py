@@ -195,3 +195,25 @@ def test_who_may_assess_an_objective(
     problem(assess(client, objective, tokens.headers("bo", Role.MEMBER)), 403)
     created(assess(client, objective, tokens.headers("mo", Role.MANAGER, reports=["ana"])))
     created(assess(client, objective, ana))
+
+
+def test_a_retried_assessment_is_stored_once_and_a_stale_one_refused(
+    client: httpx.Client, goals: Goals, ana: Headers
+) -> None:
+    goals.open_cycle()
+    path = f"/v1/key-results/{goals.key_result(goals.objective('ana')['id'], 'ana')['id']}"
+    version = ok(client.get(path, headers=ana))["version"]
+    keyed = {**ana, "Idempotency-Key": "assess-1"}
+    first = created(assess(client, path, keyed))
+    again = created(assess(client, path, keyed))
+    assert (
+        (again["id"], again["version"])
+        == (first["id"], first["version"])
+        == (
+            first["id"],
+            version + 1,
+        )
+    )
+    problem(assess(client, path, {**ana, "If-Match": f'"{version}"'}), 412)
+    created(assess(client, path, {**ana, "If-Match": f'"{version + 1}"'}))
+    assert ok(client.get(path, headers=ana))["version"] == version + 2
