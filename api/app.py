@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import consistency, docs_pages, problems
 from api.routes import (
     audit,
+    calibration,
     changes,
     cycles,
     events,
@@ -220,7 +221,7 @@ def create_app(
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
     for module in (
         history, kpi_health, changes, evidence, audit, events, webhooks, scores,
-        cycles, objectives, key_results, kpis,
+        calibration, cycles, objectives, key_results, kpis,
     ):  # fmt: skip
         app.include_router(module.router)
 

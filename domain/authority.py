@@ -41,6 +41,7 @@ class Command(StrEnum):
     READ_CHANGE_REPORT = "read_change_report"
     VERIFY_SEAL = "verify_seal"
     READ_EVIDENCE = "read_evidence"
+    READ_CALIBRATION = "read_calibration"
     FOLLOW_EVENTS = "follow_events"
     MANAGE_WEBHOOKS = "manage_webhooks"
 
@@ -91,6 +92,7 @@ DESCRIPTIONS: dict[Command, str] = {
     Command.READ_CHANGE_REPORT: "read a cycle's change report",
     Command.VERIFY_SEAL: "verify the seal",
     Command.READ_EVIDENCE: "read a person's appraisal evidence",
+    Command.READ_CALIBRATION: "read owners' calibration over closed cycles",
     Command.FOLLOW_EVENTS: "follow the event feed and stream",
     Command.MANAGE_WEBHOOKS: "subscribe and manage its own webhooks",
 }
@@ -141,6 +143,8 @@ _ALLOWED: dict[Command, dict[Role, frozenset[Relation]]] = {
     Command.READ_CHANGE_REPORT: _unscoped(Role.AUDITOR),
     Command.VERIFY_SEAL: _unscoped(Role.AUDITOR),
     Command.READ_EVIDENCE: _unscoped(Role.REVIEWER),
+    # Judging how owners set their bars is the auditor's and the reviewer's (ADR 33).
+    Command.READ_CALIBRATION: _unscoped(Role.AUDITOR, Role.REVIEWER),
     Command.FOLLOW_EVENTS: _unscoped(Role.SERVICE),
     Command.MANAGE_WEBHOOKS: _unscoped(Role.SERVICE),
 }

@@ -287,6 +287,11 @@ def _read_evidence(world: Arrange, owner: str) -> Act:
     return world.get(f"/v1/people/{owner}/evidence?from=2026-07-01&to=2026-09-30")
 
 
+def _read_calibration(world: Arrange, owner: str) -> Act:
+    world.caught_up()
+    return world.get("/v1/calibration")
+
+
 def _follow_events(world: Arrange, owner: str) -> Act:
     return world.get("/v1/events?limit=5")
 
@@ -318,6 +323,7 @@ REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.READ_CHANGE_REPORT: _read_change_report,
     Command.VERIFY_SEAL: _verify_seal,
     Command.READ_EVIDENCE: _read_evidence,
+    Command.READ_CALIBRATION: _read_calibration,
     Command.FOLLOW_EVENTS: _follow_events,
     Command.MANAGE_WEBHOOKS: _manage_webhooks,
 }

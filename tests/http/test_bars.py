@@ -113,3 +113,71 @@ def test_objective_cycle_and_key_result_reads_follow_the_kind(
         "aspirational": "green",
         "committed": "amber",
     }
+
+
+def test_calibration_per_owner_over_closed_cycles(
+    client: httpx.Client, goals: Goals, ledger: GoalLedger, tokens: Tokens, member: Headers
+) -> None:
+    goals.open_cycle()
+    stretch = goals.objective("ana", kind="aspirational", title="Delight every customer")
+    promise = goals.objective("ana", kind="committed", title="Keep what we sold")
+    bens = goals.objective("ben", kind="committed", title="Ship the platform")
+    # NPS from 32 to 50: 50 is 1.0, 37 is 5/18 (at most 0.3), 44.6 is 0.7, 47 is 0.8333.
+    for objective, owner, value in (
+        (stretch, "ana", "50"),
+        (stretch, "ana", "37"),
+        (stretch, "ana", "44.6"),
+        (promise, "ana", "47"),
+        (promise, "ana", "50"),
+        (bens, "ben", "50"),
+    ):
+        key_result = goals.key_result(objective["id"], owner, title=f"NPS to {value}")
+        goals.check_in(key_result["id"], value=value)
+    auditor = tokens.headers("audrey", Role.AUDITOR)
+    reviewer = tokens.headers("rita", Role.REVIEWER)
+    project(ledger)
+    # Not closed yet: no score is final, so no calibration.
+    assert read(client.get("/v1/calibration", headers=auditor))["owners"] == []
+
+    closed = client.post(f"/v1/cycles/{CYCLE['id']}/close", headers=goals.admin)
+    assert closed.status_code == 200, closed.text
+    at = project(ledger)
+    found = read(client.get("/v1/calibration", headers=auditor))
+    assert found["position"] == at
+    ana = {
+        "owner": "ana",
+        "cycles": 1,
+        "aspirational": 3,
+        "aspirational_at_one": 1,
+        "aspirational_at_one_share": "0.3333",
+        "aspirational_at_most_fantasy": 1,
+        "aspirational_at_most_fantasy_share": "0.3333",
+        "committed": 2,
+        "committed_below_one": 1,
+        "committed_below_one_share": "0.5000",
+    }
+    ben = {
+        "owner": "ben",
+        "cycles": 1,
+        "aspirational": 0,
+        "aspirational_at_one": 0,
+        "aspirational_at_one_share": None,
+        "aspirational_at_most_fantasy": 0,
+        "aspirational_at_most_fantasy_share": None,
+        "committed": 1,
+        "committed_below_one": 0,
+        "committed_below_one_share": "0.0000",
+    }
+    assert found["owners"] == [ana, ben]
+    by_reviewer = client.get(
+        "/v1/calibration", params={"owner": "ana", "cycle_id": CYCLE["id"]}, headers=reviewer
+    )
+    assert read(by_reviewer)["owners"] == [ana]
+    # Members do not read it; an owner or cycle that does not exist is a 404 naming it.
+    assert client.get("/v1/calibration", headers=member).status_code == 403
+    missing = client.get("/v1/calibration", params={"owner": "nobody"}, headers=auditor)
+    assert missing.status_code == 404
+    assert missing.json()["field"] == "query.owner"
+    missing = client.get("/v1/calibration", params={"cycle_id": "2027-Q1"}, headers=auditor)
+    assert missing.status_code == 404
+    assert missing.json()["field"] == "query.cycle_id"

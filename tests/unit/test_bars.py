@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.calibration import FinalScore, calibrate
 from domain.scoring import BARS, Pace, TrafficLight, bar_for, expected_progress
 from domain.values import ObjectiveKind
 
@@ -64,3 +65,33 @@ def test_the_same_score_on_the_same_day_is_judged_by_the_kind() -> None:
     score = Decimal("0.4")  # elapsed is about 0.5: 0.7 x 0.5 = 0.35 <= 0.4 < 0.5
     assert ASPIRATIONAL.pace(score, elapsed) is Pace.ON_PACE
     assert COMMITTED.pace(score, elapsed) is Pace.BEHIND
+
+
+def test_calibration_counts_each_kind_against_its_own_line() -> None:
+    def final(owner: str, kind: ObjectiveKind, score: str, cycle: str = "2026-Q3") -> FinalScore:
+        return FinalScore(owner, cycle, kind, Decimal(score))
+
+    stretch, promise = ObjectiveKind.ASPIRATIONAL, ObjectiveKind.COMMITTED
+    (ana,) = calibrate(
+        [
+            final("ana", stretch, "1"),
+            final("ana", stretch, "0.3"),  # at most 0.3: fantasy, boundary included
+            final("ana", stretch, "0.3001"),
+            final("ana", stretch, "0.99995", cycle="2026-Q4"),  # not 1: no sandbagging sign
+            final("ana", promise, "0.99995"),  # unrounded: a promise missed
+            final("ana", promise, "1"),
+        ]
+    )
+    assert (ana.cycles, ana.aspirational, ana.aspirational_at_one) == (2, 4, 1)
+    assert ana.aspirational_at_one_share == Decimal("0.25")
+    assert (ana.aspirational_at_most_fantasy, ana.aspirational_at_most_fantasy_share) == (
+        1,
+        Decimal("0.25"),
+    )
+    assert (ana.committed, ana.committed_below_one) == (2, 1)
+    assert ana.committed_below_one_share == Decimal("0.5")
+    # None of a kind: no share, rather than a share of nothing.
+    (ben,) = calibrate([final("ben", promise, "1")])
+    assert ben.aspirational == 0 and ben.aspirational_at_one_share is None
+    assert ben.committed_below_one_share == 0
+    assert calibrate([]) == []
