@@ -224,8 +224,10 @@ def test_the_worker_listens_again_after_its_listen_connection_is_killed(
         with pg_admin(pg_database) as admin:
 
             def listener() -> int | None:
+                # This test's database only: other processes' workers listen too.
                 row = admin.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE application_name = %s AND datname = current_database()",
                     (LISTENER_APPLICATION_NAME,),
                 ).fetchone()
                 return int(row[0]) if row else None
