@@ -38,6 +38,7 @@ from domain.errors import (
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from domain.plan_size import PlanWarning
 from domain.values import check_identifier, utc_today
 from storage.requests import IdempotentRequest
 
@@ -206,6 +207,7 @@ class LedgerCore(Application[UUID]):
         *aggregates: LedgerAggregate,
         unchanged: Sequence[LedgerAggregate] = (),
         request: IdempotentRequest | None = None,
+        warnings: Sequence[PlanWarning] = (),
     ) -> Saved:
         """Save in one transaction and say what was stored; a lost race is a ConcurrencyError.
 
@@ -220,7 +222,9 @@ class LedgerCore(Application[UUID]):
         # Ids and versions are final before the save (which clears the pending events), so
         # the result is known here, and a request stores the one its first response gives.
         primary = aggregates[0]
-        result = Saved(primary.id, primary.version, (), _pending_check_in_id(primary))
+        result = Saved(
+            primary.id, primary.version, (), _pending_check_in_id(primary), tuple(warnings)
+        )
         kwargs: dict[str, Any] = {}
         if unchanged:
             kwargs["unchanged"] = [(goal.id, goal.version) for goal in unchanged]

@@ -12,6 +12,7 @@ from application.values import Saved
 from domain.access import AccessGrant
 from domain.authority import Command
 from domain.key_result import KeyResult
+from domain.plan_size import key_results_warnings
 from domain.values import Confidence, Direction, ReasonCode, check_reason, utc_today
 from storage.requests import IdempotentRequest
 
@@ -56,7 +57,16 @@ class KeyResultCommands(LedgerCore):
             measurement_query=measurement_query,
             effective_on=self._default_day(cycle, effective_on),
         )
-        return self._save(key_result, objective, unchanged=(cycle,), request=request)
+        # The objective lists its key results; whether each is live needs its own load.
+        live = 1 + sum(
+            not self.get_key_result(other_id).is_retired
+            for other_id in objective.key_result_ids
+            if other_id != key_result.id
+        )
+        warnings = key_results_warnings(live, written=True)
+        return self._save(
+            key_result, objective, unchanged=(cycle,), request=request, warnings=warnings
+        )
 
     @command
     def record_check_in(

@@ -11,6 +11,7 @@ from application.values import Saved
 from domain.access import AccessGrant
 from domain.authority import Command
 from domain.objective import Objective
+from domain.plan_size import objectives_warnings
 from domain.values import ObjectiveKind, ReasonCode, check_reason
 from storage.requests import IdempotentRequest
 
@@ -41,7 +42,17 @@ class ObjectiveCommands(LedgerCore):
         objective = Objective.create(
             actor=actor, cycle=cycle, title=title, owner=owner, kind=kind, parent=parent
         )
-        return self._save(objective, cycle, request=request)
+        # The owner's other live objectives, loaded from the cycle's list: a load per
+        # objective in the cycle, each kept and fast-forwarded (ADR 20, ADR 35).
+        others = [
+            other
+            for other_id in cycle.objective_ids
+            if other_id != objective.id
+            and (other := self.get_objective(other_id)).owner == objective.owner
+        ]
+        live = 1 + sum(not other.is_retired for other in others)
+        warnings = objectives_warnings(objective.owner, live)
+        return self._save(objective, cycle, request=request, warnings=warnings)
 
     @command
     def align_objective(

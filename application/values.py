@@ -9,6 +9,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.base import derived_id
+from domain.plan_size import PlanWarning, PlanWarningCode
 from domain.values import Confidence
 
 
@@ -20,6 +21,9 @@ class Saved:
     version: int
     positions: tuple[int, ...]
     check_in_id: UUID | None = None
+    # Plan-size guidance the write crossed (ADR 35): stored with an idempotent request's
+    # result, so a retry answers them too.
+    warnings: tuple[PlanWarning, ...] = ()
 
     @property
     def position(self) -> int | None:
@@ -31,6 +35,7 @@ class Saved:
                 "id": str(self.id),
                 "version": self.version,
                 "check_in_id": str(self.check_in_id) if self.check_in_id else None,
+                "warnings": [{"code": w.code.value, "message": w.message} for w in self.warnings],
             }
         )
 
@@ -43,6 +48,11 @@ class Saved:
             version=data["version"],
             positions=(),
             check_in_id=UUID(check_in_id) if check_in_id else None,
+            # Results stored before the guidance have none.
+            warnings=tuple(
+                PlanWarning(PlanWarningCode(w["code"]), w["message"])
+                for w in data.get("warnings", ())
+            ),
         )
 
 

@@ -12,7 +12,7 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import Query, Response
 
 from api.problems import Problem, ProblemError
-from api.schemas.common import Day, Moment, Written
+from api.schemas.common import Day, Moment, PlanWarningPublic, Written
 from application.ledger import Saved
 
 T = TypeVar("T")
@@ -102,6 +102,7 @@ def written(
         version=saved.version,
         position=saved.position,
         check_in_id=saved.check_in_id,
+        warnings=[PlanWarningPublic(code=w.code, message=w.message) for w in saved.warnings],
     )
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from domain.errors import InvalidInputError
+from domain.plan_size import PlanWarningCode
 from domain.scoring import rounded
 from domain.values import (
     EARLIEST_DATE,
@@ -136,6 +137,13 @@ class Retire(Request):
     effective_on: Day | None = None
 
 
+class PlanWarningPublic(BaseModel):
+    """Plan-size guidance a write crossed: stored all the same (ADR 35)."""
+
+    code: PlanWarningCode
+    message: str
+
+
 class Written(BaseModel):
     """What a write stored: the goal's id (a cycle's key) and its new version (its ETag)."""
 
@@ -148,6 +156,11 @@ class Written(BaseModel):
     )
     check_in_id: UUID | None = None
     reading_id: UUID | None = None
+    warnings: list[PlanWarningPublic] = Field(
+        default_factory=list,
+        description="Plan-size guidance (1-3 objectives per owner per cycle, 2-5 key "
+        "results per objective) this write crossed; the write is stored regardless.",
+    )
 
 
 class RetiredPublic(FromRow):

@@ -1,0 +1,56 @@
+"""Plan-size guidance over HTTP on PostgreSQL (ADR 35): the write past a bound is
+stored (201) and says so; retiring one brings the count back under."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.http.conftest import Goals, Headers
+
+pytestmark = pytest.mark.postgres
+
+REASON = {"reason": "the plan changed", "reason_code": "priorities_changed"}
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [warning["code"] for warning in body["warnings"]]
+
+
+def test_a_fourth_objective_is_stored_with_a_warning(
+    client: httpx.Client, admin: Headers, goals: Goals
+) -> None:
+    goals.open_cycle()
+    first = [goals.objective("ana") for _ in range(3)]
+    assert [codes(body) for body in first] == [[], [], []]
+    goals.objective("ben")  # another owner's objective counts for ben alone
+    fourth = goals.objective("ana")
+    assert codes(fourth) == ["too_many_objectives"]
+    assert "ana has 4 objectives" in fourth["warnings"][0]["message"]
+    # Retired objectives do not count: with two retired, a fifth leaves three live.
+    for retired in (first[0], fourth):
+        response = client.post(f"/v1/objectives/{retired['id']}/retire", json=REASON, headers=admin)
+        assert response.status_code == 200, response.text
+    assert codes(goals.objective("ana")) == []
+
+
+def test_a_sixth_key_result_is_stored_with_a_warning(
+    client: httpx.Client, admin: Headers, goals: Goals
+) -> None:
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    first = [goals.key_result(objective["id"]) for _ in range(5)]
+    # The first key result leaves the objective with fewer than 2: no warning on a write.
+    assert [codes(body) for body in first] == [[]] * 5
+    sixth = goals.key_result(objective["id"])
+    assert codes(sixth) == ["too_many_key_results"]
+    # Retired key results do not count: with two retired, the next leaves five live.
+    for retired in first[:2]:
+        response = client.post(
+            f"/v1/key-results/{retired['id']}/retire", json=REASON, headers=admin
+        )
+        assert response.status_code == 200, response.text
+    assert codes(goals.key_result(objective["id"])) == []
+    assert codes(goals.key_result(objective["id"])) == ["too_many_key_results"]
