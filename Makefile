@@ -40,6 +40,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@# The domain builds on the library's aggregates, never on its persistence (ADR 29).
+	@! grep -rnE 'eventsourcing\.(persistence|application|postgres|sqlite)' domain/ \
+	  || (echo "domain/ imports the library's persistence" && false)
 
 bench: $(STAMP) pg
 	$(BIN)/python -m bench.ledger
