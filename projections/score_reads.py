@@ -23,6 +23,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Composable, Identifier
 
+from domain.plan_size import PlanWarning, key_results_warnings
 from domain.reports import (
     KeyResultFigures,
     KeyResultLine,
@@ -132,10 +133,17 @@ class ObjectiveScoreRow:
     retired: bool
     retired_reason_code: str | None
     version: int
+    # Its key results not retired, for the plan-size guidance (ADR 35).
+    live_key_results: int
 
     @property
     def bar(self) -> Bar:
         return bar_for(self.kind)
+
+    @property
+    def warnings(self) -> list[PlanWarning]:
+        """Too few or too many key results; a retired objective is out of the plan."""
+        return [] if self.retired else key_results_warnings(self.live_key_results, written=False)
 
     @classmethod
     def of(cls, objective: ObjectiveStatus) -> ObjectiveScoreRow:
@@ -153,6 +161,7 @@ class ObjectiveScoreRow:
             retired=objective.retired is not None,
             retired_reason_code=objective.retired.reason_code.value if objective.retired else None,
             version=objective.version,
+            live_key_results=sum(line.status.retired is None for line in objective.key_results),
         )
 
     def figures(self) -> ObjectiveFigures:
@@ -279,6 +288,7 @@ def _objective_row(row: dict[str, Any]) -> ObjectiveScoreRow:
         retired=row["retired"],
         retired_reason_code=row["retired_reason_code"],
         version=int(row["version"]),
+        live_key_results=int(row["live_key_results"]),
     )
 
 
@@ -288,7 +298,12 @@ _KEY_RESULTS = SQL(
     "SELECT k.*, COALESCE(o.retired, %s) AS objective_retired FROM {key_result_scores} k"
     " LEFT JOIN {objective_scores} o ON o.objective_id = k.objective_id WHERE "
 )
-_OBJECTIVES = SQL("SELECT * FROM {objective_scores} WHERE ")
+# With its live key results counted, whichever of them the read lists.
+_OBJECTIVES = SQL(
+    "SELECT o.*, (SELECT COUNT(*) FROM {key_result_scores} k"
+    " WHERE k.objective_id = o.objective_id AND k.retired = %s) AS live_key_results"
+    " FROM {objective_scores} o WHERE "
+)
 
 
 def _where(alias: str | None, **equal: Any) -> tuple[Composable, list[Any]]:
@@ -323,11 +338,13 @@ def scores(
             KEY_RESULT_TYPES,
         )
     ]
-    where, params = _where(None, cycle_id=cycle_id, owner=owner)
+    where, params = _where("o", cycle_id=cycle_id, owner=owner)
     objectives = [
         _objective_row(row)
         for row in database.query(
-            _OBJECTIVES + where + SQL(" ORDER BY cycle_id, created_at"), params, OBJECTIVE_TYPES
+            _OBJECTIVES + where + SQL(" ORDER BY o.cycle_id, o.created_at"),
+            [False, *params],
+            OBJECTIVE_TYPES,
         )
     ]
     cycles = sorted({row.cycle_id for row in key_results} | {row.cycle_id for row in objectives})
@@ -356,8 +373,8 @@ def cycle_rollup(database: ViewDatabase, cycle_id: str, today: date) -> Rollup:
     """The whole cycle's figures over its goals that are not retired."""
     where, params = _where("k", cycle_id=cycle_id, retired=False)
     key_results = database.query(_KEY_RESULTS + where, [False, *params], KEY_RESULT_TYPES)
-    where, params = _where(None, cycle_id=cycle_id, retired=False)
-    objectives = database.query(_OBJECTIVES + where, params, OBJECTIVE_TYPES)
+    where, params = _where("o", cycle_id=cycle_id, retired=False)
+    objectives = database.query(_OBJECTIVES + where, [False, *params], OBJECTIVE_TYPES)
     return Rollup.of(
         cycle_id,
         None,

@@ -102,7 +102,7 @@ def written(
         version=saved.version,
         position=saved.position,
         check_in_id=saved.check_in_id,
-        warnings=[PlanWarningPublic(code=w.code, message=w.message) for w in saved.warnings],
+        warnings=[PlanWarningPublic.model_validate(w) for w in saved.warnings],
     )
 
 

@@ -137,7 +137,7 @@ class Retire(Request):
     effective_on: Day | None = None
 
 
-class PlanWarningPublic(BaseModel):
+class PlanWarningPublic(FromRow):
     """Plan-size guidance a write crossed: stored all the same (ADR 35)."""
 
     code: PlanWarningCode

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
-from api.schemas.common import Exact, FromRow, LogHead, Score
+from api.schemas.common import Exact, FromRow, LogHead, PlanWarningPublic, Score
+from domain.plan_size import objectives_warnings
 from domain.scoring import Pace, TrafficLight
 from domain.values import Confidence, Direction, ObjectiveKind
 
@@ -73,6 +74,10 @@ class ObjectiveScore(FromRow):
     retired: bool
     retired_reason_code: str | None
     version: int
+    warnings: list[PlanWarningPublic] = Field(
+        description="Plan-size guidance (ADR 35): fewer than 2 or more than 5 key results "
+        "not retired; none for a retired objective."
+    )
 
 
 class CycleScore(FromRow):
@@ -102,6 +107,16 @@ class OwnerScore(CycleScore):
     """One owner's figures in a cycle: the objectives and the key results they own."""
 
     owner: str
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Plan-size guidance (ADR 35): more than 3 objectives not retired in the cycle."
+    )
+    @property
+    def warnings(self) -> list[PlanWarningPublic]:
+        return [
+            PlanWarningPublic.model_validate(w)
+            for w in objectives_warnings(self.owner, self.objectives)
+        ]
 
 
 class ScoresPage(BaseModel):

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.conftest import Goals, Headers
+from application.ledger import GoalLedger
+from projections.registry import worker_for
+from tests.http.conftest import CYCLE, Goals, Headers
 
 pytestmark = pytest.mark.postgres
 
@@ -54,3 +56,31 @@ def test_a_sixth_key_result_is_stored_with_a_warning(
         assert response.status_code == 200, response.text
     assert codes(goals.key_result(objective["id"])) == []
     assert codes(goals.key_result(objective["id"])) == ["too_many_key_results"]
+
+
+def test_scores_show_the_plan_size_now_and_replayed(
+    client: httpx.Client, admin: Headers, goals: Goals, ledger: GoalLedger
+) -> None:
+    goals.open_cycle()
+    small, large, *_ = [goals.objective("ana") for _ in range(4)]
+    goals.objective("ben")
+    goals.key_result(small["id"])
+    for _ in range(6):
+        goals.key_result(large["id"])
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+    now = client.get("/v1/scores", headers=admin)
+    replayed = client.get(
+        "/v1/scores", params={"cycle_id": CYCLE["id"], "as_of": CYCLE["ends_on"]}, headers=admin
+    )
+    for response in (now, replayed):
+        assert response.status_code == 200, response.text
+        board = response.json()
+        objectives = {row["id"]: codes(row) for row in board["objectives"]}
+        assert objectives[small["id"]] == ["too_few_key_results"]
+        assert objectives[large["id"]] == ["too_many_key_results"]
+        assert {row["owner"]: codes(row) for row in board["owners"]} == {
+            "ana": ["too_many_objectives"],
+            "ben": [],
+        }

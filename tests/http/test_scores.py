@@ -158,8 +158,8 @@ def test_scores_now_from_the_read_model(
     # One of two on track, none off track.
     assert found["cycles"] == [{"cycle_id": CYCLE["id"], **WHOLE_CYCLE}]
     assert found["owners"] == [
-        {"cycle_id": CYCLE["id"], "owner": "ana", **ANA},
-        {"cycle_id": CYCLE["id"], "owner": "ben", **BEN},
+        {"cycle_id": CYCLE["id"], "owner": "ana", **ANA, "warnings": []},
+        {"cycle_id": CYCLE["id"], "owner": "ben", **BEN, "warnings": []},
     ]
 
 
@@ -171,7 +171,7 @@ def test_filters_by_owner_and_cycle(
     assert [row["id"] for row in bens["objectives"]] == [story["ben"]["id"]]
     # The cycle's figures stay the whole cycle's; the owners' are Ben's alone.
     assert bens["cycles"] == [{"cycle_id": CYCLE["id"], **WHOLE_CYCLE}]
-    assert bens["owners"] == [{"cycle_id": CYCLE["id"], "owner": "ben", **BEN}]
+    assert bens["owners"] == [{"cycle_id": CYCLE["id"], "owner": "ben", **BEN, "warnings": []}]
     same = body(client.get("/v1/scores", params={"cycle_id": CYCLE["id"]}, headers=member))
     assert len(same["key_results"]) == 2
     # A cycle never opened is not found; one opened without goals yet has an empty row.
