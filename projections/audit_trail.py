@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -28,11 +28,13 @@ from domain.objective import Objective
 from domain.scoring import TrafficLight
 from domain.values import Direction
 from projections import audit_changes as changes
+from projections.audit_plan_size import oversized
 from projections.base import ReadModel
 from storage.rows import Decoder, Row, day, json_value, moment, uuid_value
 from storage.views import ViewDatabase, ViewTransaction
 
 BACKDATED_AFTER_DAYS = 7
+G = TypeVar("G", bound=LedgerAggregate)
 
 # Events whose effective date is a claim about the past: a check-in or reading for a day,
 # a change of plan taking effect on a day. Creation dates the goal's first plan (a goal
@@ -62,7 +64,9 @@ class Flag(StrEnum):
     - re-baselined after half the cycle: recorded (or effective) past the cycle's midpoint;
     - backdated more than 7 days: recorded over 7 days after the date it is effective on;
     - changed after close: recorded after its cycle was closed (only corrections and
-      self-assessments can be, ADR 34).
+      self-assessments can be, ADR 34);
+    - plan oversized: the creation that took its owner past 3 objectives in the cycle, or
+      its objective past 5 key results, not counting retired ones (ADR 35).
     """
 
     TARGET_LOWERED = "target_lowered"
@@ -70,6 +74,7 @@ class Flag(StrEnum):
     REBASELINED_AFTER_HALF = "rebaselined_after_half_the_cycle"
     BACKDATED = "backdated_more_than_7_days"
     CHANGED_AFTER_CLOSE = "changed_after_close"
+    PLAN_OVERSIZED = "plan_oversized"
 
 
 FLAGS: tuple[str, ...] = tuple(flag.value for flag in Flag)
@@ -98,7 +103,8 @@ class Entry:
 class AuditTrail(ReadModel):
     name = "audit_trail"
     # 2: `reported` and its partial index, for the change report.
-    version = 2
+    # 3: creations past the plan-size guidance flagged and reported (ADR 35).
+    version = 3
     _position = 0
     tables = (
         "CREATE TABLE IF NOT EXISTS {audit_trail} ("
@@ -140,6 +146,10 @@ class AuditTrail(ReadModel):
     def cycle(self, key: str) -> Cycle | None:
         """The goal's cycle as it stood at the event being projected."""
         return self.replicas.typed(Cycle, Cycle.create_id(key), self._position)
+
+    def goal(self, cls: type[G], goal_id: UUID) -> G | None:
+        """Any goal as it stood at the event being projected."""
+        return self.replicas.typed(cls, goal_id, self._position)
 
     def key_result(self, key_result_id: UUID) -> KeyResult | None:
         """A key result as it stood at the event being projected."""
@@ -243,6 +253,7 @@ def _reported(kind: str, event: str, flags: Sequence[str]) -> bool:
         event in REPORTED_EVENTS
         or (event == "check_in_recorded" and Flag.BACKDATED.value in flags)
         or Flag.CHANGED_AFTER_CLOSE.value in flags
+        or Flag.PLAN_OVERSIZED.value in flags
     )
 
 
@@ -275,7 +286,13 @@ def _retirement_flags(_: AuditTrail, __: object, ___: object, entry: Entry) -> l
     return [Flag.RETIRED_WHILE_RED] if red else []
 
 
+def _plan_size_flags(trail: AuditTrail, goal: LedgerAggregate, _: object, __: Entry) -> list[Flag]:
+    return [Flag.PLAN_OVERSIZED] if oversized(trail, goal) else []
+
+
 _FLAGS: dict[type[object], Callable[[AuditTrail, Any, Any, Entry], list[Flag]]] = {
+    Objective.Created: _plan_size_flags,
+    KeyResult.Created: _plan_size_flags,
     KeyResult.Rebaselined: _rebaseline_flags,
     KeyResult.Retired: _retirement_flags,
     Objective.Retired: _retirement_flags,

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from application.ledger import GoalLedger
+from domain.access import Role
 from projections.registry import worker_for
-from tests.http.conftest import CYCLE, Goals, Headers
+from tests.http.conftest import CYCLE, Goals, Headers, Tokens
 
 pytestmark = pytest.mark.postgres
 
@@ -84,3 +85,34 @@ def test_scores_show_the_plan_size_now_and_replayed(
             "ana": ["too_many_objectives"],
             "ben": [],
         }
+
+
+def test_the_change_report_flags_the_creation_past_a_bound(
+    client: httpx.Client, goals: Goals, ledger: GoalLedger, tokens: Tokens
+) -> None:
+    goals.open_cycle()
+    ana = [goals.objective("ana") for _ in range(4)]
+    goals.objective("ben")
+    key_results = [goals.key_result(ana[0]["id"]) for _ in range(6)]
+    auditor = tokens.headers("audrey", Role.AUDITOR)  # issuing a token is a write too
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+    response = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=auditor)
+    assert response.status_code == 200, response.text
+    rows = response.json()["items"]
+    # Only the two creations that crossed a bound are reported, each flagged.
+    assert [(row["goal_id"], row["flags"]) for row in rows] == [
+        (ana[3]["id"], ["plan_oversized"]),
+        (key_results[5]["id"], ["plan_oversized"]),
+    ]
+    assert [row["goal_kind"] for row in rows] == ["objective", "key_result"]
+    flagged = client.get(
+        f"/v1/cycles/{CYCLE['id']}/changes",
+        params={"flag": "plan_oversized"},
+        headers=auditor,
+    )
+    assert [row["goal_id"] for row in flagged.json()["items"]] == [
+        ana[3]["id"],
+        key_results[5]["id"],
+    ]

@@ -580,3 +580,40 @@ def test_values_before_and_after_are_plain_decimals_never_exponents(ledger: Goal
     assert (created.after["baseline"], created.after["target"]) == ("0.000001", "0.0000001")
     assert checked_in.before["value"] == "0.000001" and checked_in.after["value"] == "0.0000005"
     assert (reweighted.before["weight"], reweighted.after["weight"]) == ("1", "0.0000002")
+
+
+def test_creations_past_the_plan_size_are_flagged_and_reported(ledger: GoalLedger) -> None:
+    """ADR 35: the 4th live objective of an owner in a cycle, the 6th live key result of
+    an objective; retired goals do not count."""
+    ledger.open_cycle(
+        actor="ops", key="2026-P", starts_on=days_ago(10), ends_on=days_ago(10) + timedelta(90)
+    )
+
+    def objective(owner: str) -> Saved:
+        return ledger.create_objective(
+            actor=owner, cycle_id="2026-P", title="grow", owner=owner, kind="aspirational"
+        )
+
+    ana = [objective("ana") for _ in range(3)]
+    objective("ben")
+    fourth = objective("ana")
+    krs = [
+        key_result(ledger, ana[0].id, f"kr{n}", "ana", "increase", "0", "10", days_ago(1))
+        for n in range(6)
+    ]
+    for retired in krs[:2]:
+        ledger.retire_key_result(
+            actor="ana", key_result_id=retired, reason="dropped", reason_code="priorities_changed"
+        )
+    # Four live: the next makes five, then six.
+    key_result(ledger, ana[0].id, "kr6", "ana", "increase", "0", "10", days_ago(1))
+    sixth = key_result(ledger, ana[0].id, "kr7", "ana", "increase", "0", "10", days_ago(1))
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+    report = change_report(worker.database, "2026-P", limit=100)
+    assert [(row.goal_id, row.flags) for row in report if row.event == "created"] == [
+        (fourth.id, (Flag.PLAN_OVERSIZED,)),
+        (krs[5], (Flag.PLAN_OVERSIZED,)),
+        (sixth, (Flag.PLAN_OVERSIZED,)),
+    ]
