@@ -81,7 +81,7 @@ HOSTILE_BODIES = [
     ("text/plain", b"[" * 30_000),
     ("application/json", b'{"a": ' * 5_000 + b"1" + b"}" * 5_000),
     ("application/json", b'{"value": 62.123456789012345678901, "value": 1e999}'),
-    ("application/json", b'{"note": "\u0000", "title": "\ud800"}'),
+    ("application/json", b'{"note": "\\u0000", "title": "\\ud800"}'),
     ("text/plain", b"\xff\xfe"),
 ]
 load_all_checks()
