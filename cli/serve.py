@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from typing import Annotated
 
 import typer
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from cli.common import CommandLineError, database_url, describe_store, user_errors
 from storage.reach import check_store
 from storage.settings import Settings, read_database_urls
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection.
+
+    With several workers uvicorn binds the listening socket itself with protocol 0,
+    and asyncio only turns on TCP_NODELAY for sockets whose protocol is IPPROTO_TCP;
+    each keep-alive response then waited ~40 ms for the client's delayed ACK
+    (uvicorn issue #3149).
+    """
+
+    # Narrowed to Transport as uvicorn's own H11Protocol narrows it (asyncio passes one).
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def serve(
@@ -43,5 +63,6 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=NoDelayH11Protocol,
         log_level="info",
     )
