@@ -129,10 +129,9 @@ def main() -> None:
         "--workers",
         type=int,
         default=1,
-        # uvicorn's supervisor binds the listener without IPPROTO_TCP, so accepted sockets
-        # keep Nagle on and each keep-alive request waits ~43 ms for a delayed ACK on Linux
-        # (Kludex/uvicorn#3149): with two workers both endpoints measure that, not the app.
-        help="uvicorn worker processes (more than 1 on Linux: see uvicorn#3149)",
+        # The server speaks through `goalpost serve`'s protocol, which turns Nagle off on
+        # each connection: uvicorn's own leaves it on with several workers (uvicorn#3149).
+        help="uvicorn worker processes",
     )
     parser.add_argument("--key-results", type=int, default=50)
     parser.add_argument(
@@ -204,7 +203,7 @@ def main() -> None:
             [
                 sys.executable, "-m", "uvicorn", "bench.http:bench_app", "--factory",
                 "--host", "127.0.0.1", "--port", str(PORT), "--workers", str(args.workers),
-                "--log-level", "warning",
+                "--http", "cli.serve:NoDelayH11Protocol", "--log-level", "warning",
             ],
             env=env,
         )  # fmt: skip
