@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from application.access import AccessCommands
 from application.core import RecordTimeIndex, replay
 from application.cycles import CycleCommands
+from application.graduation import GraduationCommands
 from application.imports import CheckInImports
 from application.key_results import KeyResultCommands
 from application.kpis import KpiCommands
@@ -27,6 +28,7 @@ class GoalLedger(
     KeyResultCommands,
     SelfAssessmentCommands,
     KpiCommands,
+    GraduationCommands,
     AccessCommands,
     CheckInImports,
     Reports,

@@ -31,6 +31,7 @@ class Command(StrEnum):
     REBASELINE_KEY_RESULT = "rebaseline_key_result"
     REWEIGHT_KEY_RESULT = "reweight_key_result"
     RETIRE_KEY_RESULT = "retire_key_result"
+    GRADUATE_KEY_RESULT = "graduate_key_result"
     SELF_ASSESS = "self_assess"
     DEFINE_KPI = "define_kpi"
     RECORD_KPI_READING = "record_kpi_reading"
@@ -82,6 +83,7 @@ DESCRIPTIONS: dict[Command, str] = {
     Command.REBASELINE_KEY_RESULT: "re-baseline a key result",
     Command.REWEIGHT_KEY_RESULT: "re-weight a key result (its owner and its objective's)",
     Command.RETIRE_KEY_RESULT: "retire a key result",
+    Command.GRADUATE_KEY_RESULT: "graduate a key result to a KPI (the KPI is its owner's)",
     Command.SELF_ASSESS: "self-assess a key result or objective (its grade and reflection)",
     Command.DEFINE_KPI: "define a KPI (the owner given)",
     Command.RECORD_KPI_READING: "record a KPI reading",
@@ -131,6 +133,7 @@ _ALLOWED: dict[Command, dict[Role, frozenset[Relation]]] = {
     Command.REBASELINE_KEY_RESULT: _GOAL_WRITE,
     Command.REWEIGHT_KEY_RESULT: _GOAL_WRITE,
     Command.RETIRE_KEY_RESULT: _GOAL_WRITE,
+    Command.GRADUATE_KEY_RESULT: _GOAL_WRITE,
     # The owner's own view of the goal, as the owner writes its check-ins (ADR 34):
     # reviewers and auditors read it beside the score, they do not write it.
     Command.SELF_ASSESS: _GOAL_WRITE,
@@ -161,6 +164,7 @@ GOAL_SCOPED = frozenset(
         Command.REBASELINE_KEY_RESULT,
         Command.REWEIGHT_KEY_RESULT,
         Command.RETIRE_KEY_RESULT,
+        Command.GRADUATE_KEY_RESULT,
         Command.SELF_ASSESS,
         Command.DEFINE_KPI,
         Command.RECORD_KPI_READING,

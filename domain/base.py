@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -41,6 +41,8 @@ class Retirement:
     reason_code: ReasonCode
     actor: str
     recorded_at: datetime
+    # Set when the goal graduated: the KPI that carries on measuring it (ADR 36).
+    graduated_to_kpi: UUID | None = None
 
 
 class LedgerAggregate(Aggregate):
@@ -103,3 +105,16 @@ class LedgerAggregate(Aggregate):
             reason_code=reason.code.value,
             effective_on=effective_on,
         )
+
+
+class GraduatedEvent(LedgerAggregate.Retired):
+    """Base of a key result's Graduated event: a retirement (reason code graduated_to_kpi)
+    whose measure carries on as the KPI it names (ADR 36). Not nested in LedgerAggregate,
+    so the aggregates that never graduate get no copy of it."""
+
+    kpi_id: UUID
+
+    def apply(self, aggregate: LedgerAggregate) -> None:
+        super().apply(aggregate)
+        assert aggregate.retirement is not None
+        aggregate.retirement = replace(aggregate.retirement, graduated_to_kpi=self.kpi_id)

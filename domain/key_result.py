@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
-from domain.base import LedgerAggregate, Retirement
+from domain.base import GraduatedEvent, LedgerAggregate, Retirement
 from domain.check_in_log import CheckIn, CheckInLog, Correction
 from domain.cycle import Cycle
 from domain.errors import AlreadyExistsError, InvalidInputError, NotFoundError
@@ -204,6 +204,9 @@ class KeyResult(LedgerAggregate):
             )
 
     class Retired(LedgerAggregate.Retired):
+        pass
+
+    class Graduated(GraduatedEvent):
         pass
 
     class SelfAssessed(SelfAssessedEvent):

@@ -155,6 +155,17 @@ class Kpi(LedgerAggregate):
     class Retired(LedgerAggregate.Retired):
         pass
 
+    class GraduatedFrom(LedgerAggregate.Event):
+        """Saved with `Defined`, in the same transaction: the key result it carries on."""
+
+        key_result_id: UUID
+
+        def apply(self, aggregate: Kpi) -> None:
+            aggregate.graduated_from = self.key_result_id
+
+    # The key result this KPI graduated from (ADR 36); None for a KPI defined as one.
+    graduated_from: UUID | None = None
+
     def __init__(
         self,
         *,

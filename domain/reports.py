@@ -66,6 +66,11 @@ def judged(status: KeyResultStatus, bar: Bar) -> KeyResultStatus:
     )
 
 
+def counts(status: KeyResultStatus) -> bool:
+    """Whether a key result counts in its objective's score: live, or graduated to a KPI."""
+    return status.retired is None or status.retired.graduated_to_kpi is not None
+
+
 @dataclass(frozen=True)
 class ObjectiveStatus:
     id: UUID
@@ -103,8 +108,11 @@ class ObjectiveStatus:
         retired: Retirement | None,
         key_results: tuple[KeyResultLine, ...],
     ) -> ObjectiveStatus:
-        """Retired key results stay listed with their reason but do not count."""
-        counted = [line.status for line in key_results if line.status.retired is None]
+        """Retired key results stay listed with their reason but do not count, but for a
+        graduated one: it counts at its final score, as the success it graduated on (ADR 36).
+        Nothing is recorded on it after its graduation, so its score as of any later day is
+        the one it had on that day."""
+        counted = [line.status for line in key_results if counts(line.status)]
         score = objective_score((status.score, status.plan.weight) for status in counted)
         original = objective_score(
             (status.score_against_original_plan, status.original_plan.weight) for status in counted

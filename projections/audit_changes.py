@@ -146,6 +146,14 @@ def _status(status: str) -> Callable[..., Change]:
     return lambda *_: Change({"status": status})
 
 
+def _graduated(_: KeyResult, event: KeyResult.Graduated) -> Change:
+    return Change({"status": "retired", "graduated_to_kpi": str(event.kpi_id)})
+
+
+def _graduated_from(_: Kpi, event: Kpi.GraduatedFrom) -> Change:
+    return Change({"graduated_from": str(event.key_result_id)})
+
+
 def _key_result_created(kr: KeyResult, _: object) -> Change:
     plan = kr.current_plan
     after = {
@@ -277,6 +285,7 @@ HANDLING: dict[type[object], Handling] = {
     KeyResult.Rebaselined: Handling(_rebaselined, _plan_before),
     KeyResult.Reweighted: Handling(_reweighted, _weight_before),
     KeyResult.Retired: Handling(_status("retired"), _score_before_retiring_key_result),
+    KeyResult.Graduated: Handling(_graduated, _score_before_retiring_key_result),
     KeyResult.SelfAssessed: Handling(_self_assessed, _self_assessment_before),
     Objective.Created: Handling(_objective_created),
     Objective.KeyResultAdded: Handling(_key_result_added),
@@ -291,6 +300,7 @@ HANDLING: dict[type[object], Handling] = {
     Kpi.ReadingCorrected: Handling(_reading, _reading_before_correction),
     Kpi.TargetChanged: Handling(_target_changed, _threshold_before),
     Kpi.Retired: Handling(_status("retired"), _active),
+    Kpi.GraduatedFrom: Handling(_graduated_from),
     AccessGrant.Issued: Handling(_grant_issued),
     AccessGrant.Revoked: Handling(_status("revoked")),
 }

@@ -295,6 +295,7 @@ _FLAGS: dict[type[object], Callable[[AuditTrail, Any, Any, Entry], list[Flag]]] 
     KeyResult.Created: _plan_size_flags,
     KeyResult.Rebaselined: _rebaseline_flags,
     KeyResult.Retired: _retirement_flags,
+    KeyResult.Graduated: _retirement_flags,
     Objective.Retired: _retirement_flags,
     Kpi.TargetChanged: _target_flags,
 }

@@ -16,6 +16,7 @@ from api.deps import (
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
 from api.schemas.common import Retire, Written
+from api.schemas.graduation import KeyResultGraduation
 from api.schemas.key_results import (
     CheckInCreate,
     CorrectionCreate,
@@ -26,6 +27,7 @@ from api.schemas.key_results import (
 )
 from api.schemas.self_assessments import SelfAssessmentCreate
 from domain.authority import Command
+from domain.graduation import KpiTerms
 from domain.reports import judged
 from domain.scoring import bar_for
 
@@ -185,6 +187,42 @@ def retire_key_result(
         request=request,
     )
     return written(response, saved)
+
+
+@router.post("/{key_result_id}/graduate", status_code=status.HTTP_201_CREATED)
+def graduate_key_result(
+    key_result_id: UUID,
+    body: KeyResultGraduation,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Graduate the key result to a new KPI: in one save the key result is retired with
+    reason code graduated_to_kpi and the KPI's id, and the KPI is defined with the key
+    result's. The response names the KPI; its objective's score keeps the key result."""
+    saved = ledger.graduate_key_result(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        reason=body.reason,
+        terms=KpiTerms(
+            area=body.area,
+            name=body.name,
+            unit=body.unit,
+            formula=body.definition.formula,
+            data_source=body.definition.data_source,
+            cadence=body.definition.cadence,
+            direction=body.direction,
+            target=body.target,
+            healthy_low=body.healthy_low,
+            healthy_high=body.healthy_high,
+        ),
+        expected_version=version,
+        grant=grant,
+        request=request,
+    )
+    return written(response, saved, f"/v1/kpis/{saved.id}")
 
 
 @router.post("/{key_result_id}/self-assessment", status_code=status.HTTP_201_CREATED)

@@ -169,6 +169,9 @@ class RetiredPublic(FromRow):
     reason_code: ReasonCode
     actor: str
     recorded_at: datetime
+    graduated_to_kpi: UUID | None = Field(
+        default=None, description="The KPI a graduated goal carries on as (ADR 36)."
+    )
 
 
 class Page(BaseModel, Generic[T]):

@@ -101,6 +101,9 @@ class KpiPublic(BaseModel):
     healthy: bool | None
     okr_candidate: bool
     retired: RetiredPublic | None
+    graduated_from: UUID | None = Field(
+        default=None, description="The key result this KPI graduated from (ADR 36)."
+    )
 
     @classmethod
     def of(
@@ -130,4 +133,5 @@ class KpiPublic(BaseModel):
             healthy=status.healthy,
             okr_candidate=okr_candidate,
             retired=status.retired,
+            graduated_from=kpi.graduated_from,
         )

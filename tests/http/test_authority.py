@@ -208,6 +208,14 @@ def _retire_key_result(world: Arrange, owner: str) -> Act:
     return world.post(f"/v1/key-results/{world.key_result(owner)}/retire", REASON)
 
 
+def _graduate_key_result(world: Arrange, owner: str) -> Act:
+    body = {k: v for k, v in kpi_body(owner).items() if k not in ("owner", "target_set_on")}
+    return world.post(
+        f"/v1/key-results/{world.key_result(owner)}/graduate",
+        {**body, "reason": "the level is the norm now"},
+    )
+
+
 def _self_assess(world: Arrange, owner: str) -> Act:
     # 2026-Q3 ended over two weeks ago and is not closed: the window is open.
     return world.post(
@@ -313,6 +321,7 @@ REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.REBASELINE_KEY_RESULT: _rebaseline,
     Command.REWEIGHT_KEY_RESULT: _reweight,
     Command.RETIRE_KEY_RESULT: _retire_key_result,
+    Command.GRADUATE_KEY_RESULT: _graduate_key_result,
     Command.SELF_ASSESS: _self_assess,
     Command.DEFINE_KPI: _define_kpi,
     Command.RECORD_KPI_READING: _record_kpi_reading,

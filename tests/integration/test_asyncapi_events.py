@@ -13,6 +13,7 @@ from cli.demo_quarter import CYCLE
 from delivery.asyncapi import asyncapi_document
 from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
 from delivery.feed import read_page
+from domain.graduation import KpiTerms
 
 
 def _every_kind_of_change(ledger: GoalLedger) -> None:
@@ -45,6 +46,15 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
         actor="ceo", kpi_id=kpi_id, target="7", reason="board asked", reason_code="other"
     )
     ledger.retire_kpi(actor="ceo", kpi_id=kpi_id, reason="wrong", reason_code="wrong_metric")
+    graduating = ledger.get_objective(objective_id).key_result_ids[-1]
+    assert graduating != key_result_id
+    ledger.graduate_key_result(
+        actor="ceo", key_result_id=graduating, reason="the norm now",
+        terms=KpiTerms(
+            area="Growth", name="Activation", formula="activated / signed_up",
+            data_source="warehouse", cadence="monthly", target="0.4",
+        ),
+    )  # fmt: skip
     # Access events are not goal events: the feed must leave them out.
     token, _ = ledger.issue_token(actor="ops", subject="svc", roles=["service"])
     ledger.revoke_token(actor="ops", token=token, reason="rotated")

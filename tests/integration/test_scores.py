@@ -12,6 +12,7 @@ from datetime import date
 from application.ledger import GoalLedger
 from cli.demo import load_demo
 from cli.demo_quarter import CYCLE
+from domain.graduation import KpiTerms
 from domain.reports import CycleScoreboard
 from projections.registry import worker_for
 from projections.scores import Scoreboard, scores
@@ -104,3 +105,39 @@ def test_filters_by_owner_and_judges_pace_on_the_day(ledger: GoalLedger) -> None
     assert all(row.as_of == date(2026, 7, 3) for row in early.key_results)
     assert not any(row.stale for row in early.key_results)
     assert [r.score for r in early.key_results] == [r.score for r in projected.key_results]
+
+
+def test_a_graduated_key_result_counts_at_its_final_score_in_both(ledger: GoalLedger) -> None:
+    # ADR 36: the read model and the ledger's replay count it alike, unlike a retired one.
+    load_demo(ledger)
+    board = ledger.cycle_scoreboard(CYCLE)
+    objective = next(
+        o
+        for o in board.objectives
+        if o.retired is None and sum(line.status.retired is None for line in o.key_results) > 1
+    )
+    line = next(line for line in objective.key_results if line.status.retired is None)
+    ledger.graduate_key_result(
+        actor="ceo",
+        key_result_id=line.id,
+        reason="the norm now",
+        terms=KpiTerms(
+            area="Growth",
+            name="Kept level",
+            formula="level",
+            data_source="warehouse",
+            cadence="monthly",
+            target="1",
+        ),
+    )
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+    projected = scores(ViewDatabase(ledger), cycle_id=CYCLE)
+    after = next(o for o in ledger.cycle_scoreboard(CYCLE).objectives if o.id == objective.id)
+    assert after.score == objective.score
+    row = next(o for o in projected.objectives if o.objective_id == objective.id)
+    assert row.score == after.score
+    graduated = next(r for r in projected.key_results if r.key_result_id == line.id)
+    assert graduated.retired and graduated.retired_reason_code == "graduated_to_kpi"
+    assert graduated.score == line.status.score
