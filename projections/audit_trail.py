@@ -78,8 +78,9 @@ class Flag(StrEnum):
 
 
 FLAGS: tuple[str, ...] = tuple(flag.value for flag in Flag)
-# The changes of plan an auditor reviews, whatever their flags.
-REPORTED_EVENTS = ("rebaselined", "reweighted", "retired", "check_in_corrected")
+# The changes of plan an auditor reviews, whatever their flags (a graduation retires the
+# key result, so it is reviewed as a retirement is, ADR 36).
+REPORTED_EVENTS = ("rebaselined", "reweighted", "retired", "graduated", "check_in_corrected")
 
 KINDS: dict[type[LedgerAggregate], str] = {
     Cycle: "cycle",
@@ -104,7 +105,8 @@ class AuditTrail(ReadModel):
     name = "audit_trail"
     # 2: `reported` and its partial index, for the change report.
     # 3: creations past the plan-size guidance flagged and reported (ADR 35).
-    version = 3
+    # 4: graduations reported (ADR 36).
+    version = 4
     _position = 0
     tables = (
         "CREATE TABLE IF NOT EXISTS {audit_trail} ("
@@ -246,7 +248,8 @@ def _eases(direction: str, before: Decimal, after: Decimal) -> bool:
 
 def _reported(kind: str, event: str, flags: Sequence[str]) -> bool:
     """Whether a row belongs in the change report: a key result's or objective's change of
-    plan, retirement or correction, a backdated check-in, or anything after the close."""
+    plan, retirement (graduation included) or correction, a backdated check-in, or anything
+    after the close."""
     if kind not in ("key_result", "objective"):
         return False
     return (

@@ -153,3 +153,43 @@ def test_a_milestone_graduates_only_with_its_direction(
     problem(client.post(path, json=graduation(), headers=admin), 422, "direction")
     assert events_since(ledger, before) == 0
     created(client.post(path, json=graduation(direction="stay_above"), headers=admin))
+
+
+def report(client: httpx.Client, admin: Headers, cycle_id: str) -> list[dict[str, Any]]:
+    response = client.get(f"/v1/cycles/{cycle_id}/changes", headers=admin)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_the_change_report_lists_a_graduation_at_its_final_score(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, done: dict[str, Any]
+) -> None:
+    written = created(
+        client.post(f"/v1/key-results/{done['nps']}/graduate", json=graduation(), headers=admin)
+    )
+    project(ledger)
+    [row] = [r for r in report(client, admin, done["cycle"]["id"]) if r["event"] == "graduated"]
+    assert row["goal_id"] == done["nps"] and row["goal_kind"] == "key_result"
+    assert row["before"]["status"] == "active" and row["before"]["traffic_light"] == "green"
+    assert Decimal(row["before"]["score"]) == 1
+    assert row["after"] == {"status": "retired", "graduated_to_kpi": written["id"]}
+    assert row["flags"] == []
+
+
+def test_a_graduation_while_red_is_flagged_in_the_change_report(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, done: dict[str, Any]
+) -> None:
+    # A third key result never moved from its baseline: red when it graduates.
+    third = Goals(client, admin).key_result(done["objective"]["id"], "ana", title="Refunds")
+    created(
+        client.post(
+            f"/v1/key-results/{third['id']}/graduate",
+            json=graduation(name="Refunds"),
+            headers=admin,
+        )
+    )
+    project(ledger)
+    [row] = [r for r in report(client, admin, done["cycle"]["id"]) if r["event"] == "graduated"]
+    assert row["goal_id"] == third["id"] and row["before"]["traffic_light"] == "red"
+    assert row["flags"] == ["retired_while_red"]

@@ -115,6 +115,7 @@ def test_a_closed_cycle_takes_self_assessments_beside_its_frozen_scores(
         (objective["id"], "self_assessed"),
         (key_result["id"], "self_assessed"),
     ]
+    assert all(AFTER_CLOSE in r["flags"] for r in report if r["event"] == "self_assessed")
 
 
 def ok_page(response: httpx.Response) -> list[dict[str, Any]]:
