@@ -17,6 +17,7 @@ from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
 from domain.reports import CycleScoreboard, KeyResultLine, KpiLine, ObjectiveStatus
+from domain.self_assessment import latest_self_assessment
 from domain.values import utc_today
 
 
@@ -51,6 +52,7 @@ class Reports(LedgerCore):
             version=objective.version,
             retired=retirement if retirement and retirement.effective_on <= as_of else None,
             key_results=tuple(lines),
+            self_assessment=latest_self_assessment(objective),
         )
 
     @classmethod

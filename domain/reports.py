@@ -22,6 +22,7 @@ from domain.scoring import (
     objective_score,
     traffic_light,
 )
+from domain.self_assessment import SelfAssessment, latest_self_assessment
 from domain.values import Confidence, KpiDirection, ObjectiveKind
 
 
@@ -35,6 +36,8 @@ class KeyResultLine:
     version: int
     status: KeyResultStatus
     bar: Bar
+    # The owner's latest, as the key result was loaded: beside the score, never in it.
+    self_assessment: SelfAssessment | None = None
 
     @classmethod
     def of(
@@ -54,6 +57,7 @@ class KeyResultLine:
             version=key_result.version,
             status=judged(key_result.status(cycle, as_of), bar),
             bar=bar,
+            self_assessment=latest_self_assessment(key_result),
         )
 
 
@@ -88,6 +92,8 @@ class ObjectiveStatus:
     # The same key results, each against its original baseline and target, with its
     # original weight: what re-baselining changed, at the objective's level.
     score_against_original_plan: Decimal | None = None
+    # The owner's latest, as the objective was loaded: beside the score, never in it.
+    self_assessment: SelfAssessment | None = None
 
     @property
     def bar(self) -> Bar:
@@ -107,6 +113,7 @@ class ObjectiveStatus:
         version: int,
         retired: Retirement | None,
         key_results: tuple[KeyResultLine, ...],
+        self_assessment: SelfAssessment | None = None,
     ) -> ObjectiveStatus:
         """Retired key results stay listed with their reason but do not count, but for a
         graduated one: it counts at its final score, as the success it graduated on (ADR 36).
@@ -131,6 +138,7 @@ class ObjectiveStatus:
             score=score,
             traffic_light=bar_for(kind).light(score) if score is not None else None,
             score_against_original_plan=original,
+            self_assessment=self_assessment,
         )
 
 

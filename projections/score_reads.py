@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,8 +32,10 @@ from domain.reports import (
     Rollup,
 )
 from domain.scoring import Bar, Pace, TrafficLight, bar_for, expected_progress, is_stale
+from domain.self_assessment import SelfAssessment
 from domain.values import Confidence, utc_today
-from storage.rows import Decoder, day, exact, flag, uuid_value
+from projections.audit_trail import placeholders
+from storage.rows import Decoder, day, exact, flag, json_value, moment, uuid_value
 from storage.views import ViewDatabase
 
 
@@ -69,6 +71,8 @@ class KeyResultScoreRow:
     retired_reason_code: str | None
     version: int
     objective_retired: bool
+    # Beside the score, never in it (ADR 34).
+    self_assessment: SelfAssessment | None = None
 
     @classmethod
     def of(cls, line: KeyResultLine, objective: ObjectiveStatus) -> KeyResultScoreRow:
@@ -104,6 +108,7 @@ class KeyResultScoreRow:
             retired_reason_code=status.retired.reason_code.value if status.retired else None,
             version=line.version,
             objective_retired=objective.retired is not None,
+            self_assessment=line.self_assessment,
         )
 
     def figures(self) -> KeyResultFigures:
@@ -135,6 +140,7 @@ class ObjectiveScoreRow:
     version: int
     # Its key results not retired, for the plan-size guidance (ADR 35).
     live_key_results: int
+    self_assessment: SelfAssessment | None = None
 
     @property
     def bar(self) -> Bar:
@@ -162,6 +168,7 @@ class ObjectiveScoreRow:
             retired_reason_code=objective.retired.reason_code.value if objective.retired else None,
             version=objective.version,
             live_key_results=sum(line.status.retired is None for line in objective.key_results),
+            self_assessment=objective.self_assessment,
         )
 
     def figures(self) -> ObjectiveFigures:
@@ -347,6 +354,16 @@ def scores(
             OBJECTIVE_TYPES,
         )
     ]
+    assessed = self_assessments(
+        database,
+        [row.key_result_id for row in key_results] + [row.objective_id for row in objectives],
+    )
+    key_results = [
+        replace(row, self_assessment=assessed.get(row.key_result_id)) for row in key_results
+    ]
+    objectives = [
+        replace(row, self_assessment=assessed.get(row.objective_id)) for row in objectives
+    ]
     cycles = sorted({row.cycle_id for row in key_results} | {row.cycle_id for row in objectives})
     if cycle_id is not None:
         cycles = [cycle_id]
@@ -381,3 +398,37 @@ def cycle_rollup(database: ViewDatabase, cycle_id: str, today: date) -> Rollup:
         [_objective_row(row).figures() for row in objectives],
         [score_line(row, today).figures() for row in key_results],
     )
+
+
+# Self-assessments are not scores: the scores read model keeps none. The audit trail has
+# every one, as evidence reads them; a goal's last is the one in force (ADR 34).
+_SELF_ASSESSED = SQL(
+    "SELECT t.goal_id, t.version, t.actor, t.recorded_at, t.after FROM {audit_trail} t"
+    " WHERE t.event = %s AND t.goal_id IN "
+)
+_SELF_ASSESSED_TYPES: dict[str, Decoder] = {
+    "goal_id": uuid_value,
+    "recorded_at": moment,
+    "after": json_value,
+}
+# Goals per query: well within any driver's parameter limit.
+_CHUNK = 500
+
+
+def self_assessments(
+    database: ViewDatabase, goal_ids: Sequence[UUID]
+) -> dict[UUID, SelfAssessment]:
+    """Each goal's latest self-assessment the audit trail holds, by goal id."""
+    found: dict[UUID, SelfAssessment] = {}
+    for start in range(0, len(goal_ids), _CHUNK):
+        chunk = goal_ids[start : start + _CHUNK]
+        query = _SELF_ASSESSED + placeholders(len(chunk)) + SQL(" ORDER BY t.position")
+        for row in database.query(query, ["self_assessed", *chunk], _SELF_ASSESSED_TYPES):
+            found[row["goal_id"]] = SelfAssessment(
+                grade=Decimal(row["after"]["grade"]),
+                reflection=str(row["after"]["reflection"]),
+                actor=row["actor"],
+                recorded_at=row["recorded_at"],
+                version=int(row["version"]),
+            )
+    return found

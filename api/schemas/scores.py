@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, computed_field
 
 from api.schemas.common import Exact, FromRow, LogHead, PlanWarningPublic, Score
+from api.schemas.self_assessments import SelfAssessmentPublic
 from domain.plan_size import objectives_warnings
 from domain.scoring import Pace, TrafficLight
 from domain.values import Confidence, Direction, ObjectiveKind
@@ -54,6 +55,10 @@ class KeyResultScore(FromRow):
     retired: bool
     retired_reason_code: str | None
     version: int
+    self_assessment: SelfAssessmentPublic | None = Field(
+        description="The owner's latest self-assessment, as known at `known_at`: beside the "
+        "computed score, never in it (ADR 34)."
+    )
 
 
 class ObjectiveScore(FromRow):
@@ -77,6 +82,10 @@ class ObjectiveScore(FromRow):
     warnings: list[PlanWarningPublic] = Field(
         description="Plan-size guidance (ADR 35): fewer than 2 or more than 5 key results "
         "not retired; none for a retired objective."
+    )
+    self_assessment: SelfAssessmentPublic | None = Field(
+        description="The owner's latest self-assessment, as known at `known_at`: beside the "
+        "computed score, never in it (ADR 34)."
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Exact, Request, Value
 from domain.self_assessment import SelfAssessment
@@ -29,6 +29,9 @@ class SelfAssessmentCreate(Request):
 
 class SelfAssessmentPublic(BaseModel):
     """The owner's latest self-assessment; it never changes the computed score."""
+
+    # Read off the domain's `SelfAssessment` where a response is read off a row.
+    model_config = ConfigDict(from_attributes=True)
 
     grade: Exact
     reflection: str

@@ -212,3 +212,59 @@ def test_a_retried_assessment_is_stored_once_and_a_stale_one_refused(
     problem(assess(client, path, {**ana, "If-Match": f'"{version}"'}), 412)
     created(assess(client, path, {**ana, "If-Match": f'"{version + 1}"'}))
     assert ok(client.get(path, headers=ana))["version"] == version + 2
+
+
+def test_scores_show_the_latest_self_assessment_beside_the_computed_score(
+    client: httpx.Client, live: LiveServer, admin: Headers, goals: Goals, ana: Headers
+) -> None:
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    key_result = goals.key_result(objective["id"], "ana")
+    goals.check_in(key_result["id"], value="41")
+    ok(client.post(f"/v1/cycles/{CYCLE['id']}/close", headers=admin))
+    kr_path = f"/v1/key-results/{key_result['id']}"
+    first = ok(client.get(kr_path, headers=ana))
+    created(assess(client, kr_path, ana))
+    created(assess(client, f"/v1/objectives/{objective['id']}", ana, grade="0.6"))
+    known_then = ok(client.get(kr_path, headers=ana))["self_assessment"]["recorded_at"]
+    created(assess(client, kr_path, ana, grade="0.8"))
+    worker_for(live.ledger).run_until_caught_up()
+
+    def board(**params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        response = client.get("/v1/scores", params=params, headers=ana)
+        assert response.status_code == 200, response.text
+        data = response.json()
+        [kr] = [k for k in data["key_results"] if k["id"] == key_result["id"]]
+        [served] = [o for o in data["objectives"] if o["id"] == objective["id"]]
+        return kr, served
+
+    # From the read model, now: the latest of each, beside the unchanged score.
+    kr, served = board()
+    assert kr["score"] == first["score"]
+    assert kr["self_assessment"]["grade"] == "0.8" and kr["self_assessment"]["actor"] == "ana"
+    assert kr["self_assessment"]["reflection"] == "Churn fell;\nthe playbook reached half late."
+    assert served["self_assessment"]["grade"] == "0.6"
+    # Replayed: the same, and as known before the second, the first.
+    replayed_kr, replayed_objective = board(cycle_id=CYCLE["id"], as_of=CYCLE["ends_on"])
+    assert replayed_kr["self_assessment"] == kr["self_assessment"]
+    assert replayed_objective["self_assessment"] == served["self_assessment"]
+    then_kr, then_objective = board(cycle_id=CYCLE["id"], known_at=known_then)
+    assert then_kr["self_assessment"]["grade"] == "0.7"
+    assert then_kr["self_assessment"]["recorded_at"] == known_then
+    assert then_kr["score"] == kr["score"]
+    # The objective was assessed after that.
+    assert then_objective["self_assessment"] is None
+
+
+def test_scores_show_no_self_assessment_where_none_was_recorded(
+    client: httpx.Client, live: LiveServer, admin: Headers, goals: Goals
+) -> None:
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    goals.key_result(objective["id"], "ana")
+    worker_for(live.ledger).run_until_caught_up()
+    response = client.get("/v1/scores", headers=admin)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert [k["self_assessment"] for k in data["key_results"]] == [None]
+    assert [o["self_assessment"] for o in data["objectives"]] == [None]
