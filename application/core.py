@@ -352,6 +352,6 @@ class LedgerCore(Application[UUID]):
         return min(utc_today(), cycle.ends_on)
 
     @classmethod
-    def _default_day(cls, cycle: Cycle, effective_on: date | None) -> date:
-        """Unstated, a change takes effect on the day a read would be as of."""
-        return effective_on if effective_on is not None else cls.default_as_of(cycle)
+    def day_or_default(cls, cycle: Cycle, day: date | None) -> date:
+        """The day given; unstated, the day a read is as of, and a change takes effect."""
+        return day if day is not None else cls.default_as_of(cycle)

@@ -39,7 +39,7 @@ class GraduationCommands(LedgerCore):
             actor=actor,
             cycle=cycle,
             reason=reason,
-            effective_on=self._default_day(cycle, None),
+            effective_on=self.day_or_default(cycle, None),
             terms=terms,
         )
         # The KPI first: the result names it, and the key result's version is final too.

@@ -55,7 +55,7 @@ class KeyResultCommands(LedgerCore):
             weight=weight,
             measurement_source=measurement_source,
             measurement_query=measurement_query,
-            effective_on=self._default_day(cycle, effective_on),
+            effective_on=self.day_or_default(cycle, effective_on),
         )
         # The objective lists its key results; whether each is live needs its own load.
         live = 1 + sum(
@@ -146,7 +146,7 @@ class KeyResultCommands(LedgerCore):
             baseline=baseline,
             target=target,
             reason=check_reason(reason, reason_code),
-            effective_on=self._default_day(cycle, effective_on),
+            effective_on=self.day_or_default(cycle, effective_on),
         )
         return self._save(key_result, unchanged=(cycle,), request=request)
 
@@ -177,7 +177,7 @@ class KeyResultCommands(LedgerCore):
             cycle=cycle,
             weight=weight,
             reason=check_reason(reason, reason_code),
-            effective_on=self._default_day(cycle, effective_on),
+            effective_on=self.day_or_default(cycle, effective_on),
         )
         return self._save(key_result, unchanged=(cycle,), request=request)
 
@@ -202,6 +202,6 @@ class KeyResultCommands(LedgerCore):
             actor=actor,
             cycle=cycle,
             reason=check_reason(reason, reason_code),
-            effective_on=self._default_day(cycle, effective_on),
+            effective_on=self.day_or_default(cycle, effective_on),
         )
         return self._save(key_result, unchanged=(cycle,), request=request)

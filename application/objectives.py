@@ -104,7 +104,7 @@ class ObjectiveCommands(LedgerCore):
         objective.retire(
             actor=actor,
             reason=check_reason(reason, reason_code),
-            effective_on=self._default_day(cycle, effective_on),
+            effective_on=self.day_or_default(cycle, effective_on),
             cycle=cycle,
         )
         return self._save(objective, unchanged=(cycle,), request=request)

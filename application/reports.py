@@ -31,7 +31,7 @@ class Reports(LedgerCore):
     ) -> ObjectiveStatus:
         objective = self.get_objective(objective_id, known_at)
         cycle = self.get_cycle(objective.cycle_id, known_at)
-        return self._objective_status(objective, cycle, self._as_of(cycle, as_of), known_at)
+        return self._objective_status(objective, cycle, self.day_or_default(cycle, as_of), known_at)
 
     def _objective_status(
         self, objective: Objective, cycle: Cycle, as_of: date, known_at: datetime | None
@@ -55,15 +55,11 @@ class Reports(LedgerCore):
             self_assessment=latest_self_assessment(objective),
         )
 
-    @classmethod
-    def _as_of(cls, cycle: Cycle, as_of: date | None) -> date:
-        return as_of if as_of is not None else cls.default_as_of(cycle)
-
     def cycle_scoreboard(
         self, key: str, *, as_of: date | None = None, known_at: datetime | None = None
     ) -> CycleScoreboard:
         cycle = self.get_cycle(key, known_at)
-        day = self._as_of(cycle, as_of)
+        day = self.day_or_default(cycle, as_of)
         return CycleScoreboard(
             key=cycle.key,
             starts_on=cycle.starts_on,

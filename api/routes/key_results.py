@@ -268,7 +268,7 @@ def get_key_result(
     key_result = ledger.get_key_result(key_result_id, moment)
     cycle = ledger.get_cycle(key_result.cycle_id, moment)
     etag(response, key_result.version)
-    day = as_of if as_of is not None else ledger.default_as_of(cycle)
+    day = ledger.day_or_default(cycle, as_of)
     # Judged by its objective's kind, as every other read of it is (docs/adr/0033).
     bar = bar_for(ledger.get_objective(key_result.objective_id, moment).kind)
     return KeyResultPublic.of(key_result, judged(key_result.status(cycle, day), bar), moment)
