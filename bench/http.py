@@ -84,7 +84,11 @@ def run_wrk(script: str, seconds: int, args: argparse.Namespace, env: dict[str, 
         "--timeout", "10s", "--latency", "-s", str(SCRIPTS / script), BASE,
     ]  # fmt: skip
     # A run-unique prefix keeps Idempotency-Keys from repeating across runs.
-    run_env = {**env, "BENCH_RUN": f"{script}-{secrets.token_hex(4)}"}
+    run_env = {
+        **env,
+        "BENCH_RUN": f"{script}-{secrets.token_hex(4)}",
+        "BENCH_WRK_REPORT": str(SCRIPTS / "report.lua"),
+    }
     done = subprocess.run(command, env=run_env, capture_output=True, text=True, check=False)
     found = RESULT.search(done.stdout)
     if done.returncode != 0 or found is None:
