@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -14,11 +14,17 @@ from domain.base import GraduatedEvent, LedgerAggregate, Retirement
 from domain.check_in_log import CheckIn, CheckInLog, Correction
 from domain.cycle import Cycle
 from domain.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from domain.key_result_plan import (
+    KeyResultStatus,
+    Plan,
+    check_plan,
+    plan_from_state,
+    plan_state,
+    retirement_state,
+)
 from domain.objective import Objective
 from domain.plans import plan_in_force
 from domain.scoring import (
-    Pace,
-    TrafficLight,
     expected_progress,
     is_stale,
     key_result_score,
@@ -46,73 +52,11 @@ from domain.values import (
 MAX_QUERY = 4000
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Baseline, target and weight in force from `effective_on` (one per plan change)."""
-
-    baseline: Decimal
-    target: Decimal
-    weight: Decimal
-    effective_on: date
-    recorded_at: datetime
-    version: int
-    actor: str
-    reason: str | None = None
-    reason_code: ReasonCode | None = None
-
-
-@dataclass(frozen=True)
-class KeyResultStatus:
-    """What a reader sees of a key result on a date, from what was known at the load."""
-
-    as_of: date
-    plan: Plan
-    original_plan: Plan
-    value: Decimal
-    last_check_in: CheckIn | None
-    check_in_count: int
-    score: Decimal
-    score_against_original_plan: Decimal
-    traffic_light: TrafficLight
-    expected_progress: Decimal
-    pace: Pace
-    stale: bool
-    retired: Retirement | None
-
-
-def _plan_state(plan: Plan) -> dict[str, Any]:
-    state = asdict(plan)
-    state["reason_code"] = plan.reason_code.value if plan.reason_code else None
-    return state
-
-
-def _plan_from_state(state: dict[str, Any]) -> Plan:
-    code = state["reason_code"]
-    return Plan(**{**state, "reason_code": ReasonCode(code) if code else None})
-
-
-def _retirement_state(retirement: Retirement) -> dict[str, Any]:
-    state = asdict(retirement)
-    state["reason_code"] = retirement.reason_code.value
-    return state
-
-
-def check_plan(direction: Direction, baseline: Decimal, target: Decimal) -> None:
-    if direction is Direction.INCREASE and not target > baseline:
-        raise InvalidInputError(
-            "an increasing key result needs a target above its baseline", field="target"
-        )
-    if direction is Direction.DECREASE and not target < baseline:
-        raise InvalidInputError(
-            "a decreasing key result needs a target below its baseline", field="target"
-        )
-    if direction is Direction.MILESTONE:
-        check_unit_interval(baseline, "baseline")
-        check_unit_interval(target, "target")
-
-
 class KeyResult(LedgerAggregate):
     class Created(LedgerAggregate.Created):
+        # v2 adds the key result's links: the one it was carried forward from (ADR 37) and
+        # the KPI whose readings measure it (ADR 38). Key results created before v2 have neither.
+        class_version = 2
         objective_id: UUID
         cycle_id: str
         title: str
@@ -124,6 +68,13 @@ class KeyResult(LedgerAggregate):
         weight: Decimal
         measurement: dict[str, str]
         effective_on: date
+        carried_from: UUID | None
+        kpi_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["carried_from"] = None
+            state["kpi_id"] = None
 
     class CheckInRecorded(LedgerAggregate.Event):
         check_in_id: UUID
@@ -225,17 +176,20 @@ class KeyResult(LedgerAggregate):
             state = snapshot.state
             state["direction"] = aggregate.direction.value
             state["check_ins"] = aggregate.check_ins.rows
-            state["plans"] = [_plan_state(p) for p in aggregate.plans]
+            state["plans"] = [plan_state(p) for p in aggregate.plans]
             if state.get("retirement") is not None:
-                state["retirement"] = _retirement_state(aggregate.retirement)
+                state["retirement"] = retirement_state(aggregate.retirement)
             return snapshot
 
         def mutate(self, _: None) -> KeyResult:
             # The snapshot's topic names the class it restores.
             aggregate = cast(KeyResult, super().mutate(None))
+            # Snapshots taken before the links existed restore without them.
+            aggregate.__dict__.setdefault("carried_from", None)
+            aggregate.__dict__.setdefault("kpi_id", None)
             aggregate.direction = Direction(aggregate.direction)
             aggregate.check_ins = CheckInLog(self.state["check_ins"])
-            aggregate.plans = [_plan_from_state(p) for p in self.state["plans"]]
+            aggregate.plans = [plan_from_state(p) for p in self.state["plans"]]
             if self.state.get("retirement") is not None:
                 aggregate.retirement = Retirement(
                     **{
@@ -260,8 +214,12 @@ class KeyResult(LedgerAggregate):
         weight: Decimal,
         measurement: dict[str, str],
         effective_on: date,
+        carried_from: UUID | None = None,
+        kpi_id: UUID | None = None,
     ) -> None:
         self.objective_id = objective_id
+        self.carried_from = carried_from
+        self.kpi_id = kpi_id
         self.cycle_id = cycle_id
         self.title = title
         self.owner = owner
@@ -289,6 +247,8 @@ class KeyResult(LedgerAggregate):
         measurement_source: str,
         measurement_query: str,
         effective_on: date,
+        carried_from: UUID | None = None,
+        kpi_id: UUID | None = None,
     ) -> KeyResult:
         """Create the key result and add it to its objective; save both together."""
         objective.check_not_retired()
@@ -318,6 +278,8 @@ class KeyResult(LedgerAggregate):
                 ),
             },
             effective_on=effective_on,
+            carried_from=carried_from,
+            kpi_id=kpi_id,
         )
         objective.add_key_result(actor=actor, key_result_id=key_result.id, cycle=cycle)
         return key_result

@@ -10,7 +10,8 @@ from uuid import UUID
 
 from domain.base import Retirement
 from domain.cycle import Cycle
-from domain.key_result import KeyResult, KeyResultStatus
+from domain.key_result import KeyResult
+from domain.key_result_plan import KeyResultStatus
 from domain.kpi import KpiStatus
 from domain.scoring import (
     Bar,

@@ -24,7 +24,8 @@ from api.schemas.common import (
 )
 from api.schemas.scores import BarPublic
 from api.schemas.self_assessments import SelfAssessmentPublic
-from domain.key_result import KeyResult, KeyResultStatus
+from domain.key_result import KeyResult
+from domain.key_result_plan import KeyResultStatus
 from domain.reports import KeyResultLine
 from domain.scoring import Pace, TrafficLight
 from domain.self_assessment import latest_self_assessment

@@ -68,7 +68,7 @@ def test_the_live_stream_resumes_after_the_last_event_id(
     created(client.post(f"/v1/key-results/{kr}/check-ins", json=check_in_body(), headers=admin))
     feed = client.get("/v1/events", headers=service).json()["events"]
     # The bot saw everything up to the key result's creation and reconnects from there.
-    resume_from = next(e for e in feed if e["type"] == "goalpost.key_result.created.v1")
+    resume_from = next(e for e in feed if e["type"] == "goalpost.key_result.created.v2")
     expected = [e["id"] for e in feed if e["position"] > resume_from["position"]]
 
     received: list[dict[str, Any]] = []

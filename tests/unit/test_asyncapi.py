@@ -87,7 +87,7 @@ def test_only_event_classes_an_aggregate_declares_are_types() -> None:
         assert phantom not in TOPICS_BY_TYPE
     for declared in (
         "goalpost.cycle.opened.v1", "goalpost.cycle.closed.v1", "goalpost.objective.retired.v1",
-        "goalpost.key_result.created.v1", "goalpost.kpi.defined.v1",
+        "goalpost.key_result.created.v2", "goalpost.kpi.defined.v1",
     ):  # fmt: skip
         assert declared in TOPICS_BY_TYPE
 
