@@ -12,7 +12,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.errors import GoalRetiredError
-from domain.values import Reason, ReasonCode
+from domain.values import Reason, ReasonCode, utc_now
 
 # Fixed forever: ids derived from natural keys (cycle keys) must not change.
 GOALPOST_NAMESPACE = uuid5(NAMESPACE_URL, "urn:goalpost")
@@ -56,8 +56,16 @@ class LedgerAggregate(Aggregate):
     class Event(Aggregate.Event):
         actor: str
 
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return utc_now()
+
     class Created(Aggregate.Created):
         actor: str
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return utc_now()
 
     class Retired(Event):
         """Base of each aggregate's own Retired event; changes of plan carry a reason."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
@@ -63,8 +66,27 @@ class Reason:
     code: ReasonCode
 
 
+# While set, the time every event is stamped with and every "today" is taken from. Only
+# the demo sets it, to tell its story with the record times it would have had live; only a
+# store marked as a demo store accepts such times (ADR 44).
+_story_time: ContextVar[datetime | None] = ContextVar("story_time", default=None)
+
+
 def utc_now() -> datetime:
-    return datetime.now(tz=UTC)
+    story = _story_time.get()
+    return story if story is not None else datetime.now(tz=UTC)
+
+
+@contextmanager
+def story_time(moment: datetime) -> Iterator[None]:
+    """Stamp what is recorded inside the block at `moment` (a demo store's story only)."""
+    if moment.tzinfo is None:
+        raise ValueError("a story time must be aware (UTC)")
+    token = _story_time.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _story_time.reset(token)
 
 
 def utc_today() -> date:

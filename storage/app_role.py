@@ -24,6 +24,7 @@ def grant_role(recorder: Any, snapshots: str | None, role: str) -> list[str]:
         recorder.events_table_name,
         recorder.times_table_name,
         recorder.requests_table_name,
+        recorder.demo_table_name,
     }
     schema = recorder.datastore.schema
     grantee = sql.Identifier(role)

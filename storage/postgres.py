@@ -93,8 +93,30 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 "PRIMARY KEY (originator_id, originator_version))"
             ).format(times=times)
         )
+        # One row at most, never removed: present, the append function takes past record
+        # times (ADR 44). Only an empty store can be marked; the app role may only read it.
+        self.demo_table_name = f"{events_table_name}_demo"
+        self.check_identifier_length(self.demo_table_name)
+        demo = Identifier(schema, self.demo_table_name)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {demo} (marked_at timestamptz NOT NULL, "
+                "one boolean PRIMARY KEY DEFAULT true CHECK (one))"
+            ).format(demo=demo)
+        )
+        self.is_demo_statement = SQL("SELECT EXISTS (SELECT 1 FROM {demo})").format(demo=demo)
+        self.mark_demo_statements = (
+            SQL("LOCK TABLE {events} IN EXCLUSIVE MODE").format(
+                events=Identifier(schema, self.events_table_name)
+            ),
+            SQL(
+                "INSERT INTO {demo} (marked_at) SELECT now()"
+                " WHERE NOT EXISTS (SELECT 1 FROM {events}) ON CONFLICT DO NOTHING"
+            ).format(demo=demo, events=Identifier(schema, self.events_table_name)),
+        )
         self.sql_create_statements.extend(append_only_statements(schema, self.events_table_name))
         self.sql_create_statements.extend(append_only_statements(schema, self.times_table_name))
+        self.sql_create_statements.extend(append_only_statements(schema, self.demo_table_name))
         self.requests_table_name = f"{events_table_name}_requests"
         self.check_identifier_length(self.requests_table_name)
         requests = Identifier(schema, self.requests_table_name)
@@ -147,7 +169,7 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ "
                 "DECLARE v_now timestamptz; v_positions bigint[]; v_time_ids uuid[]; "
                 "v_time_versions bigint[]; v_times timestamptz[]; v_actors text[]; "
-                "v_result jsonb; v_refused boolean; "
+                "v_result jsonb; v_refused boolean; v_demo boolean; "
                 "BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; "
@@ -172,6 +194,7 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 # row; the scan keeps the input's order, which only the comparison with
                 # `p_time_*` needs (out of order, it would refuse, never admit).
                 "v_now := clock_timestamp(); "
+                "v_demo := EXISTS (SELECT 1 FROM {demo}); "
                 "WITH parsed AS MATERIALIZED (SELECT j.id, j.version, j.ts IS NOT NULL AS timed,"
                 " CASE WHEN j.ts ->> '_type_' = 'datetime_iso' AND j.ts ->> '_data_' ~ {iso}"
                 " THEN (j.ts ->> '_data_')::timestamptz END AS at,"
@@ -195,7 +218,8 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 " coalesce(array_agg(at) FILTER (WHERE timed), ARRAY[]::timestamptz[]),"
                 " coalesce(array_agg(actor), ARRAY[]::text[]),"
                 " coalesce(bool_or(timed AND (at IS NULL"
-                " OR at NOT BETWEEN v_now - {tolerance} AND v_now + {tolerance})), false)"
+                " OR at > v_now + {tolerance}"
+                " OR (NOT v_demo AND at < v_now - {tolerance}))), false)"
                 " INTO v_time_ids, v_time_versions, v_times, v_actors, v_refused FROM parsed; "
                 "IF v_refused THEN"
                 " RAISE EXCEPTION 'goalpost refuses the save: an event''s timestamp is"
@@ -248,6 +272,7 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
                 times=times,
                 requests=requests,
+                demo=demo,
                 iso=Literal(ISO_WITH_OFFSET),
                 tolerance=SQL("make_interval(secs => {})").format(
                     Literal(int(RECORD_TIME_TOLERANCE.total_seconds()))
@@ -338,6 +363,21 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
                 f"expected {len(stored_events)} notification ids, got {len(ids)}"
             )
         return ids
+
+    def is_demo_store(self) -> bool:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.is_demo_statement)
+            row = curs.fetchone()
+            return bool(row and row["exists"])
+
+    def mark_demo_store(self) -> bool:
+        """Mark the store a demo store if it holds no event yet; True if it is one now."""
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self.mark_demo_statements:
+                curs.execute(statement)
+            curs.execute(self.is_demo_statement)
+            row = curs.fetchone()
+            return bool(row and row["exists"])
 
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

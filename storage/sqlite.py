@@ -61,12 +61,20 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> None:
         self.times_table_name = f"{events_table_name}_times"
         self.requests_table_name = f"{events_table_name}_requests"
+        self.demo_table_name = f"{events_table_name}_demo"
         super().__init__(datastore, events_table_name)
         names = {
             "events": Identifier(self.events_table_name),
             "times": Identifier(self.times_table_name),
             "requests": Identifier(self.requests_table_name),
+            "demo": Identifier(self.demo_table_name),
         }
+        self.is_demo_statement = _sqlite("SELECT count(*) FROM {demo}", **names)
+        self.mark_demo_statement = _sqlite(
+            "INSERT INTO {demo} (marked_at)"
+            " SELECT ? WHERE NOT EXISTS (SELECT 1 FROM {events}) ON CONFLICT DO NOTHING",
+            **names,
+        )
         self.insert_times_statement = _sqlite(
             "INSERT INTO {times} (originator_id, originator_version, recorded_at) VALUES (?, ?, ?)",
             **names,
@@ -146,8 +154,17 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
                 "PRIMARY KEY (actor, key))",
                 requests=Identifier(self.requests_table_name),
             ),
+            # One row at most, never removed: present, the store takes past record times
+            # (ADR 44). Only an empty store can be marked.
+            _sqlite(
+                "CREATE TABLE IF NOT EXISTS {demo} ("
+                "marked_at TEXT NOT NULL, "
+                "one INTEGER PRIMARY KEY DEFAULT 1 CHECK (one = 1))",
+                demo=Identifier(self.demo_table_name),
+            ),
             *append_only_statements(self.events_table_name),
             *append_only_statements(self.times_table_name),
+            *append_only_statements(self.demo_table_name),
         ]
 
     def _insert_events(
@@ -157,7 +174,9 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
         # Nothing beside the events is taken on trust (ADR 24), as PostgreSQL's function.
         try:
-            times, actors = _record_times(stored_events, datetime.now(UTC))
+            c.execute(self.is_demo_statement)
+            demo = bool(c.fetchone()[0])
+            times, actors = _record_times(stored_events, datetime.now(UTC), demo=demo)
         except RecordTimeRefusedError as error:
             raise DataError(f"goalpost refuses the save: {error}") from None
         given: EventTimes = kwargs.get("event_timestamps") or ()
@@ -201,6 +220,16 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
                 )
             previous[originator_id] = recorded_at
 
+    def is_demo_store(self) -> bool:
+        return bool(self._one(self.is_demo_statement, ())[0])
+
+    def mark_demo_store(self) -> bool:
+        """Mark the store a demo store if it holds no event yet; True if it is one now."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.mark_demo_statement, (_sortable(datetime.now(UTC)),))
+            c.execute(self.is_demo_statement)
+            return bool(c.fetchone()[0])
+
     def find_request(self, actor: str, key: str) -> tuple[str, str] | None:
         row = self._one(self.select_request_statement, (actor, key))
         return (str(row[0]), str(row[1])) if row else None
@@ -242,7 +271,7 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 def _record_times(
-    stored_events: Sequence[StoredEvent], now: datetime
+    stored_events: Sequence[StoredEvent], now: datetime, *, demo: bool
 ) -> tuple[list[tuple[UUID, int, datetime]], list[str | None]]:
     """Each event's record time (those that carry one) and each event's actor."""
     times: list[tuple[UUID, int, datetime]] = []
@@ -252,7 +281,7 @@ def _record_times(
         actors.append(claim.actor if claim is not None else None)
         if claim is None or claim.recorded_at is None:
             continue
-        check_near(claim.recorded_at, now)
+        check_near(claim.recorded_at, now, demo=demo)
         goal = event.originator_id
         times.append(
             (

@@ -618,7 +618,11 @@ def test_postgres_keeps_every_table_type_and_function_in_the_ledgers_schema(
         ("function", "goalpost_refuse_change"),
     } <= {(kind, name) for _, kind, name in created}
     guarded = [name.split(":")[0] for _, kind, name in created if kind == "trigger"]
-    assert sorted(set(guarded)) == ["goalpost_events", "goalpost_events_times"]
+    assert sorted(set(guarded)) == [
+        "goalpost_events",
+        "goalpost_events_demo",
+        "goalpost_events_times",
+    ]
 
     # Nothing was created anywhere else (toast tables aside, which PostgreSQL owns).
     assert {schema for schema, _, _ in created} <= {pg_schema, "pg_toast"}
