@@ -8,6 +8,10 @@
     pages, beside the recorder's own select and a raw psycopg SELECT of the same rows in
     the same run.
 
+(c) With `--subscribers N`, instead of (a) and (b): commit -> webhook p50/p99 with one
+    subscription, then with N - 1 more that match nothing (fan-out on and off), then N
+    that all match, in one run (bench/webhook_subscribers.py).
+
 Run by hand: `.venv/bin/python -m bench.webhooks` (`--quick` for a smoke run). It creates
 a database of its own and drops it at the end, even after a failure. Deliveries go to
 127.0.0.1 only.
@@ -48,6 +52,7 @@ from bench.ledger import (
     render,
     versions,
 )
+from bench.webhook_subscribers import bench_subscribers
 from delivery.cloud_events import GOAL_TOPICS
 from delivery.feed import read_page
 from storage.subscriptions import WebhookSpec, WebhookStore
@@ -301,6 +306,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--page", type=int, default=500, help="(b) events a page")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument(
+        "--subscribers", type=int, default=0, help="(c) only: subscriptions, e.g. 1000"
+    )
+    parser.add_argument(
+        "--unindexed-check-ins", type=int, default=30, help="(c) check-ins with fan-out off"
+    )
+    parser.add_argument(
+        "--all-matching-check-ins", type=int, default=10, help="(c) check-ins, all matching"
+    )
+    parser.add_argument(
         "--server",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="a superuser's URL; the benchmark creates and drops a database there",
@@ -331,10 +345,23 @@ def main(argv: Sequence[str] | None = None) -> None:
                 starts_on=CYCLE_START,
                 ends_on=CYCLE_START + timedelta(days=CYCLE_DAYS - 1),
             )
-            sections = [
-                bench_latency(ledger, server, args.check_ins, args.rate, args.burst),
-                bench_feed(ledger, server, args.feed_events, args.page),
-            ]
+            if args.subscribers:
+                sections = [
+                    bench_subscribers(
+                        ledger,
+                        server,
+                        args.subscribers,
+                        args.check_ins,
+                        args.rate,
+                        args.unindexed_check_ins,
+                        args.all_matching_check_ins,
+                    )
+                ]
+            else:
+                sections = [
+                    bench_latency(ledger, server, args.check_ins, args.rate, args.burst),
+                    bench_feed(ledger, server, args.feed_events, args.page),
+                ]
         finally:
             ledger.close()
         print(render(sections))

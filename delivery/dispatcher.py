@@ -32,6 +32,7 @@ from standardwebhooks import Webhook as Signer
 from application.ledger import GoalLedger
 from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
 from delivery.destinations import public_only
+from delivery.fan_out import NO_TOPIC, FanOut
 from delivery.feed import read_page
 from storage.subscriptions import Lease, WebhookState, WebhookStore
 from storage.views import ViewDatabase
@@ -44,9 +45,6 @@ USER_AGENT = "goalpost-webhooks/1"
 MAX_ERROR_BODY = 200
 MAX_ANSWER_BYTES = 64 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# A topic no event has: a subscription whose types all left the code matches nothing,
-# rather than everything (an empty topic list means "all" to the recorder).
-_NO_TOPIC = "goalpost:no-such-event"
 
 
 class DispatchSettings(BaseSettings):
@@ -73,6 +71,9 @@ class DispatchSettings(BaseSettings):
     """Events one claim handles before the subscription goes back in line (fairness)."""
     allow_private: bool = False
     """Deliver to private, loopback and link-local addresses too (api/destinations.py)."""
+    fan_out: bool = True
+    """Move subscriptions past the events they do not match in bulk, from an index of
+    their filters (ADR 43); off, each subscription walks every event itself."""
 
     @model_validator(mode="after")
     def _lease_outlasts_a_delivery(self) -> Self:
@@ -182,6 +183,7 @@ class WebhookDispatcher:
         self.store = WebhookStore(ViewDatabase(ledger))
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self._scopes = _Scopes(ledger)
+        self._fan_out = FanOut(ledger, self.store, self._scopes.of)
         self._own_client = client is None
         timeout = self.settings.timeout_seconds
         transport = httpx.HTTPTransport(
@@ -211,6 +213,7 @@ class WebhookDispatcher:
         """Each subscription that is due, once, until caught up or failing; events delivered."""
         stop = stop or threading.Event()
         self.store.ensure_tables()
+        self.fan_out()
         round_started = self.store.clock.now()
         delivered = 0
         while not stop.is_set():
@@ -238,6 +241,7 @@ class WebhookDispatcher:
                 # Listening before the threads look again: nothing stored after their look
                 # goes unnoticed, even after the LISTEN connection was lost and remade.
                 waker.listen()
+                self.fan_out()
                 signal.pulse()
                 waker.wait(self.settings.poll_seconds, stop)
         finally:
@@ -245,6 +249,17 @@ class WebhookDispatcher:
             signal.pulse()
             for thread in threads:
                 thread.join()
+
+    def fan_out(self) -> int:
+        """Move subscriptions past new events they do not match; how many moved."""
+        if not self.settings.fan_out:
+            return 0
+        try:
+            return self._fan_out.route()
+        except Exception:
+            # The subscriptions still walk the log on their own, only slower.
+            log.exception("webhook fan-out failed; subscriptions walk the log meanwhile")
+            return 0
 
     def _deliver_loop(self, stop: threading.Event, signal: _Signal) -> None:
         while not stop.is_set():
@@ -292,7 +307,7 @@ class WebhookDispatcher:
         """Deliver in order from the stored position; stops at a failure or a lost lease."""
         webhook = lease.webhook
         topics = (
-            [TOPICS_BY_TYPE.get(t, _NO_TOPIC) for t in webhook.event_types]
+            [TOPICS_BY_TYPE.get(t, NO_TOPIC) for t in webhook.event_types]
             if webhook.event_types
             else GOAL_TOPICS
         )

@@ -194,9 +194,12 @@ _DELIVERED = (
     " leased_until = %s"
     " WHERE webhook_id = %s AND leased_by = %s AND position < %s RETURNING webhook_id"
 )
+# The fan-out (ADR 43) may have moved the position past these events already: the lease
+# still holds then, and the position never goes back.
 _SKIPPED = (
-    "UPDATE {webhook_deliveries} SET position = %s, leased_until = %s"
-    " WHERE webhook_id = %s AND leased_by = %s AND position < %s RETURNING webhook_id"
+    "UPDATE {webhook_deliveries} SET leased_until = %s,"
+    " position = CASE WHEN position < %s THEN %s ELSE position END"
+    " WHERE webhook_id = %s AND leased_by = %s RETURNING webhook_id"
 )
 _FAILED = (
     "UPDATE {webhook_deliveries} SET attempts = attempts + 1, last_error = %s,"
@@ -426,7 +429,7 @@ class WebhookStore:
         started = time.monotonic()
         until = self.clock.now() + timedelta(seconds=lease_seconds)
         rows = self._write(
-            _SKIPPED, (position, until, lease.webhook.id, lease.token, position), durable=False
+            _SKIPPED, (until, position, position, lease.webhook.id, lease.token), durable=False
         )
         return Lease(lease.webhook, lease.token, started + lease_seconds) if rows else None
 
