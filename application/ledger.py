@@ -14,6 +14,7 @@ from application.cycles import CycleCommands
 from application.graduation import GraduationCommands
 from application.imports import CheckInImports
 from application.key_results import KeyResultCommands
+from application.kpi_key_results import KpiKeyResultCommands
 from application.kpis import KpiCommands
 from application.objectives import ObjectiveCommands
 from application.reports import Reports
@@ -29,6 +30,7 @@ class GoalLedger(
     SelfAssessmentCommands,
     KpiCommands,
     GraduationCommands,
+    KpiKeyResultCommands,
     AccessCommands,
     CheckInImports,
     Reports,

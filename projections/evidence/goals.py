@@ -86,6 +86,13 @@ def _last(rows: Sequence[TrailEntry], event: str) -> TrailEntry | None:
     return next((r for r in reversed(rows) if r.event == event), None)
 
 
+# A check-in a KPI reading made is a check-in, and its correction a correction (ADR 38).
+_SAME_AS = {
+    "check_in_from_reading": "check_in_recorded",
+    "check_in_corrected_from_reading": "check_in_corrected",
+}
+
+
 def _values(
     rows: Sequence[TrailEntry], recorded: str, corrected: str
 ) -> list[tuple[TrailEntry, list[TrailEntry]]]:
@@ -93,9 +100,10 @@ def _values(
     found: dict[UUID, TrailEntry] = {}
     corrections: dict[UUID, list[TrailEntry]] = defaultdict(list)
     for row in rows:
-        if row.subject_id is not None and row.event == recorded:
+        event = _SAME_AS.get(row.event, row.event)
+        if row.subject_id is not None and event == recorded:
             found[row.subject_id] = row
-        elif row.subject_id is not None and row.event == corrected:
+        elif row.subject_id is not None and event == corrected:
             corrections[row.subject_id].append(row)
     return [(row, corrections[value_id]) for value_id, row in found.items()]
 

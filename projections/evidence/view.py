@@ -33,7 +33,14 @@ LAG_SCAN = 200
 GOAL_KINDS = ("key_result", "kpi", "objective")
 DEFINITIONS = ("created", "defined")
 # Events about one dated value: only those effective inside the period are evidence.
-DATED_VALUES = ("check_in_recorded", "check_in_corrected", "reading_recorded", "reading_corrected")
+DATED_VALUES = (
+    "check_in_recorded",
+    "check_in_corrected",
+    "check_in_from_reading",
+    "check_in_corrected_from_reading",
+    "reading_recorded",
+    "reading_corrected",
+)
 
 _PERSON_ROWS = (
     SQL("SELECT ")
@@ -57,7 +64,12 @@ _OWNS_ANY = (
 # Check-in events of a key result: those before the period count only towards its score
 # at the period's end (one with no check-in in the period stands where its last one left
 # it), never as evidence of the period.
-CHECK_INS = ("check_in_recorded", "check_in_corrected")
+CHECK_INS = (
+    "check_in_recorded",
+    "check_in_corrected",
+    "check_in_from_reading",
+    "check_in_corrected_from_reading",
+)
 
 
 class ReadModelBehindError(Exception):
