@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from application.access import AccessCommands
+from application.carry_forward import CarryForwardCommands
 from application.core import RecordTimeIndex, replay
 from application.cycles import CycleCommands
 from application.graduation import GraduationCommands
 from application.imports import CheckInImports
 from application.key_results import KeyResultCommands
-from application.kpi_key_results import KpiKeyResultCommands
 from application.kpis import KpiCommands
 from application.objectives import ObjectiveCommands
 from application.reports import Reports
@@ -30,7 +30,7 @@ class GoalLedger(
     SelfAssessmentCommands,
     KpiCommands,
     GraduationCommands,
-    KpiKeyResultCommands,
+    CarryForwardCommands,
     AccessCommands,
     CheckInImports,
     Reports,

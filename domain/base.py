@@ -43,6 +43,8 @@ class Retirement:
     recorded_at: datetime
     # Set when the goal graduated: the KPI that carries on measuring it (ADR 36).
     graduated_to_kpi: UUID | None = None
+    # Set when the key result was carried forward: the one that carries on (ADR 37).
+    carried_to: UUID | None = None
 
 
 class LedgerAggregate(Aggregate):

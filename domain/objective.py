@@ -50,6 +50,18 @@ class Objective(LedgerAggregate):
     class SelfAssessed(SelfAssessedEvent):
         pass
 
+    class CarriedFrom(LedgerAggregate.Event):
+        """Saved with `Created`, in the same transaction: the objective of an earlier cycle
+        this one carries on, created when a key result was carried forward (ADR 37)."""
+
+        objective_id: UUID
+
+        def apply(self, aggregate: Objective) -> None:
+            aggregate.carried_from = self.objective_id
+
+    # The objective this one was created to carry on (ADR 37); None for most.
+    carried_from: UUID | None = None
+
     def __init__(
         self,
         *,

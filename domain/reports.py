@@ -72,8 +72,10 @@ def judged(status: KeyResultStatus, bar: Bar) -> KeyResultStatus:
 
 
 def counts(status: KeyResultStatus) -> bool:
-    """Whether a key result counts in its objective's score: live, or graduated to a KPI."""
-    return status.retired is None or status.retired.graduated_to_kpi is not None
+    """Whether a key result counts in its objective's score: live, graduated to a KPI, or
+    carried forward to a later cycle (ADR 37), each of the last two at its final score."""
+    retired = status.retired
+    return retired is None or retired.graduated_to_kpi is not None or retired.carried_to is not None
 
 
 @dataclass(frozen=True)

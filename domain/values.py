@@ -47,6 +47,7 @@ class ReasonCode(StrEnum):
     WRONG_METRIC = "wrong_metric"
     DATA_ERROR = "data_error"
     GRADUATED_TO_KPI = "graduated_to_kpi"
+    CARRIED_FORWARD = "carried_forward"
     DUPLICATE = "duplicate"
     OTHER = "other"
 

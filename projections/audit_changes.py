@@ -20,6 +20,7 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from domain.reports import counts
 from domain.scoring import objective_score, rounded, traffic_light
 from domain.self_assessment import latest_self_assessment
 from domain.values import plain
@@ -113,7 +114,8 @@ def _objective_score(objective: Objective, on: date, goals: GoalsThen) -> dict[s
         if kr is None:
             continue
         status = kr.status(cycle, on)
-        if status.retired is None:
+        # As the objective's score counts them: graduated and carried ones at their final.
+        if counts(status):
             pairs.append((status.score, status.plan.weight))
     score = objective_score(pairs)
     if score is None:
@@ -154,6 +156,19 @@ def _graduated_from(_: Kpi, event: Kpi.GraduatedFrom) -> Change:
     return Change({"graduated_from": str(event.key_result_id)})
 
 
+def _carried_forward(_: KeyResult, event: KeyResult.CarriedForward) -> Change:
+    after = {
+        "status": "carried_forward",
+        "carried_to": str(event.to_key_result_id),
+        "to_cycle_id": event.to_cycle_id,
+    }
+    return Change(after, event.to_key_result_id)
+
+
+def _carried_from(_: Objective, event: Objective.CarriedFrom) -> Change:
+    return Change({"carried_from": str(event.objective_id)}, event.objective_id)
+
+
 def _key_result_created(kr: KeyResult, _: object) -> Change:
     plan = kr.current_plan
     after = {
@@ -166,6 +181,9 @@ def _key_result_created(kr: KeyResult, _: object) -> Change:
         "weight": number(plan.weight),
         "measurement": kr.measurement,
     }
+    if kr.carried_from is not None:
+        # Its predecessor, of an earlier cycle (ADR 37): the row is its carry, seen in.
+        after["carried_from"] = str(kr.carried_from)
     return Change(after, effective_on=plan.effective_on)
 
 
@@ -282,19 +300,18 @@ HANDLING: dict[type[object], Handling] = {
     KeyResult.Created: Handling(_key_result_created),
     KeyResult.CheckInRecorded: Handling(_check_in_recorded, _value_before_check_in),
     KeyResult.CheckInCorrected: Handling(_check_in_corrected, _value_before_correction),
-    # From the KPI's readings (ADR 38): shown as the check-ins and corrections they are.
-    KeyResult.CheckInFromReading: Handling(_check_in_recorded, _value_before_check_in),
-    KeyResult.CheckInCorrectedFromReading: Handling(_check_in_corrected, _value_before_correction),
     KeyResult.Rebaselined: Handling(_rebaselined, _plan_before),
     KeyResult.Reweighted: Handling(_reweighted, _weight_before),
     KeyResult.Retired: Handling(_status("retired"), _score_before_retiring_key_result),
     KeyResult.Graduated: Handling(_graduated, _score_before_retiring_key_result),
+    KeyResult.CarriedForward: Handling(_carried_forward, _score_before_retiring_key_result),
     KeyResult.SelfAssessed: Handling(_self_assessed, _self_assessment_before),
     Objective.Created: Handling(_objective_created),
     Objective.KeyResultAdded: Handling(_key_result_added),
     Objective.AlignedToParent: Handling(_aligned, _parent),
     Objective.Retired: Handling(_status("retired"), _score_before_retiring_objective),
     Objective.SelfAssessed: Handling(_self_assessed, _self_assessment_before),
+    Objective.CarriedFrom: Handling(_carried_from),
     Cycle.Opened: Handling(_cycle_opened),
     Cycle.ObjectiveAdded: Handling(_objective_added),
     Cycle.Closed: Handling(_status("closed")),

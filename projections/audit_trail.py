@@ -28,6 +28,7 @@ from domain.objective import Objective
 from domain.scoring import TrafficLight
 from domain.values import Direction
 from projections import audit_changes as changes
+from projections import audit_kpi_rows as kpi_rows
 from projections.audit_plan_size import oversized
 from projections.base import ReadModel
 from storage.rows import Decoder, Row, day, json_value, moment, uuid_value
@@ -66,7 +67,9 @@ class Flag(StrEnum):
     - changed after close: recorded after its cycle was closed (only corrections and
       self-assessments can be, ADR 34);
     - plan oversized: the creation that took its owner past 3 objectives in the cycle, or
-      its objective past 5 key results, not counting retired ones (ADR 35).
+      its objective past 5 key results, not counting retired ones (ADR 35);
+    - changed mid-cycle: a KPI's target or healthy range changed after the cycle's first
+      day, judged against the report's cycle when read (projections.audit_kpi_rows).
     """
 
     TARGET_LOWERED = "target_lowered"
@@ -75,12 +78,24 @@ class Flag(StrEnum):
     BACKDATED = "backdated_more_than_7_days"
     CHANGED_AFTER_CLOSE = "changed_after_close"
     PLAN_OVERSIZED = "plan_oversized"
+    CHANGED_MID_CYCLE = kpi_rows.MID_CYCLE
 
 
 FLAGS: tuple[str, ...] = tuple(flag.value for flag in Flag)
 # The changes of plan an auditor reviews, whatever their flags (a graduation retires the
 # key result, so it is reviewed as a retirement is, ADR 36).
-REPORTED_EVENTS = ("rebaselined", "reweighted", "retired", "graduated", "check_in_corrected")
+REPORTED_EVENTS = (
+    "rebaselined",
+    "reweighted",
+    "retired",
+    "graduated",
+    "check_in_corrected",
+    # Closed in one cycle and carried, with maybe its objective, into another (ADR 37).
+    "carried_forward",
+    "carried_from",
+)
+# Recorded after their cycle's close without changing its grades: not flagged for it.
+AFTER_CLOSE_UNFLAGGED: frozenset[type[object]] = frozenset({Cycle.Closed, KeyResult.CarriedForward})
 
 KINDS: dict[type[LedgerAggregate], str] = {
     Cycle: "cycle",
@@ -106,7 +121,9 @@ class AuditTrail(ReadModel):
     # 2: `reported` and its partial index, for the change report.
     # 3: creations past the plan-size guidance flagged and reported (ADR 35).
     # 4: graduations reported (ADR 36).
-    version = 4
+    # 5: carry-forwards and KPI target changes reported, objectives' scores before a
+    #    retirement counting graduated and carried key results (ADR 37).
+    version = 5
     _position = 0
     tables = (
         "CREATE TABLE IF NOT EXISTS {audit_trail} ("
@@ -201,7 +218,7 @@ class AuditTrail(ReadModel):
                 entry.before,
                 entry.after,
                 flags,
-                _reported(kind, event_name(event), flags),
+                _reported(kind, event_name(event), flags, entry.after),
             ),
         )
 
@@ -219,7 +236,7 @@ class AuditTrail(ReadModel):
         own_flags = _FLAGS.get(type(event))
         if own_flags is not None:
             flags += own_flags(self, goal, event, entry)
-        if entry.cycle_id is not None and type(event) is not Cycle.Closed:
+        if entry.cycle_id is not None and type(event) not in AFTER_CLOSE_UNFLAGGED:
             cycle = self.cycle(entry.cycle_id)
             if (
                 cycle is not None
@@ -246,14 +263,17 @@ def _eases(direction: str, before: Decimal, after: Decimal) -> bool:
     return after < before
 
 
-def _reported(kind: str, event: str, flags: Sequence[str]) -> bool:
+def _reported(kind: str, event: str, flags: Sequence[str], after: dict[str, Any]) -> bool:
     """Whether a row belongs in the change report: a key result's or objective's change of
-    plan, retirement (graduation included) or correction, a backdated check-in, or anything
-    after the close."""
+    plan, retirement (graduation and carry forward included) or correction, a key result
+    carried in, a backdated check-in, anything after the close; a KPI's target change."""
+    if kind == "kpi":
+        return event == kpi_rows.KPI_CHANGE
     if kind not in ("key_result", "objective"):
         return False
     return (
         event in REPORTED_EVENTS
+        or (event == "created" and "carried_from" in after)
         or (event == "check_in_recorded" and Flag.BACKDATED.value in flags)
         or Flag.CHANGED_AFTER_CLOSE.value in flags
         or Flag.PLAN_OVERSIZED.value in flags
@@ -364,7 +384,9 @@ def trail_entries(
 
 def _entry(row: Row) -> TrailEntry:
     created = row.pop("created", None)
-    return TrailEntry(**row, title=None if created is None else created.get("title"))
+    # A KPI's first row names it rather than titles it.
+    title = None if created is None else created.get("title", created.get("name"))
+    return TrailEntry(**row, title=title)
 
 
 def placeholders(count: int) -> Composable:
@@ -445,8 +467,10 @@ def change_report(
     known_at: datetime | None = None,
     after_position: int = 0,
     limit: int | None = None,
+    cycle_dates: tuple[date, date] | None = None,
 ) -> list[TrailEntry]:
-    """A cycle's changes of plan, corrections, backdated check-ins and post-close events.
+    """A cycle's changes of plan, corrections, backdated check-ins and post-close events;
+    given the cycle's dates, also the KPI target changes within them (audit_kpi_rows).
 
     `recorded_from`/`recorded_to` bound the UTC day the change was recorded (both
     inclusive); `flags` keeps the rows carrying any of them (names from `FLAGS`). Rows
@@ -455,15 +479,23 @@ def change_report(
     unknown = set(flags) - set(FLAGS)
     if unknown:
         raise ValueError(f"not a change-report flag: {sorted(unknown)}")
-    where: list[Composable] = [SQL("t.cycle_id = %s"), SQL("t.reported"), SQL("t.position > %s")]
-    params: list[Any] = [cycle_id, after_position]
+    scope, params = kpi_rows.cycle_scope(cycle_id, cycle_dates)
+    where: list[Composable] = [scope, SQL("t.reported"), SQL("t.position > %s")]
+    params.append(after_position)
     if owner is not None:
         where.append(SQL("t.owner = %s"))
         params.append(owner)
     if flags:
         wanted = [flag for flag in FLAGS if flag in flags]
-        where.append(SQL("(") + SQL(" OR ").join([_HAS_FLAG] * len(wanted)) + SQL(")"))
-        params += [_flag_pattern(flag) for flag in wanted]
+        conditions: list[Composable] = []
+        for flag in wanted:
+            if flag == Flag.CHANGED_MID_CYCLE:
+                condition, flag_params = kpi_rows.mid_cycle_condition(cycle_dates)
+            else:
+                condition, flag_params = _HAS_FLAG, [_flag_pattern(flag)]
+            conditions.append(condition)
+            params += flag_params
+        where.append(SQL("(") + SQL(" OR ").join(conditions) + SQL(")"))
     if recorded_from is not None:
         where.append(SQL("t.recorded_at >= %s"))
         params.append(_midnight(recorded_from))
@@ -488,4 +520,4 @@ def change_report(
     if limit is not None:
         query += SQL(" LIMIT %s")
         params.append(limit)
-    return trail_entries(database, query, params)
+    return kpi_rows.flagged(trail_entries(database, query, params), cycle_dates)

@@ -162,7 +162,9 @@ def cycle_changes(
     limit: Annotated[int, Query(ge=1, le=1000, description="JSON rows per page.")] = 500,
     cursor: Cursor = None,
 ) -> ChangeReport | Response:
-    """The cycle's changes of plan, corrections and backdated check-ins, flagged.
+    """The cycle's changes of plan, corrections and backdated check-ins, flagged; its
+    carry-forwards out and in, and the KPI target and healthy-range changes effective or
+    recorded within its dates (ADR 37).
 
     JSON comes in pages (`next_cursor`); CSV is the whole report, streamed, for a
     spreadsheet: the JSON's fields, each cell as the JSON writes it, and value, target,
@@ -193,6 +195,7 @@ def cycle_changes(
                 known_at=moment,
                 after_position=after_position,
                 limit=size,
+                cycle_dates=(cycle.starts_on, cycle.ends_on),
             )
         return [ChangeRow.model_validate(entry) for entry in entries]
 

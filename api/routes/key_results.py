@@ -15,6 +15,7 @@ from api.deps import (
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
+from api.schemas.carry_forward import KeyResultCarryForward
 from api.schemas.common import Retire, Written
 from api.schemas.graduation import KeyResultGraduation
 from api.schemas.key_results import (
@@ -223,6 +224,35 @@ def graduate_key_result(
         request=request,
     )
     return written(response, saved, f"/v1/kpis/{saved.id}")
+
+
+@router.post("/{key_result_id}/carry-forward", status_code=status.HTTP_201_CREATED)
+def carry_forward_key_result(
+    key_result_id: UUID,
+    body: KeyResultCarryForward,
+    ledger: LedgerDep,
+    grant: GrantDep,
+    request: IdempotencyDep,
+    version: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """Carry the key result forward to a later, open, begun cycle: in one save it is
+    closed as carried forward (reason code carried_forward, its score frozen and still
+    counted in its objective) and its successor is created there with `carried_from`.
+    The response names the successor (ADR 37)."""
+    saved = ledger.carry_forward_key_result(
+        actor=grant.subject,
+        key_result_id=key_result_id,
+        cycle_id=body.cycle_id,
+        reason=body.reason,
+        baseline=body.baseline,
+        target=body.target,
+        objective_id=body.objective_id,
+        expected_version=version,
+        grant=grant,
+        request=request,
+    )
+    return written(response, saved, f"/v1/key-results/{saved.id}")
 
 
 @router.post("/{key_result_id}/self-assessment", status_code=status.HTTP_201_CREATED)

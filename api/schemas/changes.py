@@ -16,7 +16,7 @@ class ChangeRow(FromRow):
     """A change an auditor reviews, with the flags it raised."""
 
     position: int
-    goal_kind: Literal["key_result", "objective"]
+    goal_kind: Literal["key_result", "objective", "kpi"]
     goal_id: UUID
     title: str | None
     owner: str | None

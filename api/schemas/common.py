@@ -172,6 +172,10 @@ class RetiredPublic(FromRow):
     graduated_to_kpi: UUID | None = Field(
         default=None, description="The KPI a graduated goal carries on as (ADR 36)."
     )
+    carried_to: UUID | None = Field(
+        default=None,
+        description="The key result of a later cycle a carried-forward one goes on as (ADR 37).",
+    )
 
 
 class Page(BaseModel, Generic[T]):

@@ -172,11 +172,21 @@ class KeyResultPublic(BaseModel):
     self_assessment: SelfAssessmentPublic | None = Field(
         default=None, description="The owner's latest, as known at known_at (ADR 34)."
     )
+    carried_from: UUID | None = Field(
+        default=None,
+        description="The key result of an earlier cycle this one carries forward (ADR 37).",
+    )
+    carried_to: UUID | None = Field(
+        default=None,
+        description="The key result of a later cycle this one was carried forward to, as "
+        "known at known_at, whatever the day it is read as of (ADR 37).",
+    )
 
     @classmethod
     def of(
         cls, key_result: KeyResult, status: KeyResultStatus, known_at: datetime | None
     ) -> KeyResultPublic:
+        retirement = key_result.retirement
         return cls(
             id=key_result.id,
             objective_id=key_result.objective_id,
@@ -203,4 +213,6 @@ class KeyResultPublic(BaseModel):
             check_in_count=status.check_in_count,
             retired=status.retired,
             self_assessment=SelfAssessmentPublic.of(latest_self_assessment(key_result)),
+            carried_from=key_result.carried_from,
+            carried_to=retirement.carried_to if retirement is not None else None,
         )

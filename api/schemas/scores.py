@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, computed_field
@@ -11,7 +12,7 @@ from api.schemas.common import Exact, FromRow, LogHead, PlanWarningPublic, Score
 from api.schemas.self_assessments import SelfAssessmentPublic
 from domain.plan_size import objectives_warnings
 from domain.scoring import Pace, TrafficLight
-from domain.values import Confidence, Direction, ObjectiveKind
+from domain.values import Confidence, Direction, ObjectiveKind, ReasonCode
 
 
 class BarPublic(FromRow):
@@ -59,6 +60,19 @@ class KeyResultScore(FromRow):
         description="The owner's latest self-assessment, as known at `known_at`: beside the "
         "computed score, never in it (ADR 34)."
     )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="How it was closed, if it was: `carried_forward` to a later cycle, "
+        "counted in its objective's score at its final score and never as retired while "
+        "red (ADR 37); else `retired`, as `retired_reason_code` says."
+    )
+    @property
+    def closed_as(self) -> Literal["carried_forward", "retired"] | None:
+        if not self.retired:
+            return None
+        if self.retired_reason_code == ReasonCode.CARRIED_FORWARD.value:
+            return "carried_forward"
+        return "retired"
 
 
 class ObjectiveScore(FromRow):
