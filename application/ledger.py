@@ -15,6 +15,7 @@ from application.cycles import CycleCommands
 from application.graduation import GraduationCommands
 from application.imports import CheckInImports
 from application.key_results import KeyResultCommands
+from application.kpi_key_results import KpiKeyResultCommands
 from application.kpis import KpiCommands
 from application.objectives import ObjectiveCommands
 from application.reports import Reports
@@ -31,6 +32,7 @@ class GoalLedger(
     KpiCommands,
     GraduationCommands,
     CarryForwardCommands,
+    KpiKeyResultCommands,
     AccessCommands,
     CheckInImports,
     Reports,

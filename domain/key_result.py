@@ -25,6 +25,10 @@ from domain.key_result_plan import (
 )
 from domain.objective import Objective
 from domain.plans import plan_in_force
+from domain.reading_check_in_events import (
+    CheckInCorrectedFromReadingEvent,
+    CheckInFromReadingEvent,
+)
 from domain.scoring import (
     expected_progress,
     is_stale,
@@ -166,6 +170,16 @@ class KeyResult(LedgerAggregate):
 
     class SelfAssessed(SelfAssessedEvent):
         pass
+
+    # Check-ins from the readings of the KPI that measures it (ADR 38).
+    class CheckInFromReading(CheckInFromReadingEvent):
+        pass
+
+    class CheckInCorrectedFromReading(CheckInCorrectedFromReadingEvent):
+        pass
+
+    # Check-in id (hex) -> the version of its KPI's latest event it reflects (ADR 38).
+    reading_versions: dict[str, int] | None = None
 
     class Snapshot(LibrarySnapshot):
         """State in JSON-native form: check-ins stay compact rows, enums travel as values.

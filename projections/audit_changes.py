@@ -300,6 +300,9 @@ HANDLING: dict[type[object], Handling] = {
     KeyResult.Created: Handling(_key_result_created),
     KeyResult.CheckInRecorded: Handling(_check_in_recorded, _value_before_check_in),
     KeyResult.CheckInCorrected: Handling(_check_in_corrected, _value_before_correction),
+    # From the KPI's readings (ADR 38): shown as the check-ins and corrections they are.
+    KeyResult.CheckInFromReading: Handling(_check_in_recorded, _value_before_check_in),
+    KeyResult.CheckInCorrectedFromReading: Handling(_check_in_corrected, _value_before_correction),
     KeyResult.Rebaselined: Handling(_rebaselined, _plan_before),
     KeyResult.Reweighted: Handling(_reweighted, _weight_before),
     KeyResult.Retired: Handling(_status("retired"), _score_before_retiring_key_result),
