@@ -216,6 +216,18 @@ def _graduate_key_result(world: Arrange, owner: str) -> Act:
     )
 
 
+def _carry_forward_key_result(world: Arrange, owner: str) -> Act:
+    # A later cycle of its own, begun: the key result and the objective created for it
+    # there are both the owner's.
+    key = f"2026-Q4-{secrets.token_hex(4)}"
+    later = {"id": key, "starts_on": "2026-10-01", "ends_on": "2027-03-31"}
+    created(world.client.post("/v1/cycles", json=later, headers=world.admin))
+    return world.post(
+        f"/v1/key-results/{world.key_result(owner)}/carry-forward",
+        {"cycle_id": key, "reason": "not done yet: it goes on next quarter"},
+    )
+
+
 def _self_assess(world: Arrange, owner: str) -> Act:
     # 2026-Q3 ended over two weeks ago and is not closed: the window is open.
     return world.post(
@@ -322,6 +334,7 @@ REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.REWEIGHT_KEY_RESULT: _reweight,
     Command.RETIRE_KEY_RESULT: _retire_key_result,
     Command.GRADUATE_KEY_RESULT: _graduate_key_result,
+    Command.CARRY_FORWARD_KEY_RESULT: _carry_forward_key_result,
     Command.SELF_ASSESS: _self_assess,
     Command.DEFINE_KPI: _define_kpi,
     Command.RECORD_KPI_READING: _record_kpi_reading,
