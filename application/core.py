@@ -16,11 +16,17 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from application.authority import authorise
+from application.goal_cache import bounded_in_bytes
 from application.transcoding import DateAsISO, DecimalAsPlainText
 from application.values import Saved
 from domain.access import AccessGrant
@@ -52,8 +58,9 @@ G = TypeVar("G", Objective, KeyResult, Kpi)
 # Attempts for a command that lost a race without asking for a version check.
 CONFLICT_ATTEMPTS = 5
 
-# Goals kept in memory per process, fast-forwarded on each load (see construct_env).
-AGGREGATE_CACHE_SIZE = 2000
+# Goals kept in memory per process, fast-forwarded on each load (see construct_env);
+# bounded in bytes by GOALPOST_GOAL_CACHE_MB (ADR 45), this count bounds the index only.
+AGGREGATE_CACHE_SIZE = 100_000
 
 _LABELS: dict[type[LedgerAggregate], str] = {
     Cycle: "cycle",
@@ -163,6 +170,9 @@ class LedgerCore(Application[UUID]):
         settings["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         settings.update(env or {})
         return Environment(name, settings)
+
+    def construct_repository(self) -> Repository[UUID]:
+        return bounded_in_bytes(super().construct_repository(), self.env)
 
     # A snapshot every this many events keeps a long key result quick to load.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {KeyResult: 100}

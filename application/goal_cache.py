@@ -1,0 +1,144 @@
+"""Loaded goals kept in memory, bounded in bytes (ADR 45, amending ADR 20).
+
+A count bound (2,000 goals) let one process hold gigabytes: a key result with a thousand
+check-ins weighs about 800 KB in memory, one just created about 3 KB. This cache evicts
+the least recently loaded goals once their estimated weight passes a budget in bytes
+(`GOALPOST_GOAL_CACHE_MB`), and keeps a count bound too, for the index's own overhead.
+
+A goal's weight is estimated, not measured: a fixed part plus a part per event applied
+to it (its version). Each event adds about one item to a goal's state (a check-in, a
+reading, a plan change), and the per-event figure was measured with tracemalloc on key
+results with hundreds and thousands of check-ins (tests/unit/test_goal_cache.py keeps
+it honest). A goal in the cache is brought up to date in place on each load (ADR 20), so
+its weight is taken again after each load has done so.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Cache, Repository
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Measured (tracemalloc, key results loaded from the store): about 3.3 KB for a goal with
+# one event, about 810 bytes for each further check-in. Rounded up.
+BASE_BYTES = 4096
+EVENT_BYTES = 850
+DEFAULT_CACHE_MB = 256
+# The ledger's environment may set the budget (tests, tools); the process's otherwise.
+CACHE_MB_ENV = "GOAL_CACHE_MB"
+MAXSIZE_ENV = "AGGREGATE_CACHE_MAXSIZE"
+
+
+class GoalCacheSettings(BaseSettings):
+    """GOALPOST_GOAL_CACHE_MB: memory for loaded goals per process; 0 keeps none."""
+
+    model_config = SettingsConfigDict(env_prefix="GOALPOST_")
+
+    goal_cache_mb: int = Field(default=DEFAULT_CACHE_MB, ge=0)
+
+
+def estimated_bytes(goal: Any) -> int:
+    """What a loaded goal weighs in memory, about: constant time."""
+    return BASE_BYTES + EVENT_BYTES * max(0, int(getattr(goal, "version", 1)) - 1)
+
+
+class GoalCache(Cache[UUID, Any]):
+    """Least recently loaded first out, once the goals' weight passes `max_bytes` or
+    their number passes `max_goals`. Safe to share between threads."""
+
+    def __init__(
+        self,
+        max_bytes: int,
+        max_goals: int,
+        weigh: Callable[[Any], int] = estimated_bytes,
+    ) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+        self.max_goals = max_goals
+        self._weigh = weigh
+        self._entries: OrderedDict[UUID, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def estimated_bytes(self) -> int:
+        return self._bytes
+
+    def goal_ids(self) -> list[UUID]:
+        """Least recently loaded first."""
+        with self._lock:
+            return list(self._entries)
+
+    def get(self, key: UUID, *, evict: bool = False) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                raise KeyError(key)
+            value, weight = entry
+            if evict:
+                del self._entries[key]
+                self._bytes -= weight
+            else:
+                self._entries.move_to_end(key)
+            return value
+
+    def reweigh(self, key: UUID) -> None:
+        """Weigh a goal again after the repository brought it up to date in place."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._keep(key, entry[0], entry[1])
+
+    def put(self, key: UUID, value: Any | None) -> None:
+        if value is None:
+            return
+        with self._lock:
+            entry = self._entries.get(key)
+            self._keep(key, value, entry[1] if entry is not None else 0)
+
+    def _keep(self, key: UUID, value: Any, old_weight: int) -> None:
+        weight = self._weigh(value)
+        self._entries[key] = (value, weight)
+        self._entries.move_to_end(key)
+        self._bytes += weight - old_weight
+        # Oldest first; a goal heavier than the whole budget is not kept either.
+        while self._entries and (
+            self._bytes > self.max_bytes or len(self._entries) > self.max_goals
+        ):
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._bytes -= dropped
+
+
+class GoalRepository(Repository[UUID]):
+    """The library's repository, weighing each goal again once a load has fast-forwarded it."""
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        aggregate = super().get(aggregate_id, **kwargs)
+        if kwargs.get("version") is None and isinstance(self.cache, GoalCache):
+            self.cache.reweigh(aggregate_id)
+        return aggregate
+
+
+def bounded_in_bytes(library: Repository[UUID], env: Mapping[str, str]) -> Repository[UUID]:
+    """The library's repository, with a cache bounded in bytes where it made one by count."""
+    repository = GoalRepository(
+        event_store=library.event_store,
+        snapshot_store=library.snapshot_store,
+        fastforward=library.fastforward,
+        fastforward_skipping=library.fastforward_skipping,
+        deepcopy_from_cache=library.deepcopy_from_cache,
+    )
+    configured = env.get(CACHE_MB_ENV)
+    megabytes = int(configured) if configured else GoalCacheSettings().goal_cache_mb
+    if library.cache is not None and megabytes > 0:
+        max_goals = int(env.get(MAXSIZE_ENV) or 0)
+        repository.cache = GoalCache(
+            megabytes * 1024 * 1024, max_goals if max_goals > 0 else 1_000_000
+        )
+    return repository
