@@ -24,6 +24,7 @@ from api.routes import (
     kpi_health,
     kpis,
     objectives,
+    people,
     scores,
     webhooks,
 )
@@ -224,6 +225,7 @@ def create_app(
         calibration, cycles, objectives, key_results, kpis,
     ):  # fmt: skip
         app.include_router(module.router)
+    app.include_router(people.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -18,6 +18,7 @@ from application.key_results import KeyResultCommands
 from application.kpi_key_results import KpiKeyResultCommands
 from application.kpis import KpiCommands
 from application.objectives import ObjectiveCommands
+from application.people import PeopleCommands
 from application.reports import Reports
 from application.self_assessments import SelfAssessmentCommands
 from application.transcoding import DateAsISO
@@ -34,6 +35,7 @@ class GoalLedger(
     CarryForwardCommands,
     KpiKeyResultCommands,
     AccessCommands,
+    PeopleCommands,
     CheckInImports,
     Reports,
 ):

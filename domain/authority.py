@@ -47,6 +47,9 @@ class Command(StrEnum):
     READ_CALIBRATION = "read_calibration"
     FOLLOW_EVENTS = "follow_events"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    MANAGE_PEOPLE = "manage_people"
+    ERASE_PERSON = "erase_person"
+    READ_PEOPLE = "read_people"
 
 
 class Relation(StrEnum):
@@ -105,6 +108,9 @@ DESCRIPTIONS: dict[Command, str] = {
     Command.READ_CALIBRATION: "read owners' calibration over closed cycles",
     Command.FOLLOW_EVENTS: "follow the event feed and stream",
     Command.MANAGE_WEBHOOKS: "subscribe and manage its own webhooks",
+    Command.MANAGE_PEOPLE: "record people, teams, memberships, managers, departures, names",
+    Command.ERASE_PERSON: "erase a person's personal data (name, e-mail)",
+    Command.READ_PEOPLE: "read people (names, teams, manager) and teams' members",
 }
 
 _ANY_GOAL = frozenset(GOAL_RELATIONS)
@@ -161,6 +167,12 @@ _ALLOWED: dict[Command, dict[Role, frozenset[Relation]]] = {
     Command.READ_CALIBRATION: _unscoped(Role.AUDITOR, Role.REVIEWER),
     Command.FOLLOW_EVENTS: _unscoped(Role.SERVICE),
     Command.MANAGE_WEBHOOKS: _unscoped(Role.SERVICE),
+    # HR facts come from HR (the admin, or an operator's import): a manager's token does
+    # not make its holder the one who says who reports to whom (ADR 40).
+    Command.MANAGE_PEOPLE: _unscoped(),
+    Command.ERASE_PERSON: _unscoped(),
+    # Names are personal data: the people who work with goals read them, services do not.
+    Command.READ_PEOPLE: _unscoped(Role.MEMBER, Role.MANAGER, Role.REVIEWER, Role.AUDITOR),
 }
 
 # The commands that change (or create) goals: their rows range over the owner's relation.

@@ -20,6 +20,7 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from domain.people import Person, Team
 from domain.reports import counts
 from domain.scoring import objective_score, rounded, traffic_light
 from domain.self_assessment import latest_self_assessment
@@ -287,6 +288,40 @@ def _grant_issued(grant: AccessGrant, _: object) -> Change:
     return Change({"roles": sorted(r.value for r in grant.roles), "team": grant.team})
 
 
+# People and teams (ADR 40): memberships, managers and departures; never a name or an
+# e-mail, which the events hold sealed (ADR 41).
+
+
+def _registered(person: Person, _: object) -> Change:
+    return Change({"status": "registered"})
+
+
+def _membership(status: str) -> Callable[[Person, Any], Change]:
+    def change(_: Person, event: Any) -> Change:
+        return Change({"team": event.team_id, "membership": status})
+
+    return change
+
+
+def _member(status: str) -> Callable[[Team, Any], Change]:
+    def change(_: Team, event: Any) -> Change:
+        return Change({"person": event.person_id, "membership": status})
+
+    return change
+
+
+def _manager_before(person: Person, event: Person.ManagerChanged, _: object) -> dict[str, Any]:
+    return {"manager_id": person.manager_on(event.effective_on)}
+
+
+def _manager_changed(_: Person, event: Person.ManagerChanged) -> Change:
+    return Change({"manager_id": event.manager_id})
+
+
+def _team_formed(team: Team, _: object) -> Change:
+    return Change({"name": team.name})
+
+
 @dataclass(frozen=True)
 class Handling:
     """One event class: what the row shows after it, and what it reads of the goal before
@@ -326,6 +361,16 @@ HANDLING: dict[type[object], Handling] = {
     Kpi.GraduatedFrom: Handling(_graduated_from),
     AccessGrant.Issued: Handling(_grant_issued),
     AccessGrant.Revoked: Handling(_status("revoked")),
+    Person.Registered: Handling(_registered),
+    Person.DetailsChanged: Handling(_status("details_changed")),
+    Person.JoinedTeam: Handling(_membership("joined")),
+    Person.LeftTeam: Handling(_membership("left")),
+    Person.ManagerChanged: Handling(_manager_changed, _manager_before),
+    Person.Departed: Handling(_status("departed")),
+    Person.Erased: Handling(_status("erased")),
+    Team.Formed: Handling(_team_formed),
+    Team.MemberJoined: Handling(_member("joined")),
+    Team.MemberLeft: Handling(_member("left")),
 }
 
 

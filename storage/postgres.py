@@ -22,6 +22,7 @@ from eventsourcing.utils import Environment, EnvType, retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from storage import personal_keys
 from storage.event_log import LoggedEvent, OrphanRecordTime
 from storage.record_times import ISO_WITH_OFFSET, RECORD_TIME_TOLERANCE
 from storage.settings import LIBPQ_CONNECT_TIMEOUT
@@ -116,6 +117,10 @@ class GoalpostPostgresRecorder(PostgresApplicationRecorder):
         )
         self.sql_create_statements.extend(append_only_statements(schema, self.events_table_name))
         self.sql_create_statements.extend(append_only_statements(schema, self.times_table_name))
+        # Deletable on purpose: erasing a person deletes their key (ADR 41).
+        self.sql_create_statements.extend(
+            personal_keys.postgres_statements(schema, self.events_table_name)
+        )
         self.sql_create_statements.extend(append_only_statements(schema, self.demo_table_name))
         self.requests_table_name = f"{events_table_name}_requests"
         self.check_identifier_length(self.requests_table_name)

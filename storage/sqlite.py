@@ -17,6 +17,7 @@ from eventsourcing.sqlite import (
 )
 from psycopg.sql import SQL, Composable, Identifier
 
+from storage import personal_keys
 from storage.event_log import LoggedEvent, OrphanRecordTime
 from storage.record_times import RecordTimeRefusedError, check_near, claimed
 
@@ -164,6 +165,8 @@ class GoalpostSQLiteRecorder(SQLiteApplicationRecorder):
             ),
             *append_only_statements(self.events_table_name),
             *append_only_statements(self.times_table_name),
+            # Deletable on purpose: erasing a person deletes their key (ADR 41).
+            *personal_keys.sqlite_statements(self.events_table_name),
             *append_only_statements(self.demo_table_name),
         ]
 

@@ -321,6 +321,25 @@ def _manage_webhooks(world: Arrange, owner: str) -> Act:
 
 
 # Each command's real request, after arranging what it needs (as an admin).
+def _manage_people(world: Arrange, owner: str) -> Act:
+    return world.post("/v1/teams", {"id": f"t-{secrets.token_hex(4)}", "name": "Support"})
+
+
+def _person(world: Arrange) -> str:
+    person_id = f"p-{secrets.token_hex(4)}"
+    body = {"id": person_id, "display_name": "Support Lead", "effective_on": "2026-07-01"}
+    created(world.client.post("/v1/people", json=body, headers=world.admin))
+    return person_id
+
+
+def _erase_person(world: Arrange, owner: str) -> Act:
+    return world.post(f"/v1/people/{_person(world)}/erase")
+
+
+def _read_people(world: Arrange, owner: str) -> Act:
+    return world.get(f"/v1/people/{_person(world)}")
+
+
 REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.OPEN_CYCLE: _open_cycle,
     Command.CLOSE_CYCLE: _close_cycle,
@@ -348,6 +367,9 @@ REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.READ_CALIBRATION: _read_calibration,
     Command.FOLLOW_EVENTS: _follow_events,
     Command.MANAGE_WEBHOOKS: _manage_webhooks,
+    Command.MANAGE_PEOPLE: _manage_people,
+    Command.ERASE_PERSON: _erase_person,
+    Command.READ_PEOPLE: _read_people,
 }
 
 

@@ -1,0 +1,216 @@
+"""People and teams over HTTP on PostgreSQL: a quarter in which an engineer moves to the
+product team mid-quarter, a departure, an HRIS import, and an erasure the seal survives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from application.ledger import GoalLedger
+from cli.people import people_app
+from domain.access import Role
+from domain.people import pseudonym
+from projections.registry import worker_for
+from tests.http.conftest import Headers, Tokens, created, ok, position, problem
+
+pytestmark = pytest.mark.postgres
+
+HEADER = "person_id,display_name,email,team,manager_id,effective_on\n"
+
+
+def person(client: httpx.Client, admin: Headers, person_id: str, name: str) -> dict[str, Any]:
+    body = {
+        "id": person_id,
+        "display_name": name,
+        "email": f"{person_id}@example.com",
+        "effective_on": "2026-07-01",
+    }
+    return created(client.post("/v1/people", json=body, headers=admin))
+
+
+def team(client: httpx.Client, admin: Headers, team_id: str, name: str) -> None:
+    created(client.post("/v1/teams", json={"id": team_id, "name": name}, headers=admin))
+
+
+def move(
+    client: httpx.Client, admin: Headers, person_id: str, team_id: str, action: str, day: str
+) -> httpx.Response:
+    body = {"team": team_id, "action": action, "effective_on": day}
+    return client.post(f"/v1/people/{person_id}/memberships", json=body, headers=admin)
+
+
+def test_a_person_moves_teams_mid_quarter_and_later_leaves(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, tokens: Tokens
+) -> None:
+    # Two teams, an engineering lead, and an engineer reporting to them.
+    team(client, admin, "eng-team", "Engineering")
+    team(client, admin, "product-team", "Product")
+    person(client, admin, "head-of-eng", "Eng Lead")
+    person(client, admin, "eng-1", "Dev One")
+    ok(move(client, admin, "eng-1", "eng-team", "join", "2026-07-01"))
+    manager = {"manager_id": "head-of-eng", "effective_on": "2026-07-01"}
+    ok(client.post("/v1/people/eng-1/manager", json=manager, headers=admin))
+
+    # Mid-quarter the engineer moves to the product team: a leave and a join, one day.
+    known_before_move = ledger.get_person("eng-1").modified_on
+    ok(move(client, admin, "eng-1", "eng-team", "leave", "2026-08-15"))
+    ok(move(client, admin, "eng-1", "product-team", "join", "2026-08-15"))
+
+    # Read as of a day before and after the move.
+    member = tokens.headers("eng-2", Role.MEMBER)
+    early = ok(client.get("/v1/people/eng-1?as_of=2026-08-14", headers=member))
+    assert (early["display_name"], early["teams"], early["manager_id"]) == (
+        "Dev One",
+        ["eng-team"],
+        "head-of-eng",
+    )
+    late = ok(client.get("/v1/people/eng-1?as_of=2026-08-15", headers=member))
+    assert late["teams"] == ["product-team"]
+
+    # The teams' members as of the same days.
+    eng_early = ok(client.get("/v1/teams/eng-team?as_of=2026-08-14", headers=member))
+    assert eng_early["members"] == [{"id": "eng-1", "display_name": "Dev One"}]
+    assert ok(client.get("/v1/teams/eng-team?as_of=2026-08-15", headers=member))["members"] == []
+    product = ok(client.get("/v1/teams/product-team?as_of=2026-09-01", headers=member))
+    assert [m["id"] for m in product["members"]] == ["eng-1"]
+
+    # As known before the move was recorded, the engineer was still in engineering.
+    known = client.get(
+        "/v1/people/eng-1",
+        params={"as_of": "2026-09-01", "known_at": known_before_move.isoformat()},
+        headers=member,
+    )
+    assert ok(known)["teams"] == ["eng-team"]
+
+    # A departure: from that day no team and no manager.
+    gone = {"effective_on": "2026-09-20"}
+    ok(client.post("/v1/people/eng-1/departure", json=gone, headers=admin))
+    after = ok(client.get("/v1/people/eng-1?as_of=2026-09-20", headers=member))
+    assert (after["teams"], after["manager_id"], after["departed_on"]) == (
+        [],
+        None,
+        "2026-09-20",
+    )
+    assert (
+        ok(client.get("/v1/teams/product-team?as_of=2026-09-20", headers=member))["members"] == []
+    )
+    # A fact after the departure is refused, and nothing is stored.
+    last = position(ledger)
+    problem(move(client, admin, "eng-1", "eng-team", "join", "2026-09-25"), 409)
+    assert position(ledger) == last
+
+
+def test_bad_people_input_names_the_field_and_stores_nothing(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, tokens: Tokens
+) -> None:
+    person(client, admin, "eng-1", "Dev One")
+    member = tokens.headers("eng-1", Role.MEMBER)
+    last = position(ledger)
+    bad = {"id": "eng-2", "display_name": "Dev Two", "email": "not-an-address"}
+    problem(client.post("/v1/people", json=bad, headers=admin), 422, "email")
+    problem(
+        client.post("/v1/people", json={"id": "eng 2", "display_name": "x"}, headers=admin), 422
+    )
+    problem(move(client, admin, "eng-1", "no-such-team", "join", "2026-07-01"), 422, "team")
+    self_manager = {"manager_id": "eng-1", "effective_on": "2026-07-01"}
+    problem(client.post("/v1/people/eng-1/manager", json=self_manager, headers=admin), 422)
+    problem(client.get("/v1/people/nobody", headers=admin), 404)
+    # A member may read people but record nothing about them.
+    problem(client.post("/v1/teams", json={"id": "t", "name": "T"}, headers=member), 403)
+    assert position(ledger) == last
+
+
+def test_the_hris_import_records_only_changes_and_an_invalid_file_nothing(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, pg_url: str, tmp_path: Path
+) -> None:
+    # The command as `goalpost people import` mounts it.
+    goalpost = typer.Typer()
+    goalpost.add_typer(people_app, name="people")
+
+    def run(text: str) -> tuple[int, str]:
+        path = tmp_path / "hris.csv"
+        path.write_text(HEADER + text, encoding="utf-8")
+        result = CliRunner().invoke(
+            goalpost,
+            ["people", "import", str(path), "--actor", "hr-ops"],
+            env={"GOALPOST_DATABASE_URL": pg_url},
+        )
+        return result.exit_code, result.output
+
+    # The first export: a lead and an engineer in engineering.
+    first = (
+        "head-of-eng,Eng Lead,head-of-eng@example.com,eng-team,,2026-07-01\n"
+        "eng-1,Dev One,eng-1@example.com,eng-team,head-of-eng,2026-07-01\n"
+    )
+    code, output = run(first)
+    assert code == 0, output
+    assert "people registered: 2" in output and "teams formed: 1" in output
+
+    # The same file again records nothing.
+    head = position(ledger)
+    code, output = run(first)
+    assert code == 0, output
+    assert "recorded 0 events" in output
+    assert position(ledger) == head
+
+    # The next export moves the engineer to product: only that change is recorded.
+    code, output = run(
+        first + "eng-1,Dev One,eng-1@example.com,product-team,head-of-eng,2026-08-15\n"
+    )
+    assert code == 0, output
+    assert "team joins: 1" in output and "team leaves: 1" in output
+    assert "manager changes: 0" in output and "names changed: 0" in output
+    moved = ok(client.get("/v1/people/eng-1?as_of=2026-08-15", headers=admin))
+    assert moved["teams"] == ["product-team"]
+
+    # A file with one bad line stores nothing and names the line.
+    head = position(ledger)
+    code, output = run(
+        first + "eng-2,Dev Two,eng-2@example.com,eng-team,nobody-at-all,2026-07-01\n"
+    )
+    assert code == 2
+    assert "line 4" in output and "manager_id" in output
+    assert position(ledger) == head
+    problem(client.get("/v1/people/eng-2", headers=admin), 404)
+
+
+def test_erasure_shows_a_pseudonym_and_the_seal_still_verifies(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, tokens: Tokens
+) -> None:
+    team(client, admin, "eng-team", "Engineering")
+    person(client, admin, "eng-1", "Dev One")
+    ok(move(client, admin, "eng-1", "eng-team", "join", "2026-07-01"))
+    rename = {"display_name": "Dev Renamed", "effective_on": "2026-08-01"}
+    ok(client.post("/v1/people/eng-1/name", json=rename, headers=admin))
+    renamed = ok(client.get("/v1/people/eng-1?as_of=2026-08-01", headers=admin))
+    assert renamed["display_name"] == "Dev Renamed"
+    assert renamed["email"] is None
+
+    # Only the admin erases.
+    member = tokens.headers("eng-1", Role.MANAGER)
+    problem(client.post("/v1/people/eng-1/erase", headers=member), 403)
+    assert ok(client.get("/v1/people/eng-1", headers=admin))["display_name"] == "Dev Renamed"
+
+    ok(client.post("/v1/people/eng-1/erase", headers=admin))
+    erased = ok(client.get("/v1/people/eng-1?as_of=2026-07-15", headers=admin))
+    assert (erased["display_name"], erased["email"], erased["erased"]) == (
+        pseudonym("eng-1"),
+        None,
+        True,
+    )
+    listed = ok(client.get("/v1/teams/eng-team?as_of=2026-07-15", headers=admin))
+    assert listed["members"] == [{"id": "eng-1", "display_name": pseudonym("eng-1")}]
+    # No name is taken for an erased person again, and a second erasure is a conflict.
+    problem(client.post("/v1/people/eng-1/name", json=rename, headers=admin), 409)
+    problem(client.post("/v1/people/eng-1/erase", headers=admin), 409)
+
+    # The seal over the whole log verifies: the erasure changed no event.
+    worker_for(ledger).run_until_caught_up()
+    verified = client.get("/v1/audit/verify", headers=admin)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["intact"] is True, verified.json()
