@@ -64,12 +64,18 @@ class CarryForwardCommands(LedgerCore):
             baseline=baseline,
             target=target,
         )
-        # The successor first: the result names it. A new objective was added to its
-        # cycle, which is then saved; otherwise that cycle is only read, and must not have
-        # closed meanwhile. The old cycle's close does not stop a carry, so it is not held.
+        # The result names the successor. A new objective was added to its cycle, which is
+        # then saved, and goes first, so the log holds it before the key result under it;
+        # otherwise that cycle is only read, and must not have closed meanwhile. The old
+        # cycle's close does not stop a carry, so it is not held.
         if carried.objective_created:
             return self._save(
-                carried.key_result, carried.objective, new_cycle, key_result, request=request
+                carried.objective,
+                new_cycle,
+                carried.key_result,
+                key_result,
+                request=request,
+                names=carried.key_result,
             )
         return self._save(
             carried.key_result,

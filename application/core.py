@@ -218,6 +218,7 @@ class LedgerCore(Application[UUID]):
         unchanged: Sequence[LedgerAggregate] = (),
         request: IdempotentRequest | None = None,
         warnings: Sequence[PlanWarning] = (),
+        names: LedgerAggregate | None = None,
     ) -> Saved:
         """Save in one transaction and say what was stored; a lost race is a ConcurrencyError.
 
@@ -227,11 +228,13 @@ class LedgerCore(Application[UUID]):
         after the cycle's close, whatever the interleaving. Commands retried on conflict
         are then decided again on fresh state. `request`: the idempotent request the
         save completes, stored with the events. The result names the first goal, its new
-        version, the log positions taken and the check-in or reading it recorded, if any.
+        version, the log positions taken and the check-in or reading it recorded, if any;
+        `names`: another of the goals, for the result to name instead (a goal created under
+        one created in the same save comes after it in the log).
         """
         # Ids and versions are final before the save (which clears the pending events), so
         # the result is known here, and a request stores the one its first response gives.
-        primary = aggregates[0]
+        primary = names if names is not None else aggregates[0]
         result = Saved(
             primary.id, primary.version, (), _pending_check_in_id(primary), tuple(warnings)
         )

@@ -155,6 +155,34 @@ class KeyResultEvidencePublic(EvidenceSchema):
     months: list[KeyResultMonthPublic]
     created: CitationPublic
     self_assessment: SelfAssessmentEvidencePublic | None
+    carried_from: Annotated[
+        UUID | None,
+        Field(description="The key result of an earlier cycle this one carries forward (ADR 37)."),
+    ] = None
+    carried_to: Annotated[
+        CarryPublic | None,
+        Field(description="The carry that closed it, naming its successor (ADR 37)."),
+    ] = None
+
+
+class CarryPublic(EvidenceSchema):
+    """A key result carried forward: its successor, the later cycle, its final score."""
+
+    key_result_id: UUID
+    cycle_id: str
+    effective_on: date
+    reason: str | None
+    score_then: Exact | None
+    traffic_light_then: str | None
+    cite: CitationPublic
+
+
+class LineOfWorkPublic(EvidenceSchema):
+    """Key results carried forward one to the next, earliest first: one piece of work."""
+
+    title: str
+    key_result_ids: list[UUID]
+    cycle_ids: list[str | None]
 
 
 class ObjectiveEvidencePublic(EvidenceSchema):
@@ -270,6 +298,13 @@ class EvidencePublic(EvidenceSchema):
     months: list[MonthSummaryPublic]
     areas: Annotated[list[AreaEvidencePublic], Field(description="KRA/KPI achievement.")]
     objectives: Annotated[list[ObjectiveEvidencePublic], Field(description="OKR contribution.")]
+    lines: Annotated[
+        list[LineOfWorkPublic],
+        Field(
+            description="Key results of the period carried forward from cycle to cycle, "
+            "each chain one line of work (ADR 37)."
+        ),
+    ] = []
 
     @classmethod
     def of(cls, evidence: PersonEvidence) -> EvidencePublic:

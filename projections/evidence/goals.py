@@ -17,6 +17,7 @@ from domain.scoring import key_result_score, rounded, traffic_light
 from domain.values import Confidence, Direction
 from projections.audit_trail import TrailEntry
 from projections.evidence.items import (
+    CarryItem,
     CheckInItem,
     Citation,
     Correction,
@@ -155,7 +156,9 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
         key=lambda c: (c.effective_on, c.cite.version),
     )
     check_ins = [c for c in known if c.effective_on >= scope.period_from]
-    retired = _last(rows, "retired")
+    carried = _last(rows, "carried_forward")
+    # A carry closes the key result in its cycle as a retirement does (ADR 37).
+    retired = _last(rows, "retired") or carried
     cycle = scope.cycles.get(created.cycle_id or "")
     span_end = retired.effective_on if retired else (cycle.ends_on if cycle else None)
     changes.sort(key=lambda c: (c.effective_on, c.cite.version))
@@ -192,7 +195,9 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
         check_in_count=len(check_ins),
         score_at_end=_score(str(created.after.get("direction", "")), plans, known, scored_on),
         plan_changes=tuple(changes),
-        retired=scope.retirement(retired),
+        retired=scope.retirement(retired if carried is None else None),
+        carried_from=_uuid(created.after.get("carried_from")),
+        carried_to=_carry(carried),
         months=tuple(
             _key_result_month(
                 month,
@@ -203,6 +208,25 @@ def key_result_evidence(scope: Scope, rows: Sequence[TrailEntry]) -> KeyResultEv
         ),
         created=Citation.of(created),
         self_assessment=self_assessment(rows),
+    )
+
+
+def _uuid(value: object) -> UUID | None:
+    return UUID(str(value)) if value is not None else None
+
+
+def _carry(row: TrailEntry | None) -> CarryItem | None:
+    """The carry that closed a key result, citing its successor and its final score."""
+    if row is None:
+        return None
+    return CarryItem(
+        key_result_id=UUID(str(row.after["carried_to"])),
+        cycle_id=str(row.after["to_cycle_id"]),
+        effective_on=dated(row),
+        reason=row.reason,
+        score_then=exact(row.before.get("score")),
+        traffic_light_then=row.before.get("traffic_light"),
+        cite=Citation.of(row),
     )
 
 

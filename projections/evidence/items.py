@@ -180,6 +180,33 @@ class KeyResultEvidence:
     months: tuple[KeyResultMonth, ...]
     created: Citation
     self_assessment: SelfAssessmentItem | None = None
+    # One line of work across cycles (ADR 37): the key result it carries forward (its
+    # creation, `created`, cites it), and the carry that closed it, citing its successor.
+    carried_from: UUID | None = None
+    carried_to: CarryItem | None = None
+
+
+@dataclass(frozen=True)
+class CarryItem:
+    """A key result carried forward: its successor, the later cycle, why, its final score."""
+
+    key_result_id: UUID
+    cycle_id: str
+    effective_on: date
+    reason: str | None
+    score_then: Decimal | None
+    traffic_light_then: str | None
+    cite: Citation
+
+
+@dataclass(frozen=True)
+class LineOfWork:
+    """Key results carried forward one to the next, earliest first: one piece of work
+    across cycles, as the evidence of the period shows it (ADR 37)."""
+
+    title: str
+    key_result_ids: tuple[UUID, ...]
+    cycle_ids: tuple[str | None, ...]
 
 
 @dataclass(frozen=True)
@@ -305,6 +332,38 @@ class PersonEvidence:
     months: tuple[MonthSummary, ...]
     areas: tuple[AreaEvidence, ...]
     objectives: tuple[ObjectiveEvidence, ...]
+
+    @property
+    def lines(self) -> tuple[LineOfWork, ...]:
+        """The key results of the period carried forward one to another, as lines of work."""
+        return lines_of_work([kr for o in self.objectives for kr in o.key_results])
+
+
+def lines_of_work(key_results: list[KeyResultEvidence]) -> tuple[LineOfWork, ...]:
+    """Chains of key results linked by their carries, each of two or more, in the order
+    their first key results were created."""
+    by_id = {kr.key_result_id: kr for kr in key_results}
+    successors = {
+        kr.key_result_id: kr.carried_to.key_result_id
+        for kr in key_results
+        if kr.carried_to is not None and kr.carried_to.key_result_id in by_id
+    }
+    linked = set(successors.values())
+    lines = []
+    for head in sorted(key_results, key=lambda kr: kr.created.position):
+        if head.key_result_id in linked or head.key_result_id not in successors:
+            continue
+        chain = [head]
+        while chain[-1].key_result_id in successors:
+            chain.append(by_id[successors[chain[-1].key_result_id]])
+        lines.append(
+            LineOfWork(
+                title=chain[-1].title,
+                key_result_ids=tuple(kr.key_result_id for kr in chain),
+                cycle_ids=tuple(kr.cycle_id for kr in chain),
+            )
+        )
+    return tuple(lines)
 
 
 # Rows and months

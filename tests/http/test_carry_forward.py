@@ -291,3 +291,37 @@ def test_kpi_target_and_range_changes_reach_the_change_report_of_their_cycle(
     assert [r["position"] for r in flagged] == [r["position"] for r in rows]
     csv = client.get("/v1/cycles/2026-Q4/changes", params={"format": "csv"}, headers=admin)
     assert csv.status_code == 200 and "changed_mid_cycle" in csv.text
+
+
+def test_evidence_follows_a_carried_key_result_across_cycles_as_one_line(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, ended: dict[str, Any]
+) -> None:
+    written = created(carry(client, admin, ended["nps"]))
+    project(ledger)
+    response = client.get(
+        "/v1/people/ana/evidence",
+        params={"from": "2026-07-01", "to": str(utc_today())},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    evidence = response.json()
+    key_results = {
+        kr["key_result_id"]: kr for o in evidence["objectives"] for kr in o["key_results"]
+    }
+    old, new = key_results[ended["nps"]], key_results[written["id"]]
+    # Each cites the other: the old one its carry, naming the successor; the new one its
+    # predecessor, in its creation.
+    assert old["carried_to"]["key_result_id"] == written["id"]
+    assert old["carried_to"]["cycle_id"] == "2026-Q4"
+    assert old["carried_to"]["cite"]["event"] == "carried_forward"
+    assert old["carried_to"]["score_then"] == "0.5" and old["retired"] is None
+    assert old["carried_from"] is None and new["carried_to"] is None
+    assert new["carried_from"] == ended["nps"] and new["created"]["event"] == "created"
+    # One line of work across the two quarters.
+    assert evidence["lines"] == [
+        {
+            "title": "NPS from 32 to 50",
+            "key_result_ids": [ended["nps"], written["id"]],
+            "cycle_ids": ["2026-Q3", "2026-Q4"],
+        }
+    ]
