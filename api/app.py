@@ -22,6 +22,7 @@ from api.routes import (
     history,
     key_results,
     kpi_health,
+    kpi_key_results,
     kpis,
     objectives,
     people,
@@ -225,6 +226,7 @@ def create_app(
         calibration, cycles, objectives, key_results, kpis,
     ):  # fmt: skip
         app.include_router(module.router)
+    app.include_router(kpi_key_results.router)
     app.include_router(people.router)
 
     @app.get("/healthz", tags=["health"])

@@ -50,7 +50,7 @@ class KpiKeyResultCommands(LedgerCore):
         authorise(grant, Command.ADD_KPI_KEY_RESULT, objective.owner, key_result_owner)
         cycle = self.get_cycle(objective.cycle_id)
         day = self.day_or_default(cycle, effective_on)
-        terms = measured_terms(kpi, day)
+        terms = measured_terms(kpi, cycle, day)
         key_result = KeyResult.create(
             actor=actor,
             objective=objective,

@@ -8,6 +8,7 @@ import typer
 
 from application.stores import grant_app_role, init_store, open_ledger
 from cli.common import database_url, describe_store, user_errors
+from processes.kpi_check_ins import create_process_tables
 from projections.registry import worker_for
 from storage.subscriptions import create_tables as create_webhook_tables
 
@@ -40,6 +41,7 @@ def db_init(
             worker.create_tables()
             # Explicitly too, for deployments whose serving role may not create tables.
             create_webhook_tables(worker.database)
+            create_process_tables(worker.database)
         finally:
             ledger.close()
         typer.echo(f"Initialised {describe_store(url)}")

@@ -22,6 +22,7 @@ from cli.demo import demo_loaded, load_demo
 from cli.demo_quarter import CYCLE as DEMO_CYCLE
 from cli.imports import import_check_ins
 from cli.people import people_app
+from cli.processes import processes_app
 from cli.projections import projections_app, worker
 from cli.render import render_kpis, render_scoreboard
 from cli.serve import serve
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(projections_app, name="projections")
+app.add_typer(processes_app, name="processes")
 app.add_typer(people_app, name="people")
 app.command("verify")(audit.verify)
 app.command("dispatch")(webhooks.dispatch)

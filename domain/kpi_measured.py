@@ -24,7 +24,14 @@ from domain.cycle import Cycle
 from domain.errors import ConflictError
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
-from domain.values import MAX_NOTE, Confidence, Direction, KpiDirection, ReasonCode
+from domain.values import (
+    MAX_NOTE,
+    Confidence,
+    Direction,
+    KpiDirection,
+    ReasonCode,
+    check_not_future,
+)
 
 # Who records what the process records: no person, so no one's grant.
 PROCESS_ACTOR = "kpi-process"
@@ -48,10 +55,12 @@ class MeasuredTerms:
     measurement_query: str
 
 
-def measured_terms(kpi: Kpi, on: date) -> MeasuredTerms:
-    """The terms of a key result measured by the KPI from `on`: its baseline is the KPI's
-    latest reading effective by then. A retired KPI, or one without a reading, measures
-    nothing new (409)."""
+def measured_terms(kpi: Kpi, cycle: Cycle, on: date) -> MeasuredTerms:
+    """The terms of a key result of the cycle measured by the KPI from `on`: its baseline
+    is the KPI's latest reading effective by then. A retired KPI, or one without a
+    reading, measures nothing new (409)."""
+    check_not_future(on)
+    cycle.check_within(on)
     kpi.check_not_retired()
     readings = kpi.readings_until(on)
     if not readings:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
@@ -31,6 +32,7 @@ from application.ledger import GoalLedger
 from domain.authority import Command
 from domain.errors import NotFoundError
 from domain.values import utc_today
+from processes.kpi_check_ins import measured_by
 
 router = APIRouter(
     prefix="/v1/kpis", tags=["KPIs"], responses=PROBLEMS, route_class=StrictJSONRoute
@@ -179,6 +181,7 @@ def retire_kpi(
 def get_kpi(
     kpi_id: UUID,
     ledger: LedgerDep,
+    views: ViewsDep,
     grant: GrantDep,
     response: Response,
     as_of: AsOf = None,
@@ -187,6 +190,11 @@ def get_kpi(
     """The KPI with its latest reading as of a date, and whether it is healthy."""
     authorise(grant, Command.READ_GOALS)
     public = _public(ledger, kpi_id, as_of, utc(known_at))
+    try:
+        public.measured_by = measured_by(views, kpi_id)
+    except PersistenceError:
+        # The process's table is made by `goalpost db init` of this release.
+        public.measured_by = []
     etag(response, public.version)
     return public
 

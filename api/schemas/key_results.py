@@ -153,6 +153,9 @@ class KeyResultPublic(BaseModel):
     unit: str
     direction: Direction
     measurement: dict[str, str]
+    kpi_id: UUID | None = Field(
+        default=None, description="The KPI whose readings measure it (ADR 38)."
+    )
     version: int
     as_of: date
     known_at: datetime | None
@@ -196,6 +199,7 @@ class KeyResultPublic(BaseModel):
             unit=key_result.unit,
             direction=key_result.direction,
             measurement=key_result.measurement,
+            kpi_id=key_result.kpi_id,
             version=key_result.version,
             as_of=status.as_of,
             known_at=known_at,

@@ -104,6 +104,11 @@ class KpiPublic(BaseModel):
     graduated_from: UUID | None = Field(
         default=None, description="The key result this KPI graduated from (ADR 36)."
     )
+    measured_by: list[UUID] = Field(
+        default_factory=list,
+        description="The key results this KPI measures, as far as the KPI process has "
+        "followed the log (ADR 38).",
+    )
 
     @classmethod
     def of(

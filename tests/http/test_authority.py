@@ -228,6 +228,15 @@ def _carry_forward_key_result(world: Arrange, owner: str) -> Act:
     )
 
 
+def _add_kpi_key_result(world: Arrange, owner: str) -> Act:
+    kpi = _kpi(world, owner)
+    reading = {"value": "1.5", "effective_on": "2026-07-02"}
+    created(world.client.post(f"/v1/kpis/{kpi}/readings", json=reading, headers=world.admin))
+    objective = world.goals.objective(owner)
+    body = {"objective_id": objective["id"], "title": "First reply within the hour", "target": "1"}
+    return world.post(f"/v1/kpis/{kpi}/key-results", body)
+
+
 def _self_assess(world: Arrange, owner: str) -> Act:
     # 2026-Q3 ended over two weeks ago and is not closed: the window is open.
     return world.post(
@@ -353,6 +362,7 @@ REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.REWEIGHT_KEY_RESULT: _reweight,
     Command.RETIRE_KEY_RESULT: _retire_key_result,
     Command.GRADUATE_KEY_RESULT: _graduate_key_result,
+    Command.ADD_KPI_KEY_RESULT: _add_kpi_key_result,
     Command.CARRY_FORWARD_KEY_RESULT: _carry_forward_key_result,
     Command.SELF_ASSESS: _self_assess,
     Command.DEFINE_KPI: _define_kpi,
