@@ -25,7 +25,7 @@ from domain.base import LedgerAggregate
 from domain.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from domain.people import Person, Team, pseudonym
 from domain.values import check_identifier, utc_today
-from storage.personal_keys import PersonalKeys
+from storage.personal_keys import Opener, PersonalKeys
 from storage.requests import IdempotentRequest
 
 P = TypeVar("P", Person, Team)
@@ -335,6 +335,9 @@ class PeopleCommands(LedgerCore):
         found = {i: self.display_name(i, on, known_at) for i in sorted(ids)}
         return {i: name for i, name in found.items() if name is not None}
 
+    def name_book(self, known_at: datetime | None = None) -> NameBook:
+        return NameBook(self, known_at)
+
     # The people graph, for the rest of Goalpost
 
     def teams_of(self, person: str, on: date, known_at: datetime | None = None) -> list[str]:
@@ -368,3 +371,37 @@ class PeopleCommands(LedgerCore):
                 return None
         found: LedgerAggregate = self.repository.get(person_uuid, version=version)
         return found if isinstance(found, Person) else None
+
+
+class NameBook:
+    """Display names of the people among some ids, on given days, as known at a time.
+
+    For reads that show names beside ids (history, the change report, evidence): each
+    person is loaded and their key read once per book, however many rows name them. An
+    id that is no person (a team, an operator) has no name.
+    """
+
+    def __init__(self, ledger: PeopleCommands, known_at: datetime | None = None) -> None:
+        self._ledger = ledger
+        self._known_at = known_at
+        self._people: dict[str, tuple[Person, Opener] | None] = {}
+
+    def name(self, person_id: str | None, on: date) -> str | None:
+        if person_id is None:
+            return None
+        if person_id not in self._people:
+            self._people[person_id] = self._load(person_id)
+        found = self._people[person_id]
+        if found is None:
+            return None
+        person, opener = found
+        if opener.erased or person.erased_at is not None:
+            return pseudonym(person.person_id)
+        return opener.open(person.details_on(on).name)
+
+    def _load(self, person_id: str) -> tuple[Person, Opener] | None:
+        try:
+            person = self._ledger.get_person(person_id, self._known_at)
+        except (NotFoundError, InvalidInputError):
+            return None
+        return person, self._ledger.personal_keys.opener(person.id)

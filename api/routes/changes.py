@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from api.consistency import Reading, reading
 from api.deps import GrantDep, LedgerDep, ViewsDep, authorise
+from api.display_names import with_names
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
 from api.routes.common import (
@@ -224,6 +225,8 @@ def cycle_changes(
     rows = page(after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    book = ledger.name_book(moment)
+    rows = [with_names(row, book, row.effective_on or row.recorded_at.date()) for row in rows]
     return ChangeReport(
         cycle_id=cycle.key,
         starts_on=cycle.starts_on,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.consistency import ReadAt, Reading, reading
 from api.deps import GrantDep, LedgerDep, ViewsDep, authorise
+from api.display_names import with_names
 from api.json_body import StrictJSONRoute
 from api.routes.common import (
     PROBLEMS,
@@ -24,6 +25,7 @@ from api.routes.common import (
 )
 from api.schemas.common import Day
 from api.schemas.history import GoalHistory, HistoryEntry
+from application.people import NameBook
 from domain.authority import Command
 from projections.audit_trail import AuditTrail, goal_history, goal_known
 from storage.views import ViewDatabase
@@ -54,6 +56,7 @@ def _history(
     known_at: datetime | None,
     limit: int,
     cursor: str | None,
+    book: NameBook,
 ) -> GoalHistory:
     after = position_cursor(cursor)
     with read_model_unavailable():
@@ -74,7 +77,14 @@ def _history(
     return GoalHistory(
         goal_kind=kind,
         goal_id=goal_id,
-        items=[HistoryEntry.model_validate(entry) for entry in entries],
+        items=[
+            with_names(
+                HistoryEntry.model_validate(entry),
+                book,
+                entry.effective_on or entry.recorded_at.date(),
+            )
+            for entry in entries
+        ],
         next_cursor=str(entries[-1].position) if more and entries else None,
         position=read.position,
         log_head=read.log_head,
@@ -105,6 +115,7 @@ def key_result_history(
         known_at=known_at,
         limit=limit,
         cursor=cursor,
+        book=ledger.name_book(utc(known_at)),
     )
 
 
@@ -132,6 +143,7 @@ def objective_history(
         known_at=known_at,
         limit=limit,
         cursor=cursor,
+        book=ledger.name_book(utc(known_at)),
     )
 
 
@@ -159,4 +171,5 @@ def kpi_history(
         known_at=known_at,
         limit=limit,
         cursor=cursor,
+        book=ledger.name_book(utc(known_at)),
     )

@@ -20,9 +20,17 @@ class ChangeRow(FromRow):
     goal_id: UUID
     title: str | None
     owner: str | None
+    owner_name: str | None = Field(
+        default=None,
+        description="The owner's display name on the row's day (effective, else recorded), "
+        "as known at `known_at`; a pseudonym once erased; null for a team. JSON only.",
+    )
     event: str = Field(examples=["rebaselined"])
     subject_id: UUID | None
     actor: str
+    actor_name: str | None = Field(
+        default=None, description="The actor's display name on the row's day. JSON only."
+    )
     recorded_at: datetime = Field(
         description="When the store recorded it (UTC, `Z`); the CSV's cell is the same text."
     )

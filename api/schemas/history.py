@@ -19,6 +19,16 @@ class HistoryEntry(FromRow):
     version: int
     event: str = Field(examples=["rebaselined"])
     actor: str
+    actor_name: str | None = Field(
+        default=None,
+        description="The actor's display name on the entry's day, where the actor is a person.",
+    )
+    owner: str | None
+    owner_name: str | None = Field(
+        default=None,
+        description="The goal owner's display name on the entry's day (effective, else "
+        "recorded), as known at `known_at`; a pseudonym once erased; null for a team.",
+    )
     recorded_at: datetime
     effective_on: date | None
     reason: str | None

@@ -16,7 +16,7 @@ from cli.people import people_app
 from domain.access import Role
 from domain.people import pseudonym
 from projections.registry import worker_for
-from tests.http.conftest import Headers, Tokens, created, ok, position, problem
+from tests.http.conftest import CYCLE, Goals, Headers, Tokens, created, ok, position, problem
 
 pytestmark = pytest.mark.postgres
 
@@ -214,3 +214,56 @@ def test_erasure_shows_a_pseudonym_and_the_seal_still_verifies(
     verified = client.get("/v1/audit/verify", headers=admin)
     assert verified.status_code == 200, verified.text
     assert verified.json()["intact"] is True, verified.json()
+
+
+def test_history_and_the_change_report_name_owners_as_of_the_day_they_describe(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, goals: Goals, tokens: Tokens
+) -> None:
+    auditor = tokens.headers("audit-lead", Role.AUDITOR)
+    # Ana is a person (renamed from mid-August); the objective's owner is a team.
+    person(client, admin, "ana", "Ana Early")
+    rename = {"display_name": "Ana Later", "effective_on": "2026-08-15"}
+    ok(client.post("/v1/people/ana/name", json=rename, headers=admin))
+    goals.open_cycle()
+    objective = goals.objective("cs-team")
+    key_result = goals.key_result(objective["id"], "ana")
+    goals.check_in(key_result["id"], value="40", effective_on="2026-08-01")
+    goals.check_in(key_result["id"], value="41", effective_on="2026-09-01")
+    # The change report lists changes of plan: a re-baseline.
+    rebaseline = {
+        "baseline": "30",
+        "target": "45",
+        "reason": "the survey changed",
+        "reason_code": "wrong_metric",
+        "effective_on": "2026-09-02",
+    }
+    ok(
+        client.post(
+            f"/v1/key-results/{key_result['id']}/rebaseline", json=rebaseline, headers=admin
+        )
+    )
+    worker_for(ledger).run_until_caught_up()
+
+    # The history names the owner as on each entry's day; the team has no name.
+    history = client.get(f"/v1/key-results/{key_result['id']}/history", headers=admin).json()
+    names = {(i["event"], i["effective_on"]): i["owner_name"] for i in history["items"]}
+    assert names[("check_in_recorded", "2026-08-01")] == "Ana Early"
+    assert names[("check_in_recorded", "2026-09-01")] == "Ana Later"
+    assert {i["actor_name"] for i in history["items"]} == {None}  # the admin is no person
+    team_history = client.get(f"/v1/objectives/{objective['id']}/history", headers=admin).json()
+    assert {i["owner_name"] for i in team_history["items"]} == {None}
+
+    # The change report, for the auditor, likewise.
+    report = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=auditor).json()
+    rebaselined = [row for row in report["items"] if row["event"] == "rebaselined"]
+    assert [(row["owner"], row["owner_name"]) for row in rebaselined] == [("ana", "Ana Later")]
+
+    # Once erased, both show the pseudonym.
+    ok(client.post("/v1/people/ana/erase", headers=admin))
+    worker_for(ledger).run_until_caught_up()
+    history = client.get(f"/v1/key-results/{key_result['id']}/history", headers=admin).json()
+    assert {i["owner_name"] for i in history["items"]} == {pseudonym("ana")}
+    report = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=auditor).json()
+    assert {row["owner_name"] for row in report["items"] if row["owner"] == "ana"} == {
+        pseudonym("ana")
+    }
