@@ -21,6 +21,7 @@ from application.objectives import ObjectiveCommands
 from application.people import PeopleCommands
 from application.reports import Reports
 from application.self_assessments import SelfAssessmentCommands
+from application.signals import SignalCommands
 from application.transcoding import DateAsISO
 from application.values import CheckInImport, ImportReport, Saved, SnapshotMismatch
 
@@ -36,6 +37,7 @@ class GoalLedger(
     KpiKeyResultCommands,
     AccessCommands,
     PeopleCommands,
+    SignalCommands,
     CheckInImports,
     Reports,
 ):

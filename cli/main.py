@@ -26,6 +26,7 @@ from cli.processes import processes_app
 from cli.projections import projections_app, worker
 from cli.render import render_kpis, render_scoreboard
 from cli.serve import serve
+from cli.signals import signals_app
 from cli.tokens import tokens_app
 from domain.errors import AlreadyExistsError, NotFoundError
 
@@ -43,6 +44,7 @@ app.add_typer(processes_app, name="processes")
 app.add_typer(people_app, name="people")
 app.command("verify")(audit.verify)
 app.command("dispatch")(webhooks.dispatch)
+app.add_typer(signals_app, name="signals")
 
 
 @app.command()

@@ -18,6 +18,7 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from domain.signal import Signal
 from domain.values import plain
 
 SOURCE = "/goalpost"
@@ -27,6 +28,7 @@ _KINDS: dict[type[LedgerAggregate], tuple[str, str]] = {
     Objective: ("objective", "objectives"),
     KeyResult: ("key_result", "key-results"),
     Kpi: ("kpi", "kpis"),
+    Signal: ("signal", "signals"),
 }
 # What a subscriber sees of a stored event: everything but the envelope the CloudEvent
 # attributes already carry.

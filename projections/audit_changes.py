@@ -24,6 +24,7 @@ from domain.people import Person, Team
 from domain.reports import counts
 from domain.scoring import objective_score, rounded, traffic_light
 from domain.self_assessment import latest_self_assessment
+from domain.signal import SIGNAL_KINDS
 from domain.values import plain
 
 
@@ -372,6 +373,11 @@ HANDLING: dict[type[object], Handling] = {
     Team.MemberJoined: Handling(_member("joined")),
     Team.MemberLeft: Handling(_member("left")),
 }
+
+# Event classes the trail leaves out on purpose, beside those HANDLING shows. A signal
+# (docs/adr/0039-signals.md) changes no goal and is nobody's doing: it has no before and
+# after, and would only crowd the goals' rows (evidence reads an owner's rows).
+NOT_AUDITED: frozenset[type[object]] = frozenset(SIGNAL_KINDS)
 
 
 def before(goal: object, event: object, goals: GoalsThen) -> dict[str, Any]:

@@ -184,6 +184,8 @@ class AuditTrail(ReadModel):
         before: dict[str, Any],
     ) -> None:
         self._position = stored.id
+        if type(event) in changes.NOT_AUDITED:
+            return
         goal = self.replicas.get(event.originator_id, stored.id)
         if goal is None:
             return

@@ -20,6 +20,7 @@ from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.errors import NotFoundError
 from domain.kpi import Kpi, Reading
+from domain.signal import kpi_defined_on
 from projections.base import ReadModel
 from storage.rows import Decoder, day, exact, flag, uuid_value
 from storage.views import ViewDatabase, ViewTransaction
@@ -97,6 +98,8 @@ def health_of(kpi: Kpi, as_of: date, defined_at: int) -> KpiHealthRow:
 
 class KpiHealth(ReadModel):
     name = "kpi_health"
+    # 2: each KPI's cadence and definition day, for the overdue signal (ADR 39).
+    version = 2
     tables = (
         "CREATE TABLE IF NOT EXISTS {kpi_health} ("
         " kpi_id {uuid} PRIMARY KEY,"
@@ -119,7 +122,10 @@ class KpiHealth(ReadModel):
         " healthy {bool},"
         " okr_candidate {bool} NOT NULL,"
         " retired_on {date},"
-        " version {int} NOT NULL)",
+        " version {int} NOT NULL,"
+        # Fixed at definition: when the next reading is due (domain.signal).
+        " cadence {text} NOT NULL,"
+        " defined_on {date} NOT NULL)",
         "CREATE UNIQUE INDEX IF NOT EXISTS goalpost_kpi_health_defined"
         " ON {kpi_health} (defined_at)",
     )
@@ -142,9 +148,9 @@ class KpiHealth(ReadModel):
             "INSERT INTO {kpi_health} (kpi_id, defined_at, area, name, owner, unit, direction,"
             " target, healthy_low, healthy_high, target_set_on, last_on, last_value,"
             " last_healthy, previous_on, previous_value, previous_healthy, healthy,"
-            " okr_candidate, retired_on, version)"
+            " okr_candidate, retired_on, version, cadence, defined_on)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s)"
+            " %s, %s, %s, %s, %s)"
             " ON CONFLICT (kpi_id) DO UPDATE SET target = excluded.target,"
             " healthy_low = excluded.healthy_low, healthy_high = excluded.healthy_high,"
             " target_set_on = excluded.target_set_on, last_on = excluded.last_on,"
@@ -153,7 +159,7 @@ class KpiHealth(ReadModel):
             " previous_healthy = excluded.previous_healthy, healthy = excluded.healthy,"
             " okr_candidate = excluded.okr_candidate, retired_on = excluded.retired_on,"
             " version = excluded.version",
-            _params(row),
+            (*_params(row), kpi.cadence.value, kpi_defined_on(kpi)),
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import jsonschema
@@ -14,6 +14,12 @@ from delivery.asyncapi import asyncapi_document
 from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
 from delivery.feed import read_page
 from domain.graduation import KpiTerms
+from domain.signal import (
+    cycle_ending_signal,
+    key_result_stale_signal,
+    kpi_candidate_signal,
+    kpi_overdue_signal,
+)
 
 
 def _every_kind_of_change(ledger: GoalLedger) -> None:
@@ -55,6 +61,7 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
             data_source="warehouse", cadence="monthly", target="0.4",
         ),
     )  # fmt: skip
+    _one_signal_of_each_kind(ledger)
     # Access events are not goal events: the feed must leave them out.
     token, _ = ledger.issue_token(actor="ops", subject="svc", roles=["service"])
     ledger.revoke_token(actor="ops", token=token, reason="rotated")
@@ -66,6 +73,36 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
     ledger.self_assess_objective(
         actor="ceo", objective_id=objective_id, grade="0.5", reflection="steady"
     )
+
+
+def _one_signal_of_each_kind(ledger: GoalLedger) -> None:
+    """A quarter left alone and a KPI out of range twice, judged on days when each is due."""
+    ledger.open_cycle(
+        actor="ceo", key="signals", starts_on=date(2026, 1, 1), ends_on=date(2026, 3, 31)
+    )
+    objective = ledger.create_objective(
+        actor="ceo", cycle_id="signals", title="Quiet", owner="ceo", kind="aspirational"
+    ).id
+    key_result = ledger.create_key_result(
+        actor="ceo", objective_id=objective, title="Left alone", owner="ceo", unit="n",
+        direction="increase", baseline=0, target=1, measurement_source="crm",
+        measurement_query="count", effective_on=date(2026, 1, 1),
+    ).id  # fmt: skip
+    kpi = ledger.define_kpi(
+        actor="ceo", area="Growth", name="Trials", owner="ceo", unit="n", formula="count",
+        data_source="crm", cadence="daily", direction="stay_above", target=10,
+    ).id  # fmt: skip
+    for day in (1, 2):
+        ledger.record_kpi_reading(actor="ceo", kpi_id=kpi, value=1, effective_on=date(2026, 3, day))
+    cycle = ledger.get_cycle("signals")
+    read = ledger.get_kpi(kpi)
+    for signal in (
+        key_result_stale_signal(ledger.get_key_result(key_result), cycle, cycle.ends_on),
+        kpi_overdue_signal(read, date(2026, 3, 4)),
+        kpi_candidate_signal(read),
+        cycle_ending_signal(cycle, cycle.ends_on),
+    ):
+        assert signal is not None and ledger.record_signal(signal)
 
 
 def _whole_feed(ledger: GoalLedger) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from storage.views import definition_version
 
 PINNED = {
     "audit_trail": "v5:428d807f08dcd988",
-    "kpi_health": "v1:4dc60391e2d79c4b",
+    "kpi_health": "v2:74eabf2b382e8b93",
     "seal": "v1:1e71b8330b60945d",
     "scores": "v3:a357e9cdb921f61b",
 }
