@@ -8,6 +8,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from application.people import NameBook
+from projections.evidence import PersonEvidence
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -20,3 +21,11 @@ def with_names(row: R, book: NameBook, day: date) -> R:
     return row.model_copy(
         update={"owner_name": book.name(owner, day), "actor_name": book.name(actor, day)}
     )
+
+
+def evidence_names(book: NameBook, evidence: PersonEvidence) -> dict[str, str]:
+    """The people the evidence names (its person, the goals' owners), each as on the
+    period's last day, as known at its `known_at`; ids that are no person are left out."""
+    ids = {evidence.person} | {o.owner for o in evidence.objectives if o.owner is not None}
+    names = {i: book.name(i, evidence.period_to) for i in sorted(ids)}
+    return {i: name for i, name in names.items() if name is not None}

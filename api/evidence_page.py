@@ -7,7 +7,7 @@ as it shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
@@ -37,11 +37,13 @@ MAX_READINGS_LISTED = 5
 CONFIDENCE = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"}
 
 
-def render_evidence(evidence: PersonEvidence) -> str:
-    """The whole page; a pure function of the evidence."""
+def render_evidence(evidence: PersonEvidence, names: Mapping[str, str] | None = None) -> str:
+    """The whole page; a pure function of the evidence and the display names of the
+    people it names (ADR 40), shown beside their ids."""
+    named = dict(names or {})
     # Send back exactly: to the second, unless an event falls in that second's fraction.
     known_at = evidence.known_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    title = f"Appraisal evidence: {evidence.person}"
+    title = f"Appraisal evidence: {_named(evidence.person, named)}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -60,7 +62,7 @@ def render_evidence(evidence: PersonEvidence) -> str:
         "<h2>KRA and KPI achievement</h2>",
         _areas(evidence.areas),
         "<h2>OKR contribution</h2>",
-        _objectives(evidence),
+        _objectives(evidence, named),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -286,23 +288,30 @@ def _retirement(label: str, retired: RetirementItem) -> str:
     )
 
 
-def _objectives(evidence: PersonEvidence) -> str:
+def _objectives(evidence: PersonEvidence, names: Mapping[str, str]) -> str:
     if not evidence.objectives:
         return '<p class="empty">No OKRs owned in this period.</p>'
     parts = []
     for objective in evidence.objectives:
-        parts.append(_objective(evidence, objective))
+        parts.append(_objective(evidence, objective, names))
     return "\n".join(parts)
 
 
-def _objective(evidence: PersonEvidence, objective: ObjectiveEvidence) -> str:
+def _named(person_id: str, names: Mapping[str, str]) -> str:
+    name = names.get(person_id)
+    return f"{name} ({person_id})" if name is not None else person_id
+
+
+def _objective(
+    evidence: PersonEvidence, objective: ObjectiveEvidence, names: Mapping[str, str]
+) -> str:
     title = escape(objective.title or str(objective.objective_id))
     about = ", ".join(
         escape(x)
         for x in (
             f"cycle {objective.cycle_id}" if objective.cycle_id else None,
             objective.kind,
-            f"owned by {objective.owner}" if objective.owner else None,
+            f"owned by {_named(objective.owner, names)}" if objective.owner else None,
         )
         if x
     )

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.consistency import Reading, reading
 from api.deps import GrantDep, ReadLedgerDep, ViewsDep, authorise
+from api.display_names import evidence_names
 from api.evidence_page import render_evidence
 from api.json_body import StrictJSONRoute
 from api.problems import ProblemError
@@ -106,7 +107,8 @@ def person_evidence(
             headers={"Retry-After": "1"},
         ) from None
     headers = {"Vary": "Accept", "Cache-Control": "private, no-store", **at.headers()}
+    names = evidence_names(ledger.name_book(evidence.known_at), evidence)
     if wants_html(accept):
-        return HTMLResponse(render_evidence(evidence), headers=headers)
-    body = EvidencePublic.of(evidence).model_dump_json()
+        return HTMLResponse(render_evidence(evidence, names), headers=headers)
+    body = EvidencePublic.of(evidence).model_copy(update={"names": names}).model_dump_json()
     return Response(body, media_type=JSON, headers=headers)

@@ -305,6 +305,14 @@ class EvidencePublic(EvidenceSchema):
             "each chain one line of work (ADR 37)."
         ),
     ] = []
+    names: Annotated[
+        dict[str, str],
+        Field(
+            description="Display names of the people the evidence names (its person, the "
+            "goals' owners), as on `period_to`, as known at `known_at` (ADR 40); a pseudonym "
+            "once erased. Ids that are no person (teams) are left out."
+        ),
+    ] = {}
 
     @classmethod
     def of(cls, evidence: PersonEvidence) -> EvidencePublic:

@@ -267,3 +267,40 @@ def test_history_and_the_change_report_name_owners_as_of_the_day_they_describe(
     assert {row["owner_name"] for row in report["items"] if row["owner"] == "ana"} == {
         pseudonym("ana")
     }
+
+
+def test_evidence_names_its_person_and_the_owners_beside_their_ids(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, goals: Goals
+) -> None:
+    # Ana, renamed in September, owns an objective and a key result with a check-in.
+    person(client, admin, "ana", "Ana Early")
+    rename = {"display_name": "Ana Later", "effective_on": "2026-09-01"}
+    ok(client.post("/v1/people/ana/name", json=rename, headers=admin))
+    goals.open_cycle()
+    objective = goals.objective("ana")
+    key_result = goals.key_result(objective["id"], "ana")
+    goals.check_in(key_result["id"], value="40", effective_on="2026-08-01")
+    worker_for(ledger).run_until_caught_up()
+
+    # Names as on the period's last day: August's review says the earlier name.
+    def read(to: str, accept: str) -> httpx.Response:
+        params = {"from": "2026-07-01", "to": to}
+        headers = {**admin, "Accept": accept}
+        response = client.get("/v1/people/ana/evidence", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return response
+
+    assert read("2026-08-31", "application/json").json()["names"] == {"ana": "Ana Early"}
+    assert read("2026-09-30", "application/json").json()["names"] == {"ana": "Ana Later"}
+    page = read("2026-09-30", "text/html").text
+    assert "Appraisal evidence: Ana Later (ana)" in page
+    assert "owned by Ana Later (ana)" in page
+
+    # Once erased, the pseudonym, and the name nowhere on the page.
+    ok(client.post("/v1/people/ana/erase", headers=admin))
+    worker_for(ledger).run_until_caught_up()
+    erased = read("2026-09-30", "application/json").json()
+    assert erased["names"] == {"ana": pseudonym("ana")}
+    page = read("2026-09-30", "text/html").text
+    assert "Ana Later" not in page and "Ana Early" not in page
+    assert f"Appraisal evidence: {pseudonym('ana')} (ana)" in page

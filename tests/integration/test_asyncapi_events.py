@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -73,6 +73,17 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
     ledger.self_assess_objective(
         actor="ceo", objective_id=objective_id, grade="0.5", reflection="steady"
     )
+    # Carried forward out of the closed cycle into a later, begun one (ADR 37), under a
+    # new objective carrying on its own; its plan as it stood, valid for its direction.
+    starts_on = ledger.get_cycle(CYCLE).starts_on + timedelta(days=1)
+    ledger.open_cycle(
+        actor="ceo", key="carried-into", starts_on=starts_on, ends_on=starts_on + timedelta(90)
+    )
+    plan = ledger.get_key_result(key_result_id).current_plan
+    ledger.carry_forward_key_result(
+        actor="ceo", key_result_id=key_result_id, cycle_id="carried-into", reason="goes on",
+        baseline=plan.baseline, target=plan.target,
+    )  # fmt: skip
 
 
 def _one_signal_of_each_kind(ledger: GoalLedger) -> None:
