@@ -20,6 +20,7 @@ from domain.signal import (
     kpi_candidate_signal,
     kpi_overdue_signal,
 )
+from tests.integration.kpi_measured_story import a_key_result_measured_by_a_kpi
 
 
 def _every_kind_of_change(ledger: GoalLedger) -> None:
@@ -62,6 +63,7 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
         ),
     )  # fmt: skip
     _one_signal_of_each_kind(ledger)
+    a_key_result_measured_by_a_kpi(ledger)
     # Access events are not goal events: the feed must leave them out.
     token, _ = ledger.issue_token(actor="ops", subject="svc", roles=["service"])
     ledger.revoke_token(actor="ops", token=token, reason="rotated")
