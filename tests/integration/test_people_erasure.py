@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from psycopg import sql
+from typer.testing import CliRunner
 
 from application.ledger import GoalLedger
 from application.people_import import PersonRow, import_people
+from cli.main import app
 from domain.people import Person, pseudonym
 from projections import seal
 from projections.registry import worker_for
@@ -85,7 +87,7 @@ def sealed_values(ledger: GoalLedger, person_id: str) -> list[str]:
 
 
 def test_erasure_leaves_no_name_or_email_anywhere_and_the_seal_intact(
-    ledger: GoalLedger, store: str, request: pytest.FixtureRequest
+    ledger: GoalLedger, store: str, store_url: str, request: pytest.FixtureRequest
 ) -> None:
     # A team, a person who joins it and changes name, another who stays; one write
     # idempotent, so the completed-requests table holds a row of it too.
@@ -168,3 +170,6 @@ def test_erasure_leaves_no_name_or_email_anywhere_and_the_seal_intact(
 
     # The seal over the whole log still verifies: no event changed.
     assert seal.verify(ledger, ViewDatabase(ledger)).intact
+    verified = CliRunner().invoke(app, ["verify"], env={"GOALPOST_DATABASE_URL": store_url})
+    assert verified.exit_code == 0, verified.output
+    assert "intact" in verified.output.lower()
