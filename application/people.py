@@ -359,10 +359,6 @@ class PeopleCommands(LedgerCore):
                 reports.append(person.person_id)
         return sorted(reports)
 
-    def person_ids(self) -> list[str]:
-        people = (self._person_by_uuid(i, None) for i in self._created_ids(Person.Registered))
-        return sorted(p.person_id for p in people if p is not None)
-
     def _person_by_uuid(self, person_uuid: UUID, known_at: datetime | None) -> Person | None:
         version = None
         if known_at is not None:
