@@ -44,8 +44,8 @@ from bench.ledger import (
     versions,
 )
 from domain.values import utc_today
-from projections.audit_trail import change_report
 from projections.base import ReadModel
+from projections.change_report import change_report
 from projections.evidence import EvidenceView
 from projections.rebuild import Rebuild
 from projections.registry import READ_MODELS, read_model_named, worker_for

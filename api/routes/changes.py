@@ -29,7 +29,8 @@ from api.routes.filters import OWNER_FILTER, known_owner
 from api.schemas.changes import ChangeReport, ChangeRow
 from api.schemas.common import Day
 from domain.authority import Command
-from projections.audit_trail import AuditTrail, Flag, change_report
+from projections.audit_trail import AuditTrail, Flag
+from projections.change_report import change_report
 
 router = APIRouter(
     tags=["history"], responses={**PROBLEMS, **UNAVAILABLE}, route_class=StrictJSONRoute

@@ -18,7 +18,8 @@ import pytest
 
 from application.ledger import GoalLedger, Saved
 from domain.values import utc_now, utc_today
-from projections.audit_trail import Flag, TrailEntry, change_report, goal_history, goal_known
+from projections.audit_trail import Flag, TrailEntry, goal_history, goal_known
+from projections.change_report import change_report
 from projections.kpi_health import KpiHealthRow, kpi_health, kpi_health_replayed
 from projections.registry import worker_for
 from projections.worker import ProjectionWorker

@@ -12,7 +12,8 @@ import pytest
 
 from application.ledger import GoalLedger
 from domain.values import utc_today
-from projections.audit_trail import Flag, change_report, goal_history
+from projections.audit_trail import Flag, goal_history
+from projections.change_report import change_report
 from projections.evidence import EvidenceView
 from projections.registry import worker_for
 from storage.views import ViewDatabase

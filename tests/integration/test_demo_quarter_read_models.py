@@ -31,7 +31,8 @@ from cli.demo_quarter import (
     WEEKS,
 )
 from domain.values import ReasonCode, utc_now
-from projections.audit_trail import Flag, TrailEntry, change_report, goal_history
+from projections.audit_trail import Flag, TrailEntry, goal_history
+from projections.change_report import change_report
 from projections.evidence import CheckInItem, EvidenceView, PersonEvidence
 from projections.kpi_health import kpi_health
 from projections.registry import worker_for
