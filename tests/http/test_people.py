@@ -304,3 +304,30 @@ def test_evidence_names_its_person_and_the_owners_beside_their_ids(
     page = read("2026-09-30", "text/html").text
     assert "Ana Later" not in page and "Ana Early" not in page
     assert f"Appraisal evidence: {pseudonym('ana')} (ana)" in page
+
+
+def test_people_writes_are_idempotent_and_version_checked(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger
+) -> None:
+    # A retried registration with its Idempotency-Key answers the first response.
+    body = {"id": "eng-1", "display_name": "Dev One", "effective_on": "2026-07-01"}
+    headers = {**admin, "Idempotency-Key": "register-eng-1"}
+    first = created(client.post("/v1/people", json=body, headers=headers))
+    last = position(ledger)
+    retry = created(client.post("/v1/people", json=body, headers=headers))
+    assert (retry["id"], retry["version"]) == (first["id"], first["version"])
+    assert position(ledger) == last
+    # Registering the id again without the key is a conflict naming it.
+    problem(client.post("/v1/people", json=body, headers=admin), 409, "id")
+    team(client, admin, "eng-team", "Engineering")
+
+    # A change against a stale version is refused with the current one.
+    stale = {**admin, "If-Match": '"0"'}
+    join = {"team": "eng-team", "action": "join", "effective_on": "2026-07-01"}
+    refused = problem(client.post("/v1/people/eng-1/memberships", json=join, headers=stale), 412)
+    assert refused["current_version"] == first["version"]
+    current = {**admin, "If-Match": f'"{first["version"]}"'}
+    assert (
+        ok(client.post("/v1/people/eng-1/memberships", json=join, headers=current))["version"]
+        == first["version"] + 1
+    )
