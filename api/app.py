@@ -33,6 +33,7 @@ from api.schemas.health import Readiness, ReadModelPosition, StandbyPosition
 from api.standbys import ReadStores, StandbyStatus, standby_metrics, standby_status, unavailable
 from application.ledger import GoalLedger
 from application.stores import open_ledger, open_read_ledgers
+from processes.kpi_check_ins import BackgroundKpiProcess
 from projections.base import ReadModelStatus, read_model_status
 from projections.registry import READ_MODELS, background_worker_for
 from projections.worker import BackgroundWorker
@@ -185,12 +186,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         background: BackgroundWorker | None = None
+        kpi_process: BackgroundKpiProcess | None = None
         if run_projections:
             background = background_worker_for(ledger)
             background.start()
+            # The demo's one command runs the KPI process too (ADR 38).
+            kpi_process = BackgroundKpiProcess(ledger)
+            kpi_process.start()
         try:
             yield
         finally:
+            if kpi_process is not None:
+                kpi_process.stop()
             if background is not None:
                 background.stop()
             reads.close()

@@ -236,3 +236,28 @@ class KpiCheckInProcess:
     def stop(self) -> None:
         """Stop after the event in progress (from any thread or a signal handler)."""
         self.stopping.set()
+
+
+class BackgroundKpiProcess:
+    """The KPI process on a thread of this process, on a ledger (and connections) of its
+    own, as the embedded store's `goalpost serve` runs its projection worker."""
+
+    def __init__(self, ledger: GoalLedger, *, poll_interval: float = 0.1) -> None:
+        self._ledger = type(ledger)(env=dict(ledger.env))
+        self.process = KpiCheckInProcess(self._ledger, poll_interval=poll_interval)
+        self._thread = threading.Thread(
+            target=self.process.run_forever, name="goalpost-kpi-process", daemon=True
+        )
+
+    def start(self) -> None:
+        self.process.create_tables()
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.process.stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the KPI process thread did not stop within %.0f s", timeout)
+            return
+        self._ledger.close()

@@ -23,7 +23,7 @@ from application.stores import open_ledger
 from domain.key_result import KeyResult
 from domain.kpi_measured import PROCESS_ACTOR, reading_check_in_id
 from domain.values import utc_today
-from processes.kpi_check_ins import KpiCheckInProcess, measured_by
+from processes.kpi_check_ins import BackgroundKpiProcess, KpiCheckInProcess, measured_by
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = utc_today()
@@ -237,6 +237,28 @@ def test_two_processes_at_once_record_each_check_in_once(store_url: str) -> None
     finally:
         for each in ledgers:
             each.close()
+
+
+def test_the_embedded_stores_serve_runs_it_on_a_thread_that_follows_new_readings(
+    sqlite_url: str,
+) -> None:
+    ledger = open_ledger(sqlite_url, create_tables=True)
+    try:
+        story = setting(ledger)
+        key_result_id = measured(ledger, story)
+        background = BackgroundKpiProcess(ledger)
+        background.start()
+        try:
+            reading = read(ledger, story.kpi_id, "97", TODAY - timedelta(days=3))
+            wanted = reading_check_in_id(key_result_id, reading)
+            deadline = time.monotonic() + 30
+            while wanted not in ledger.get_key_result(key_result_id).check_ins:
+                assert time.monotonic() < deadline, "the KPI process did not take the reading"
+                time.sleep(0.05)
+        finally:
+            background.stop()
+    finally:
+        ledger.close()
 
 
 SUBPROCESS = r"""
