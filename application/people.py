@@ -312,8 +312,10 @@ class PeopleCommands(LedgerCore):
     ) -> TeamView:
         team = self.get_team(team_id, known_at)
         day = as_of if as_of is not None else utc_today()
+        # Names as known at the same time as the team's members.
+        book = self.name_book(known_at)
         members = [
-            Member(member, self.display_name(member, day) or pseudonym(member))
+            Member(member, book.name(member, day) or pseudonym(member))
             for member in team.members_on(day)
         ]
         return TeamView(team.team_id, team.name, day, known_at, members, team.version)

@@ -78,3 +78,16 @@ def test_an_erased_persons_name_is_never_taken_again(ledger: GoalLedger) -> None
     report = import_people(ledger, actor="hr-ops", rows=[*FIRST, renamed])
     assert (report.erased_withheld, report.details_changed, report.events) == (2, 0, 0)
     assert ledger.display_name("eng-1", MID_AUGUST) == pseudonym("eng-1")
+
+
+def test_a_teams_members_are_named_as_known_at_the_time_asked(ledger: GoalLedger) -> None:
+    import_people(ledger, actor="hr-ops", rows=FIRST)
+    known_before = ledger.get_team("eng-team").modified_on
+    # A rename recorded later, backdated to the day eng-1 joined.
+    ledger.change_person_details(
+        actor="hr-admin", person_id="eng-1", display_name="Dev Fixed", email=None, effective_on=JULY
+    )
+    then = ledger.team_view("eng-team", as_of=JULY, known_at=known_before)
+    now = ledger.team_view("eng-team", as_of=JULY)
+    assert {m.id: m.display_name for m in then.members}["eng-1"] == "Dev One"
+    assert {m.id: m.display_name for m in now.members}["eng-1"] == "Dev Fixed"
