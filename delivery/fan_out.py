@@ -135,7 +135,7 @@ class FanOut:
             for notification in stored:
                 owner, cycle = self._scope_of(UUID(str(notification.originator_id)))
                 matched |= self._index.matching(notification.topic, owner, cycle)
-            unmatched = sorted(self._index.ids - matched)
+            unmatched = list(self._index.ids - matched)
             moved += skip_unmatched(self._store, unmatched, low, high)
             low = high
         self._low = max(low, self._low or 0)

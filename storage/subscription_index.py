@@ -3,7 +3,7 @@
 The fan-out keeps an index of every subscription's filters in memory and reloads it when
 the tables change; the tables stay the only truth. It reads the filters with one query, a
 cheap revision of them with another, and moves many subscriptions past events none of
-them match with one statement per chunk of ids, without leasing them.
+them match with one statement, without leasing them.
 
 Filters never change in place (a subscription is added or deleted, never edited), so an
 index that missed a change is slow for the subscriptions it does not know, never wrong
@@ -20,22 +20,26 @@ from uuid import UUID
 
 from storage.subscriptions import WebhookStore
 
-# Ids a statement names at most: well under SQLite's bound on parameters. Every chunk
-# is padded to this length so the statement text, and its prepared form, is one.
-SKIP_CHUNK = 500
-
 _FILTERS = (
     "SELECT w.id, w.event_types, w.owner, w.cycle_id, d.position, d.state"
     " FROM {webhooks} w JOIN {webhook_deliveries} d ON d.webhook_id = w.id"
 )
 _REVISION = "SELECT count(*) AS n, max(created_at) AS latest FROM {webhooks}"
-_PLACEHOLDERS = ", ".join(["%s"] * SKIP_CHUNK)
-# Only placeholders are joined into the text, never a value.
-_SKIP = (
-    "UPDATE {webhook_deliveries} SET position = %s"  # noqa: S608
-    f" WHERE position >= %s AND position < %s AND webhook_id IN ({_PLACEHOLDERS})"
-    " RETURNING webhook_id"
-)
+# The ids travel as one parameter, so the statement's text is one whatever their number:
+# a PostgreSQL array literal, or a JSON list on SQLite.
+_SKIP = {
+    "postgresql": (
+        "UPDATE {webhook_deliveries} SET position = %s"
+        " WHERE position >= %s AND position < %s AND webhook_id = ANY(%s::uuid[])"
+        " RETURNING webhook_id"
+    ),
+    "sqlite": (
+        "UPDATE {webhook_deliveries} SET position = %s"
+        " WHERE position >= %s AND position < %s"
+        " AND webhook_id IN (SELECT value FROM json_each(%s))"
+        " RETURNING webhook_id"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -101,14 +105,14 @@ def skip_unmatched(store: WebhookStore, ids: Sequence[UUID], low: int, high: int
     if high <= low or not ids:
         return 0
     store.ensure_tables()
-    moved = 0
+    dialect = store.database.dialect
+    if dialect == "postgresql":
+        listed: object = "{" + ",".join(str(i) for i in ids) + "}"
+    else:
+        listed = [str(i) for i in ids]
     # Not waiting for the disk, like every advance past unwanted events: a position the
     # server forgets is walked again, and the walk skips the same events.
     with store.database.bare_transaction() as tx:
-        if store.database.dialect == "postgresql":
+        if dialect == "postgresql":
             tx.execute("SET LOCAL synchronous_commit TO OFF")
-        for start in range(0, len(ids), SKIP_CHUNK):
-            chunk = list(ids[start : start + SKIP_CHUNK])
-            chunk += [chunk[-1]] * (SKIP_CHUNK - len(chunk))
-            moved += len(tx.query(_SKIP, (high, low, high, *chunk)))
-    return moved
+        return len(tx.query(_SKIP[dialect], (high, low, high, listed)))
