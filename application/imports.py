@@ -1,8 +1,10 @@
-"""The bulk import of historical check-ins: every row checked, then stored in batches."""
+"""The bulk import of historical check-ins: every row checked, then stored in batches,
+in memory flat in the number of rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
@@ -14,6 +16,7 @@ from domain.cycle import Cycle
 from domain.errors import ConcurrencyError, DomainError, InvalidInputError
 from domain.key_result import KeyResult
 from domain.values import check_identifier
+from storage.row_spill import RowSpill
 
 # One transaction per this many imported events: large enough to amortise the commit,
 # small enough to stay clear of pipeline and lock-hold limits.
@@ -35,6 +38,22 @@ class ImportRowError(InvalidInputError):
         self.reason = error.message
 
 
+# Far past any version a goal reaches: a load "at" it reads the goal as it is now, past
+# the goal cache. An import touches each key result once; keeping them would fill the
+# cache with goals no one reads next, and grow the import's memory with the file.
+_NOW = 2**62
+
+
+@dataclass
+class _Checked:
+    """What the checking pass learnt, per key result (never per row)."""
+
+    versions: dict[UUID, int] = field(default_factory=dict)
+    first_row: dict[UUID, int] = field(default_factory=dict)
+    cycles: dict[str, Cycle] = field(default_factory=dict)
+    bad: ImportRowError | None = None
+
+
 class CheckInImports(LedgerCore):
     def import_check_ins(self, *, actor: str, rows: Iterable[CheckInImport]) -> ImportReport:
         """Import historical check-ins; a re-run skips the rows already stored.
@@ -43,82 +62,161 @@ class CheckInImports(LedgerCore):
         the first bad row is reported by its index (ImportRowError) and nothing is
         written. An import is the operator's, at the store: it takes no grant, and
         `actor` names who ran it.
+
+        Memory stays flat in the number of rows (ADR 9, amended): the rows wait in a
+        temporary file, grouped by key result; a first pass checks each key result's
+        rows on it and keeps only its version, a second applies them again and stores
+        them in batches, each key result dropped once its events are stored.
         """
         check_identifier(actor, "actor")
-        key_results: dict[UUID, KeyResult] = {}
-        # Per key result, in the order the rows first name them: [imported, already present].
-        counts: dict[UUID, list[int]] = {}
-        loaded_versions: dict[UUID, int] = {}
-        cycles: dict[str, Cycle] = {}
+        with RowSpill() as spill:
+            for index, row in enumerate(rows):
+                spill.add(row.key_result_id, index, row)
+            checked = self._check_rows(actor, spill)
+            if checked.bad is not None:
+                raise checked.bad
+            return self._store_rows(actor, spill, checked)
+
+    def _load_for_import(self, key_result_id: UUID) -> KeyResult:
+        return self._get(KeyResult, key_result_id, version=_NOW)
+
+    def _apply(self, actor: str, key_result: KeyResult, cycle: Cycle, row: CheckInImport) -> bool:
+        """Apply one row; False when the key result holds it already."""
+        check_in_id = row.derived_id()
+        if check_in_id in key_result.check_ins:
+            return False
+        key_result.record_check_in(
+            actor=actor,
+            cycle=cycle,
+            value=row.value,
+            confidence=row.confidence,
+            note=row.note,
+            effective_on=row.effective_on,
+            check_in_id=check_in_id,
+        )
+        return True
+
+    def _cycle(self, checked: _Checked, cycle_id: str) -> Cycle:
+        cycle = checked.cycles.get(cycle_id)
+        if cycle is None:
+            cycle = checked.cycles[cycle_id] = self.get_cycle(cycle_id)
+        return cycle
+
+    def _check_rows(self, actor: str, spill: RowSpill) -> _Checked:
+        """Each key result's rows applied to it in memory, then dropped. The first bad row
+        in the file is the smallest index among each key result's first bad row: key
+        results do not depend on one another, so that is the row a pass in file order
+        would have stopped at."""
+        checked = _Checked()
+        for key_result_id, group in spill.groups():
+            key_result: KeyResult | None = None
+            for index, row in group:
+                if checked.bad is not None and index > checked.bad.index:
+                    break  # an earlier bad row is already known
+                try:
+                    if key_result is None:
+                        checked.first_row[key_result_id] = index
+                        key_result = self._load_for_import(key_result_id)
+                        checked.versions[key_result_id] = key_result.version
+                    self._apply(actor, key_result, self._cycle(checked, key_result.cycle_id), row)
+                except DomainError as error:
+                    checked.bad = ImportRowError(index, error)
+                    break
+                if len(key_result.pending_events) >= IMPORT_BATCH_EVENTS:
+                    key_result.collect_events()  # checked; only the state is needed
+        return checked
+
+    def _store_rows(self, actor: str, spill: RowSpill, checked: _Checked) -> ImportReport:
+        """Apply the checked rows again and store them in bounded transactions. A failure
+        between two leaves a prefix, and re-running the import completes it: rows already
+        stored are recognised by their derived ids, never duplicated."""
+        batch = _Batch(self, checked.cycles)
+        counts: dict[UUID, tuple[str, int, int]] = {}
         imported = already_present = 0
-        for index, row in enumerate(rows):
-            try:
-                key_result = key_results.get(row.key_result_id)
-                if key_result is None:
-                    key_result = self.get_key_result(row.key_result_id)
-                    key_results[row.key_result_id] = key_result
-                    loaded_versions[key_result.id] = key_result.version
-                    counts[key_result.id] = [0, 0]
-                cycle = cycles.get(key_result.cycle_id)
-                if cycle is None:
-                    cycle = cycles[key_result.cycle_id] = self.get_cycle(key_result.cycle_id)
-                check_in_id = row.derived_id()
-                if check_in_id in key_result.check_ins:
-                    already_present += 1
-                    counts[key_result.id][1] += 1
-                    continue
-                key_result.record_check_in(
-                    actor=actor,
-                    cycle=cycle,
-                    value=row.value,
-                    confidence=row.confidence,
-                    note=row.note,
-                    effective_on=row.effective_on,
-                    check_in_id=check_in_id,
+        for key_result_id, group in spill.groups():
+            key_result = self._load_for_import(key_result_id)
+            if key_result.version != checked.versions[key_result_id]:
+                raise ConcurrencyError(
+                    f"key result {key_result_id} changed while importing; re-run the import "
+                    "to complete it"
                 )
-            except DomainError as error:
-                raise ImportRowError(index, error) from None
-            imported += 1
-            counts[key_result.id][0] += 1
-        # Every row passed its checks; store in bounded transactions. A failure between
-        # two of them leaves a prefix, and re-running the import completes it: rows
-        # already stored are recognised by their derived ids, never duplicated.
-        events = [e for kr in key_results.values() for e in kr.collect_events()]
-        positions: list[int] = []
-        for start in range(0, len(events), IMPORT_BATCH_EVENTS):
+            loaded_version = key_result.version
+            cycle = checked.cycles[key_result.cycle_id]
+            added = present = 0
+            for index, row in group:
+                try:
+                    applied = self._apply(actor, key_result, cycle, row)
+                except DomainError as error:  # only if the store changed in between
+                    raise ImportRowError(index, error) from None
+                added += applied
+                present += not applied
+                if len(key_result.pending_events) >= IMPORT_BATCH_EVENTS:
+                    batch.add(key_result.collect_events())
+            batch.add(key_result.collect_events())
+            batch.snapshot_later(key_result, loaded_version)
+            counts[key_result_id] = (key_result.title, added, present)
+            imported += added
+            already_present += present
+        batch.flush()
+        per_key_result = tuple(
+            KeyResultImported(kr_id, *counts[kr_id])
+            for kr_id in sorted(counts, key=checked.first_row.__getitem__)
+        )
+        return ImportReport(imported, already_present, tuple(batch.positions), per_key_result)
+
+
+class _Batch:
+    """Events on their way to the store, at most IMPORT_BATCH_EVENTS a transaction, and
+    the key results to snapshot once their events are stored."""
+
+    def __init__(self, ledger: LedgerCore, cycles: dict[str, Cycle]) -> None:
+        self._ledger = ledger
+        # The cycles too: rows checked against an open cycle land only while it is.
+        self._unchanged = [(c.id, c.version) for c in cycles.values()]
+        self._events: list[object] = []
+        self._to_snapshot: list[KeyResult] = []
+        self.positions: list[int] = []
+
+    def add(self, events: Sequence[object]) -> None:
+        for event in events:
+            self._events.append(event)
+            if len(self._events) >= IMPORT_BATCH_EVENTS:
+                self.flush()
+
+    def snapshot_later(self, key_result: KeyResult, loaded_version: int) -> None:
+        """Imports bypass save(), so snapshot from memory each key result they carried past
+        a snapshot interval (not one they left as it was: its snapshot exists already)."""
+        interval = self._ledger.snapshotting_intervals[KeyResult]
+        if self._ledger.snapshots is None:
+            return
+        if key_result.version // interval > loaded_version // interval:
+            self._to_snapshot.append(key_result)
+        if not self._events:
+            self._snapshot()
+
+    def flush(self) -> None:
+        if self._events:
             # Straight to the recorder: save() would type-check each of many events
             # against a runtime protocol, which costs more than encoding them.
-            batch = ProcessingEvent[UUID]()
-            batch.events.extend(events[start : start + IMPORT_BATCH_EVENTS])
-            # The cycles too: rows checked against an open cycle land only while it is.
-            batch.saved_kwargs["unchanged"] = [(c.id, c.version) for c in cycles.values()]
+            processing = ProcessingEvent[UUID]()
+            processing.events.extend(self._events)  # type: ignore[arg-type]
+            processing.saved_kwargs["unchanged"] = self._unchanged
             try:
-                recordings = self._record(batch)
+                recordings = self._ledger._record(processing)
             except IntegrityError:
                 raise ConcurrencyError(
                     "a key result or its cycle changed while importing; nothing of this "
                     "batch was stored, re-run the import to complete it"
                 ) from None
-            positions.extend(r.notification.id for r in recordings if r.notification.id)
-        self._snapshot_imported(key_results.values(), loaded_versions)
-        per_key_result = tuple(
-            KeyResultImported(kr_id, key_results[kr_id].title, *counted)
-            for kr_id, counted in counts.items()
-        )
-        return ImportReport(imported, already_present, tuple(positions), per_key_result)
+            ids = [r.notification.id for r in recordings if r.notification.id]
+            if ids:
+                # The last position of each transaction: enough to read one's own import,
+                # and a list that grows with batches, not rows.
+                self.positions.append(ids[-1])
+            self._events = []
+        self._snapshot()
 
-    def _snapshot_imported(
-        self, key_results: Iterable[KeyResult], loaded_versions: dict[UUID, int]
-    ) -> None:
-        """Imports bypass save(), so snapshot from memory each key result they carried past
-        a snapshot interval (not one they left as it was: its snapshot exists already)."""
-        interval = self.snapshotting_intervals[KeyResult]
-        if self.snapshots is None:
-            return
-        snapshots = [
-            KeyResult.Snapshot.take(kr)
-            for kr in key_results
-            if kr.version // interval > loaded_versions[kr.id] // interval
-        ]
-        if snapshots:
-            self.snapshots.put(snapshots)
+    def _snapshot(self) -> None:
+        if self._to_snapshot and self._ledger.snapshots is not None:
+            self._ledger.snapshots.put([KeyResult.Snapshot.take(kr) for kr in self._to_snapshot])
+        self._to_snapshot = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import _csv
 import csv
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -23,14 +23,6 @@ COLUMNS = ("key_result_id", "value", "confidence", "effective_on", "note")
 HEADER = ",".join(COLUMNS)
 # date.fromisoformat would also take 20260410 and 2026-W15-1; a file says YYYY-MM-DD.
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-@dataclass(frozen=True)
-class CheckInFile:
-    """A file's rows, each with where it stands in the file ("line 4", "lines 5-6")."""
-
-    rows: list[CheckInImport]
-    places: list[str]
 
 
 def import_check_ins(
@@ -55,25 +47,32 @@ def import_check_ins(
     Nothing is stored unless every row is valid; an error names the file's line.
     Example: goalpost import-check-ins history.csv --actor ana
     """
-    # The file is read whole and checked before the store is opened.
+    # The file is read through and checked before the store is opened; the import reads
+    # it again, a row at a time, so neither holds the file in memory.
     with user_errors():
         check_identifier(actor, "--actor")
-        read = read_check_ins(path)
+        for _ in read_check_ins(path):
+            pass
     with ledger_session() as ledger:
         try:
-            report = ledger.import_check_ins(actor=actor, rows=read.rows)
+            report = ledger.import_check_ins(
+                actor=actor, rows=(row for _, row in read_check_ins(path))
+            )
         except ImportRowError as error:
-            raise CommandLineError(f"{path} {read.places[error.index]}: {error.reason}") from None
+            raise CommandLineError(
+                f"{path} {place_of(path, error.index)}: {error.reason}"
+            ) from None
         typer.echo(render_import(report, actor))
 
 
-def read_check_ins(path: Path) -> CheckInFile:
-    """The file's rows as check-ins to import; a file that cannot be read fails at once."""
+def read_check_ins(path: Path) -> Iterator[tuple[str, CheckInImport]]:
+    """The file's rows as check-ins to import, each with where it stands in the file
+    ("line 4", "lines 5-6"); a row that cannot be read fails there."""
     # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark before the header.
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         try:
-            return _rows(path, reader)
+            yield from _rows(path, reader)
         except csv.Error as error:
             raise CommandLineError(f"{path} line {reader.line_num}: {error}") from None
         except UnicodeDecodeError:
@@ -82,12 +81,19 @@ def read_check_ins(path: Path) -> CheckInFile:
             ) from None
 
 
-def _rows(path: Path, reader: _csv.Reader) -> CheckInFile:
+def place_of(path: Path, index: int) -> str:
+    """Where the file's row `index` (from 0, blank lines not counted) stands."""
+    for n, (place, _) in enumerate(read_check_ins(path)):
+        if n == index:
+            return place
+    return f"row {index + 1}"  # the file changed since: say what the import knew
+
+
+def _rows(path: Path, reader: _csv.Reader) -> Iterator[tuple[str, CheckInImport]]:
     header = next(reader, None)
     if header is None:
         raise CommandLineError(f"{path} is empty; its first line must be the header {HEADER}")
     _check_header(path, header)
-    read = CheckInFile(rows=[], places=[])
     # A quoted field may hold line breaks, so a row spans the lines after the last one
     # read up to the reader's line now.
     last_line = reader.line_num
@@ -102,9 +108,7 @@ def _rows(path: Path, reader: _csv.Reader) -> CheckInFile:
             raise CommandLineError(
                 f"{path} {place}: {len(fields)} fields where the header has {len(header)}"
             )
-        read.rows.append(_check_in(dict(zip(header, fields, strict=True)), f"{path} {place}"))
-        read.places.append(place)
-    return read
+        yield place, _check_in(dict(zip(header, fields, strict=True)), f"{path} {place}")
 
 
 def _check_header(path: Path, header: list[str]) -> None:
