@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import consistency, docs_pages, problems
+from api.demo_mark import DemoStoreHeader, DemoStoreMark
 from api.routes import (
     audit,
     calibration,
@@ -221,6 +222,7 @@ def create_app(
     )
     docs_pages.install(app)
     app.state.ledger = ledger
+    demo_mark = DemoStoreMark(ledger)
     readiness = consistency.ReadinessSettings()
     problems.install(app)
     problems.document(app)
@@ -251,7 +253,10 @@ def create_app(
     def readyz(response: Response) -> Readiness:
         """The store answers; the log's last position and each read model's position and lag;
         each standby's replay lag and positions."""
-        return _readiness(ledger, reads, readiness.ready_max_stall_seconds, response)
+        found = _readiness(ledger, reads, readiness.ready_max_stall_seconds, response)
+        if found.status != "unavailable" and demo_mark():
+            return found.model_copy(update={"demo_store": True})
+        return found
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
     def metrics() -> str:
@@ -282,6 +287,7 @@ def create_app(
         return "\n".join(lines) + "\n"
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(DemoStoreHeader, mark=demo_mark)
     return app
 
 

@@ -9,6 +9,7 @@ tell two quarters as if they had been recorded week by week.
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -22,12 +23,12 @@ class DemoMark(Protocol):
     def mark_demo_store(self) -> bool: ...
 
 
-def is_demo_store(ledger: Application) -> bool:
+def is_demo_store(ledger: Application[UUID]) -> bool:
     recorder = ledger.recorder
     return isinstance(recorder, DemoMark) and recorder.is_demo_store()
 
 
-def mark_demo_store(ledger: Application) -> bool:
+def mark_demo_store(ledger: Application[UUID]) -> bool:
     """Mark an empty store as a demo store; True if the store is one now.
 
     False for a store that already holds events (and is not one): its history was

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from application.demo_store import is_demo_store
 from application.stores import grant_app_role, init_store, open_ledger
 from cli.common import database_url, describe_store, user_errors
 from processes.kpi_check_ins import create_process_tables
@@ -51,3 +52,26 @@ def db_init(
                 f"Role {app_role} may read and append to the history, and owns "
                 f"{len(given)} read-model tables"
             )
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Name the store, say whether it is a demo store, and give the log's last position.
+
+    Example: goalpost db status
+    """
+    with user_errors():
+        url = database_url()
+        ledger = open_ledger(url)
+        try:
+            head = ledger.recorder.max_notification_id() or 0
+            demo = is_demo_store(ledger)
+        finally:
+            ledger.close()
+        typer.echo(describe_store(url))
+        typer.echo(f"Log position: {head}")
+        typer.echo(
+            "Demo store: yes (its story carries the record times it would have had live; ADR 44)"
+            if demo
+            else "Demo store: no (every record time is the server's clock at the write)"
+        )

@@ -1,4 +1,4 @@
-"""The demo quarter's goals: the worked Q3 of a 60-person SaaS company, as data.
+"""The demo's previous quarter: the worked quarter of a 60-person SaaS company, as data.
 
 It follows the worked quarter of the OKR/KPI guide the product is built from: churn has
 crept up, support is drowning and the company wants to move upmarket. Week 3 Customer
@@ -13,16 +13,11 @@ Owners and actors are roles and teams, never people.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from domain.values import Confidence, Direction, ObjectiveKind, ReasonCode
 
-CYCLE = "2026-Q3"
-STARTS_ON = date(2026, 7, 1)
-ENDS_ON = date(2026, 9, 30)
-# Check-ins happen on Fridays: 13 of them fall inside the quarter.
-WEEKS = tuple(date(2026, 7, 3) + timedelta(weeks=n) for n in range(13))
-MONTH_ENDS = (date(2026, 7, 31), date(2026, 8, 31), date(2026, 9, 30))
+# Dates are weeks of the quarter (check-ins happen on its first thirteen Fridays) and are
+# placed on the calendar when the demo loads (cli/demo_calendar.py).
 
 ON = Confidence.ON_TRACK
 RISK = Confidence.AT_RISK
@@ -73,18 +68,23 @@ class Rebaseline:
     actor: str
     baseline: str
     target: str
-    effective_on: date
+    effective_week: int
     reason: str
     reason_code: ReasonCode
 
 
 @dataclass(frozen=True)
-class KeyResultRetirement:
+class KeyResultGraduation:
+    """On the quarter's last day the key result becomes a KPI to watch (ADR 36)."""
+
     key_result: str
     actor: str
-    effective_on: date
     reason: str
-    reason_code: ReasonCode
+    area: str
+    name: str
+    formula: str
+    data_source: str
+    target: str
 
 
 CHURN = KeyResultSpec(
@@ -368,7 +368,7 @@ COVERAGE_REBASELINE = Rebaseline(
     actor="ceo",
     baseline="0",
     target="80",
-    effective_on=date(2026, 8, 14),
+    effective_week=7,
     reason=(
         "Mid-quarter review: legacy-plan accounts (about a fifth of the base) emit no "
         "product-usage events. Engineering traded the reporting-export nice-to-have to "
@@ -377,14 +377,16 @@ COVERAGE_REBASELINE = Rebaseline(
     ),
     reason_code=ReasonCode.PRIORITIES_CHANGED,
 )
-ONBOARDING_RETIREMENT = KeyResultRetirement(
+ONBOARDING_GRADUATION = KeyResultGraduation(
     key_result=ONBOARDING.handle,
     actor="head-of-product",
-    effective_on=ENDS_ON,
     reason=(
         "Target met and held: guided setup is the default for every signup. Graduated to "
-        "the KPI 'Onboarding time-to-first-value' (at most 5 days) under Customer "
-        "onboarding, to be watched rather than pushed next quarter."
+        "a KPI under Customer onboarding, to be watched rather than pushed next quarter."
     ),
-    reason_code=ReasonCode.GRADUATED_TO_KPI,
+    area="Customer onboarding",
+    name="Onboarding time-to-first-value",
+    formula="median days from signup to first shared report, signups of that month",
+    data_source="product analytics",
+    target="5",
 )

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cli import audit, webhooks
+from cli import audit, demo_command, webhooks
 from cli.common import (
     CommandLineError,
     ledger_session,
@@ -18,8 +18,6 @@ from cli.common import (
     parse_moment,
 )
 from cli.db import db_app
-from cli.demo import demo_loaded, load_demo
-from cli.demo_quarter import CYCLE as DEMO_CYCLE
 from cli.imports import import_check_ins
 from cli.people import people_app
 from cli.processes import processes_app
@@ -28,7 +26,7 @@ from cli.render import render_kpis, render_scoreboard
 from cli.serve import serve
 from cli.signals import signals_app
 from cli.tokens import tokens_app
-from domain.errors import AlreadyExistsError, NotFoundError
+from domain.errors import NotFoundError
 
 app = typer.Typer(
     help="Goalpost operator commands. The store comes from GOALPOST_DATABASE_URL.\n\n"
@@ -47,28 +45,7 @@ app.command("dispatch")(webhooks.dispatch)
 app.add_typer(signals_app, name="signals")
 
 
-@app.command()
-def demo() -> None:
-    """Load the demo quarter (2026-Q3 of a 60-person SaaS company), once.
-
-    Example: goalpost demo
-    """
-    with ledger_session() as ledger:
-        if demo_loaded(ledger):
-            typer.echo(f"Cycle {DEMO_CYCLE} already exists; the demo quarter was not loaded again.")
-            return
-        try:
-            summary = load_demo(ledger)
-        except AlreadyExistsError:
-            # Another process opened the cycle between the check and the load.
-            typer.echo(f"Cycle {DEMO_CYCLE} already exists; the demo quarter was not loaded again.")
-            return
-        typer.echo(
-            f"Loaded demo quarter {summary.cycle}: {summary.objectives} objectives, "
-            f"{summary.key_results} key results, {summary.check_ins} check-ins, "
-            f"{summary.kpis} KPIs with {summary.readings} readings. "
-            "See them with `goalpost scores`."
-        )
+app.command("demo")(demo_command.demo)
 
 
 @app.command()

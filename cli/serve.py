@@ -10,6 +10,8 @@ import typer
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from application.demo_store import is_demo_store
+from application.stores import open_ledger
 from cli.common import CommandLineError, database_url, describe_store, user_errors
 from storage.reach import check_store
 from storage.settings import Settings, read_database_urls
@@ -55,6 +57,8 @@ def serve(
         for standby in standbys:
             check_store(standby)
         typer.echo(f"Serving {describe_store(url)} on http://{host}:{port} (docs at /docs)")
+        if store_is_demo(url):
+            typer.echo("This is a demo store: its story carries past record times (ADR 44).")
         for number, standby in enumerate(standbys, start=1):
             typer.echo(f"Reading from standby-{number}: {describe_store(standby)}")
     uvicorn.run(
@@ -66,3 +70,11 @@ def serve(
         http=NoDelayH11Protocol,
         log_level="info",
     )
+
+
+def store_is_demo(url: str) -> bool:
+    ledger = open_ledger(url)
+    try:
+        return is_demo_store(ledger)
+    finally:
+        ledger.close()

@@ -100,4 +100,8 @@ class Readiness(BaseModel):
     standbys: dict[str, StandbyPosition] | None = Field(
         default=None, description="Each standby reads are served from, and how far it lags."
     )
+    demo_store: bool | None = Field(
+        default=None,
+        description="True on a demo store, whose story carries past record times (ADR 44).",
+    )
     detail: str | None = None

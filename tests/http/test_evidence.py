@@ -22,6 +22,7 @@ from cli.demo import load_demo
 from domain.access import Role
 from domain.values import utc_now
 from projections.registry import worker_for
+from tests.demo_day import DEMO_DAY
 from tests.http.conftest import Headers, Tokens, problem, serve
 
 pytestmark = pytest.mark.postgres
@@ -66,7 +67,7 @@ def caught_up(ledger: GoalLedger) -> None:
 @pytest.fixture
 def reviewer(tokens: Tokens, ledger: GoalLedger) -> Headers:
     """The demo quarter loaded, the audit trail caught up, and a reviewer's token."""
-    load_demo(ledger)
+    load_demo(ledger, today=DEMO_DAY)
     headers = tokens.headers("appraisals", Role.REVIEWER)
     caught_up(ledger)
     return headers

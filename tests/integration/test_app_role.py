@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.persistence import PersistenceError
 from psycopg import errors, sql
 from typer.testing import CliRunner
 
+from application.demo_store import mark_demo_store
 from application.stores import open_ledger
 from cli.demo import load_demo
 from cli.main import app as goalpost_cli
@@ -30,6 +32,7 @@ from projections.registry import worker_for
 from projections.seal import verify
 from storage.views import ViewDatabase
 from tests.conftest import pg_admin
+from tests.demo_day import DEMO_DAY
 
 pytestmark = pytest.mark.postgres
 
@@ -62,11 +65,26 @@ def test_the_app_role_appends_and_projects_but_cannot_touch_the_history(
     assert init.exit_code == 0, init.output
     assert f"Role {app_role} may read and append" in init.stdout
 
-    # The API's and workers' work, as the app role: commands, projections, a rebuild, verify.
+    # The demo is told by the owner: only the owner may mark a store as a demo store.
     app_url = as_role(pg_url, app_role)
     ledger = open_ledger(app_url)
     try:
-        load_demo(ledger)
+        with pytest.raises(PersistenceError, match="permission denied"):
+            mark_demo_store(ledger)
+    finally:
+        ledger.close()
+    owner = open_ledger(pg_url)
+    try:
+        load_demo(owner, today=DEMO_DAY)
+    finally:
+        owner.close()
+
+    # The API's and workers' work, as the app role: commands, projections, a rebuild, verify.
+    ledger = open_ledger(app_url)
+    try:
+        ledger.open_cycle(
+            actor="ceo", key="2027-Q1", starts_on=date(2027, 1, 1), ends_on=date(2027, 3, 31)
+        )
         worker = worker_for(ledger)
         assert worker.run_until_caught_up() > 0
         Rebuild(ledger, AuditTrail).run()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import jsonschema
 
 from application.ledger import GoalLedger
 from cli.demo import load_demo
-from cli.demo_quarter import CYCLE
 from delivery.asyncapi import asyncapi_document
 from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE
 from delivery.feed import read_page
@@ -20,19 +20,19 @@ from domain.signal import (
     kpi_candidate_signal,
     kpi_overdue_signal,
 )
+from tests.demo_day import DEMO_DAY
 from tests.integration.kpi_measured_story import a_key_result_measured_by_a_kpi
 
 
 def _every_kind_of_change(ledger: GoalLedger) -> None:
     """The demo quarter, then each change it does not make, so every type is written."""
-    load_demo(ledger)
-    objective_id, *others = ledger.objective_ids(CYCLE)
-    key_result_id = ledger.get_objective(objective_id).key_result_ids[0]
+    load_demo(ledger, today=DEMO_DAY)
+    # The demo's own quarters are closed or told; a quarter of the test's own takes the rest.
+    objective_id, aligned, key_result_id = _a_quarter_to_change(ledger)
     ledger.reweight_key_result(
         actor="ceo", key_result_id=key_result_id, weight="2", reason="matters more",
         reason_code="priorities_changed",
     )  # fmt: skip
-    aligned = next(o for o in others if ledger.get_objective(o).parent_id is None)
     ledger.align_objective(
         actor="ceo", objective_id=aligned, parent_id=objective_id, reason="ladders up",
         reason_code="priorities_changed",
@@ -67,7 +67,7 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
     # Access events are not goal events: the feed must leave them out.
     token, _ = ledger.issue_token(actor="ops", subject="svc", roles=["service"])
     ledger.revoke_token(actor="ops", token=token, reason="rotated")
-    ledger.close_cycle(actor="ceo", key=CYCLE)
+    ledger.close_cycle(actor="ceo", key=TO_CHANGE)
     # Self-assessments are open after the close, within the window (ADR 34).
     ledger.self_assess_key_result(
         actor="ceo", key_result_id=key_result_id, grade="0.6", reflection="half landed"
@@ -77,7 +77,7 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
     )
     # Carried forward out of the closed cycle into a later, begun one (ADR 37), under a
     # new objective carrying on its own; its plan as it stood, valid for its direction.
-    starts_on = ledger.get_cycle(CYCLE).starts_on + timedelta(days=1)
+    starts_on = ledger.get_cycle(TO_CHANGE).starts_on + timedelta(days=1)
     ledger.open_cycle(
         actor="ceo", key="carried-into", starts_on=starts_on, ends_on=starts_on + timedelta(90)
     )
@@ -86,6 +86,35 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
         actor="ceo", key_result_id=key_result_id, cycle_id="carried-into", reason="goes on",
         baseline=plan.baseline, target=plan.target,
     )  # fmt: skip
+
+
+TO_CHANGE = "to-change"
+
+
+def _a_quarter_to_change(ledger: GoalLedger) -> tuple[UUID, UUID, UUID]:
+    """An open quarter with an objective of two key results and a second objective."""
+    ledger.open_cycle(
+        actor="ceo", key=TO_CHANGE, starts_on=date(2026, 10, 1), ends_on=date(2026, 11, 29)
+    )
+    objective, aligned = (
+        ledger.create_objective(
+            actor="ceo", cycle_id=TO_CHANGE, title=title, owner="ceo", kind="committed"
+        ).id
+        for title in ("Changed", "Aligned")
+    )
+    key_results = [
+        ledger.create_key_result(
+            actor="ceo", objective_id=objective, title=title, owner="ceo", unit="n",
+            direction="increase", baseline=0, target=10, measurement_source="crm",
+            measurement_query="count", effective_on=date(2026, 10, 1),
+        ).id
+        for title in ("Reweighted", "Retired", "Graduating")
+    ]  # fmt: skip
+    ledger.retire_key_result(
+        actor="ceo", key_result_id=key_results[1], reason="dropped", reason_code="other",
+        effective_on=date(2026, 10, 2),
+    )  # fmt: skip
+    return objective, aligned, key_results[0]
 
 
 def _one_signal_of_each_kind(ledger: GoalLedger) -> None:

@@ -20,11 +20,11 @@ from typer.testing import CliRunner, Result
 from application.ledger import GoalLedger
 from application.stores import open_ledger
 from cli.common import describe_store
-from cli.demo_quarter import CYCLE
 from cli.main import app
 from domain.reports import CycleScoreboard
 from domain.scoring import rounded
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
+from tests.demo_day import CYCLE, DEMO_DAY
 
 LEAKY_BUCKET = "Stop the leaky bucket"
 UPMARKET = "Earn the right to sell upmarket"
@@ -38,7 +38,7 @@ def goalpost(url: str, *args: str) -> Result:
 def demo_url(store_url: str) -> str:
     """A store with the demo quarter loaded through the command line."""
     assert goalpost(store_url, "db", "init").exit_code == 0
-    loaded = goalpost(store_url, "demo")
+    loaded = goalpost(store_url, "demo", "--today", DEMO_DAY.isoformat())
     assert loaded.exit_code == 0, loaded.output
     return store_url
 
@@ -89,20 +89,23 @@ def test_init_demo_scores_print_what_the_domain_computes(
     assert ceo.objectives == 2 and ceo.score is not None
     assert re.search(rf"^\s+ceo\s+2\s+{rounded(ceo.score):f}\s", printed, re.MULTILINE)
 
-    # The story's outcome: leaky bucket near 0.7, upmarket near 0.8.
-    assert Decimal("0.65") <= scores[LEAKY_BUCKET] <= Decimal("0.75")
+    # The story's outcome: leaky bucket and upmarket both near 0.8 (onboarding graduated
+    # and churn carried forward count at their final scores).
+    assert Decimal("0.75") <= scores[LEAKY_BUCKET] <= Decimal("0.85")
     assert Decimal("0.75") <= scores[UPMARKET] <= Decimal("0.85")
 
-    # The retired key result stays listed, with its reason code and its reason.
+    # The graduated and the carried key result stay listed, with their reason codes and
+    # reasons.
     retired = [
         kr.status.retired
         for o in board.objectives
         for kr in o.key_results
         if kr.status.retired is not None
     ]
-    assert len(retired) == 1
-    assert retired[0].reason_code.value in printed
-    assert retired[0].reason in printed
+    assert sorted(r.reason_code.value for r in retired) == ["carried_forward", "graduated_to_kpi"]
+    for retirement in retired:
+        assert retirement.reason_code.value in printed
+        assert retirement.reason in printed
 
     # The re-baselined key result shows its original plan and its score against it.
     rebaselined = [
@@ -131,9 +134,10 @@ def test_the_demo_records_one_of_each_change_of_plan(ledger_on: GoalLedger) -> N
         ledger_on.get_key_result(kr.id) for o in board.objectives for kr in o.key_results
     ]
 
-    # Exactly one re-baseline, one retirement and one corrected check-in, each with a reason.
+    # Exactly one re-baseline, one graduation, one carry-forward and one corrected
+    # check-in, each with a reason.
     assert sum(len(kr.plans) - 1 for kr in key_results) == 1
-    assert sum(kr.is_retired for kr in key_results) == 1
+    assert sum(kr.is_retired for kr in key_results) == 2
     corrections = [c for kr in key_results for ci in kr.check_ins.values() for c in ci.corrections]
     assert len(corrections) == 1
     assert corrections[0].reason
@@ -156,11 +160,11 @@ def test_scores_as_of_a_date_match_the_domain(
 
 
 def test_running_the_demo_twice_records_nothing_more(demo_url: str, ledger_on: GoalLedger) -> None:
-    # The demo is loaded once; a second run says so and succeeds.
+    # The demo loads only into an empty store; a second run says so and fails.
     before = ledger_on.recorder.max_notification_id()
     again = goalpost(demo_url, "demo")
-    assert again.exit_code == 0, again.output
-    assert "already exists" in again.stdout
+    assert again.exit_code == 1, again.output
+    assert "already holds history" in again.stderr
 
     # Nothing was appended: not one event.
     assert ledger_on.recorder.max_notification_id() == before

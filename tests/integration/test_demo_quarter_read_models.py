@@ -11,7 +11,7 @@ asking for what is known after it.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -24,11 +24,7 @@ from cli.demo_quarter import (
     CHURN_CORRECTION,
     COVERAGE,
     COVERAGE_REBASELINE,
-    CYCLE,
-    ENDS_ON,
-    ONBOARDING_RETIREMENT,
-    STARTS_ON,
-    WEEKS,
+    ONBOARDING_GRADUATION,
 )
 from domain.values import ReasonCode, utc_now
 from projections.audit_trail import Flag, TrailEntry, goal_history
@@ -38,9 +34,7 @@ from projections.kpi_health import kpi_health
 from projections.registry import worker_for
 from projections.seal import verify
 from storage.views import ViewDatabase
-
-# Recorded today, the demo's check-ins all lie more than a week in the past.
-assert utc_now().date() - WEEKS[-1] > timedelta(days=7), "the demo quarter must be over"
+from tests.demo_day import CYCLE, DEMO_DAY, ENDS_ON, STARTS_ON, WEEKS
 
 NEW_VALUE = "61"
 NEW_REASON = "The October CRM-to-billing mapping found one account counted twice in week 13."
@@ -94,11 +88,14 @@ def _rows(entries: list[TrailEntry], event: str) -> list[TrailEntry]:
 def test_the_demo_quarter_reads_the_same_in_every_read_model_and_a_late_correction_is_dated(
     ledger: GoalLedger,
 ) -> None:
-    summary = load_demo(ledger)
-    assert (summary.key_results, summary.check_ins) == (8, 8 * len(WEEKS))
+    load_demo(ledger, today=DEMO_DAY)
     _catch_up(ledger)
     views = ViewDatabase(ledger)
     ids = _key_result_ids(ledger)
+    # The closed quarter: eight key results checked in on each of its thirteen Fridays.
+    assert len(ids) == 8
+    check_ins = sum(len(ledger.get_key_result(kr).check_ins) for kr in ids.values())
+    assert check_ins == 8 * len(WEEKS) == 104
     churn, coverage, onboarding = (
         ids[CHURN.title],
         ids[COVERAGE.title],
@@ -137,54 +134,57 @@ def test_the_demo_quarter_reads_the_same_in_every_read_model_and_a_late_correcti
     assert after_fix.check_ins[corrected.subject_id].value == Decimal("2.8")
     assert ledger.get_key_result(churn).check_ins[corrected.subject_id].value == Decimal("2.8")
 
-    # Change report of the quarter: the three changes of plan the demo tells.
+    # Change report of the quarter: recorded as it happened, only the story's own changes
+    # show, and no check-in is flagged backdated.
     report = change_report(views, CYCLE)
+    assert [e.event for e in report] == [
+        "check_in_corrected",
+        "rebaselined",
+        "graduated",
+        "carried_forward",
+        "self_assessed",
+        "self_assessed",
+    ]
     (rebaselined,) = _rows(report, "rebaselined")
     assert rebaselined.goal_id == coverage
     assert (rebaselined.before, rebaselined.after) == (
         {"baseline": "0", "target": "100"},
         {"baseline": COVERAGE_REBASELINE.baseline, "target": COVERAGE_REBASELINE.target},
     )
-    assert rebaselined.effective_on == COVERAGE_REBASELINE.effective_on
+    assert rebaselined.effective_on == WEEKS[COVERAGE_REBASELINE.effective_week - 1]
     assert rebaselined.reason_code == ReasonCode.PRIORITIES_CHANGED.value
-    # Coverage rises, so 100 -> 80 eases it; recorded past mid-quarter (and backdated:
-    # recorded today for 14 August).
-    assert {Flag.TARGET_LOWERED, Flag.REBASELINED_AFTER_HALF} <= set(rebaselined.flags)
-    assert Flag.BACKDATED in rebaselined.flags
-    (retired,) = _rows(report, "retired")
-    assert (retired.goal_id, retired.title) == (onboarding, "Onboarding time-to-first-value")
-    assert (
-        retired.reason_code
-        == ReasonCode.GRADUATED_TO_KPI.value
-        == ONBOARDING_RETIREMENT.reason_code
-    )
-    assert retired.effective_on == ENDS_ON
+    # Coverage rises, so 100 -> 80 eases it; recorded on the day it took effect.
+    assert rebaselined.flags == (Flag.TARGET_LOWERED,)
+    (graduated,) = _rows(report, "graduated")
+    assert (graduated.goal_id, graduated.title) == (onboarding, ONBOARDING_GRADUATION.name)
+    assert graduated.reason_code == ReasonCode.GRADUATED_TO_KPI.value
+    assert graduated.effective_on == ENDS_ON
     # Onboarding hit 5 days against a target of 5: green, so not "retired while red".
-    assert retired.before["traffic_light"] == "green"
-    assert Flag.RETIRED_WHILE_RED not in retired.flags
+    assert Flag.RETIRED_WHILE_RED not in graduated.flags
+    # Churn ended amber and was carried forward: closed out as carried, not retired red.
+    (carried,) = _rows(report, "carried_forward")
+    assert carried.goal_id == churn and Flag.RETIRED_WHILE_RED not in carried.flags
     (in_report,) = _rows(report, "check_in_corrected")
     assert in_report == replace(corrected, title=CHURN.title)
-    # Every check-in was recorded today for a Friday of the quarter: all backdated.
-    backdated = _rows(report, "check_in_recorded")
-    assert len(backdated) == summary.check_ins
-    assert all(Flag.BACKDATED in e.flags for e in backdated)
-    assert len(report) == summary.check_ins + 3
-    assert not [e for e in report if Flag.CHANGED_AFTER_CLOSE in e.flags]
+    assert not _rows(report, "check_in_recorded")
+    # Self-assessments come after the close by design: flagged, never hidden.
+    assert all(Flag.CHANGED_AFTER_CLOSE in e.flags for e in _rows(report, "self_assessed"))
 
-    # KPI health: only first-response time (3.4, 2.8, 2.3 against at most 2) is unhealthy
-    # twice in a row; offer acceptance (86, 80, 71 against at least 80) only once.
+    # KPI health today: only first-response time (2.3 in the closed quarter's last month,
+    # 2.1 in October, against at most 2) is unhealthy twice in a row.
     candidates, _ = kpi_health(views)
     assert [c.name for c in candidates] == ["First-response time"]
     (frt,) = candidates
     response_time = next(k for k in KPIS if k.name == "First-response time")
     assert frt.previous is not None and frt.last is not None
     assert (frt.previous.value, frt.last.value) == (
-        Decimal(response_time.readings[1][1]),
-        Decimal(response_time.readings[2][1]),
+        Decimal(response_time.readings[-1]),
+        Decimal(response_time.current_readings[0]),
     )
     assert (frt.previous.healthy, frt.last.healthy, frt.target) == (False, False, Decimal("2"))
     every_kpi, _ = kpi_health(views, candidates_only=False)
-    assert len(every_kpi) == len(KPIS)
+    # The KPIs defined up front, and the one onboarding graduated into.
+    assert len(every_kpi) == len(KPIS) + 1
     uptime = next(k for k in every_kpi if k.name == "Uptime")
     assert (uptime.target, uptime.healthy) == (Decimal("99.9"), True)
 
@@ -212,9 +212,7 @@ def test_the_demo_quarter_reads_the_same_in_every_read_model_and_a_late_correcti
     assert sealed.intact and sealed.unsealed == 0
     assert sealed.checked == sealed.sealed_up_to == sealed.log_head
 
-    # Close the quarter, then correct coverage's week 13 (62 -> 61) late, now.
-    ledger.close_cycle(actor="ceo", key=CYCLE)
-    _catch_up(ledger)
+    # The demo closed the quarter; correct coverage's week 13 (62 -> 61) late, now.
     late_check_in = _check_in_of_week(ledger, coverage, 13)
     assert COVERAGE.weeks[12][0] == "62"
     moment: datetime = utc_now()
@@ -235,6 +233,7 @@ def test_the_demo_quarter_reads_the_same_in_every_read_model_and_a_late_correcti
     report_after = change_report(views, CYCLE)
     corrections = _rows(report_after, "check_in_corrected")
     assert [c.subject_id for c in corrections] == [corrected.subject_id, late_check_in]
+    assert change_report(views, CYCLE, flags=[Flag.CHANGED_AFTER_CLOSE])[-1] == corrections[1]
     late = corrections[1]
     assert (late.before, late.after, late.title) == (
         {"value": "62"},
@@ -246,7 +245,6 @@ def test_the_demo_quarter_reads_the_same_in_every_read_model_and_a_late_correcti
     assert corrections[0].flags == ()
     # Asked as known at `moment`, the report is as it was.
     assert change_report(views, CYCLE, known_at=moment) == report
-    assert change_report(views, CYCLE, flags=[Flag.CHANGED_AFTER_CLOSE]) == [late]
 
     # Evidence as known at `moment` is byte for byte what it was; now it shows 61.
     reproduced = evidence_view.for_person(COVERAGE.owner, STARTS_ON, ENDS_ON, known_at=moment)
@@ -261,4 +259,4 @@ def test_the_demo_quarter_reads_the_same_in_every_read_model_and_a_late_correcti
     # The seal takes the new events in and still verifies.
     resealed = verify(ledger, views)
     assert resealed.intact and resealed.unsealed == 0
-    assert resealed.sealed_up_to == sealed.sealed_up_to + 2
+    assert resealed.sealed_up_to == sealed.sealed_up_to + 1

@@ -13,6 +13,7 @@ from application.stores import open_ledger
 from cli.demo import load_demo
 from delivery.cloud_events import GOAL_TOPICS, TOPICS_BY_TYPE, parse_cloud_event
 from delivery.feed import read_page
+from tests.demo_day import DEMO_DAY
 
 Q3_START = date(2026, 7, 1)
 WRITERS = 4
@@ -130,7 +131,7 @@ def test_every_kind_of_goal_event_is_a_cloud_event_the_library_reads(
 ) -> None:
     # The demo quarter has every kind of goal event: plans, check-ins, a correction,
     # a re-baseline, a retirement, KPIs with readings and a target change.
-    load_demo(ledger)
+    load_demo(ledger, today=DEMO_DAY)
     page = read_page(ledger, 0, 1000, GOAL_TOPICS)
     assert len({e["type"] for e in page.events}) >= 12
 

@@ -20,6 +20,7 @@ from projections.scores import Scores
 from projections.seal import Seal
 from projections.worker import ProjectionWorker
 from storage.views import FIRST_GENERATION, ReadModelState, ViewDatabase
+from tests.demo_day import DEMO, DEMO_DAY
 from tests.integration.test_rebuild import snapshot
 
 
@@ -31,7 +32,7 @@ class ScoresNext(Scores):
 def ledger(store_url: str) -> Iterator[GoalLedger]:
     opened = open_ledger(store_url, create_tables=True)
     try:
-        load_demo(opened)
+        load_demo(opened, today=DEMO_DAY)
         yield opened
     finally:
         opened.close()
@@ -49,7 +50,8 @@ def caught_up(ledger: GoalLedger, model: type[Scores]) -> ProjectionWorker:
 
 
 def record_check_in(ledger: GoalLedger) -> None:
-    board = ledger.cycle_scoreboard("2026-Q3")
+    # The demo's current quarter: its closed one takes no check-in.
+    board = ledger.cycle_scoreboard(DEMO.current.key)
     line = next(
         line
         for objective in board.objectives
@@ -62,7 +64,7 @@ def record_check_in(ledger: GoalLedger) -> None:
         key_result_id=line.id,
         value=line.status.value,
         confidence="on_track",
-        effective_on=board.ends_on,
+        effective_on=min(board.ends_on, DEMO_DAY),
     )
 
 

@@ -27,6 +27,7 @@ from projections.base import ReadModel
 from projections.rebuild import Rebuild
 from projections.registry import READ_MODELS, worker_for
 from storage.views import ViewDatabase
+from tests.demo_day import DEMO_DAY
 
 HISTORY_CYCLE = "history"
 KEY_RESULTS = 12
@@ -38,7 +39,7 @@ def long_history(ledger: GoalLedger, check_ins: int) -> list[Any]:
 
     Returns the quarter's key result ids, for more writes later.
     """
-    load_demo(ledger)
+    load_demo(ledger, today=DEMO_DAY)
     today = utc_today()
     ledger.open_cycle(
         actor="ceo",

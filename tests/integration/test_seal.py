@@ -47,6 +47,7 @@ from storage.event_log import EventLog
 from storage.sqlite import append_only_statements
 from storage.views import ViewDatabase
 from tests.conftest import pg_admin
+from tests.demo_day import DEMO_DAY
 
 SEAL_TABLE = "goalpost_seal"
 
@@ -300,7 +301,7 @@ def sealed(store_url: str, ledger: GoalLedger, tamperer: Tamperer) -> SealedStor
     # The seal alone: the other read models have nothing to do with it, and take time.
     worker = ProjectionWorker(ledger, [Seal])
     worker.create_tables()
-    load_demo(ledger)
+    load_demo(ledger, today=DEMO_DAY)
     worker.run_until_caught_up()
     return SealedStore(store_url, ledger, worker, tamperer)
 
@@ -447,13 +448,14 @@ def test_an_event_slipped_into_a_gap_is_named_by_its_position(
         worker = worker_for(ledger)
         worker.create_tables()
         # Two writes roll back (as lost races do) and leave a gap; the quarter goes on.
-        ledger.issue_token(actor="operator", subject="auditor-1", roles=["auditor"])
+        load_demo(ledger, today=DEMO_DAY)
+        demo_head = ledger.recorder.max_notification_id() or 0
         raw.skip_positions(2)
-        load_demo(ledger)
+        ledger.issue_token(actor="operator", subject="auditor-1", roles=["auditor"])
         worker.run_until_caught_up()
         positions = [row.position for row in raw.rows()]
-        gap = positions[0] + 1
-        assert gap not in positions
+        gap = demo_head + 1
+        assert gap not in positions and gap + 2 in positions
         intact = verify(ledger, ViewDatabase(ledger))
         assert intact.intact, intact
 
@@ -508,7 +510,7 @@ def test_two_workers_take_turns_and_the_chain_stays_whole(
     first = ProjectionWorker(ledger, [Seal], batch_size=10)
     second = ProjectionWorker(ledger, [Seal], batch_size=10)
     first.create_tables()
-    load_demo(ledger)
+    load_demo(ledger, today=DEMO_DAY)
     first.run_once()
     second.run_once()
     second.run_once()
@@ -680,7 +682,7 @@ def test_goalpost_verify_exits_3_while_events_up_to_the_head_are_not_sealed(
 
 def test_each_recorder_reads_its_log_for_verification_by_position(ledger: GoalLedger) -> None:
     # The demo quarter is saved; the recorder is asked, never which class it is.
-    load_demo(ledger)
+    load_demo(ledger, today=DEMO_DAY)
     recorder = ledger.recorder
     assert isinstance(recorder, EventLog)
     stored = ledger.recorder.select_notifications(start=1, limit=10_000)
