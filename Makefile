@@ -16,15 +16,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up, load the demo quarter into the embedded SQLite store, issue a demo token, serve.
+## Set up, tell the demo (last quarter and this one to today) into the embedded SQLite store, issue a demo token, serve.
 serve: $(STAMP)
 	rm -f $(DEMO_DB)
 	$(DEMO) db init
 	$(DEMO) demo
-	$(DEMO) scores --cycle 2026-Q3
+	$(DEMO) scores
 	@token=$$($(DEMO) tokens issue --actor demo-admin --role admin | tail -n 1); \
 	  echo; echo "Demo admin token: $$token"; \
-	  echo "Try:  curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8000/v1/cycles/2026-Q3"; \
+	  echo "Try:  curl -H 'Authorization: Bearer $$token' http://127.0.0.1:8000/v1/cycles"; \
 	  echo "Docs: http://127.0.0.1:8000/docs"; echo
 	$(DEMO) serve --host 127.0.0.1 --port 8000
 
