@@ -24,6 +24,9 @@ from domain.key_result import KeyResult
 from domain.kpi_measured import PROCESS_ACTOR, reading_check_in_id
 from domain.values import utc_today
 from processes.kpi_check_ins import BackgroundKpiProcess, KpiCheckInProcess, measured_by
+from projections.evidence import EvidenceView
+from projections.registry import worker_for
+from storage.views import ViewDatabase
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = utc_today()
@@ -192,6 +195,30 @@ def test_a_reading_recorded_before_the_key_result_is_not_a_check_in(ledger: Goal
     later = read(ledger, story.kpi_id, "98", TODAY - timedelta(days=2))
     process(ledger).run_until_caught_up()
     assert list(check_ins(ledger, key_result_id)) == [reading_check_in_id(key_result_id, later)]
+
+
+def test_evidence_shows_a_check_in_from_a_reading_as_a_check_in_with_its_correction(
+    ledger: GoalLedger,
+) -> None:
+    story = setting(ledger)
+    key_result_id = measured(ledger, story)
+    reading = read(ledger, story.kpi_id, "97", TODAY - timedelta(days=14), "after the change")
+    ledger.correct_kpi_reading(
+        actor="cs-lead", kpi_id=story.kpi_id, reading_id=reading, value="96", reason="refund"
+    )
+    process(ledger).run_until_caught_up()
+    worker = worker_for(ledger)
+    worker.create_tables()
+    worker.run_until_caught_up()
+    evidence = EvidenceView(ViewDatabase(ledger), ledger).for_person("cs-team", STARTS, TODAY)
+    [objective] = evidence.objectives
+    [key_result] = objective.key_results
+    assert key_result.key_result_id == key_result_id and key_result.check_in_count == 1
+    [check_in] = [c for month in key_result.months for c in month.check_ins]
+    assert check_in.check_in_id == reading_check_in_id(key_result_id, reading)
+    assert (check_in.value, check_in.recorded_value) == (Decimal("96"), Decimal("97"))
+    assert [c.reason for c in check_in.corrections] == ["refund"]
+    assert check_in.note == "KPI reading of Net revenue retention: after the change"
 
 
 def test_two_processes_at_once_record_each_check_in_once(store_url: str) -> None:
