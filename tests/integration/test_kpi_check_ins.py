@@ -18,8 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+from typer.testing import CliRunner
+
 from application.ledger import GoalLedger
 from application.stores import open_ledger
+from cli.main import app
 from domain.key_result import KeyResult
 from domain.kpi_measured import PROCESS_ACTOR, reading_check_in_id
 from domain.values import utc_today
@@ -219,6 +222,32 @@ def test_evidence_shows_a_check_in_from_a_reading_as_a_check_in_with_its_correct
     assert (check_in.value, check_in.recorded_value) == (Decimal("96"), Decimal("97"))
     assert [c.reason for c in check_in.corrections] == ["refund"]
     assert check_in.note == "KPI reading of Net revenue retention: after the change"
+
+
+def test_goalpost_processes_run_once_catches_up_and_says_what_it_did(store_url: str) -> None:
+    setup = open_ledger(store_url, create_tables=True)
+    try:
+        story = setting(setup)
+        key_result_id = measured(setup, story)
+        read(setup, story.kpi_id, "97", TODAY - timedelta(days=3))
+        process(setup)
+        head = event_count(setup)
+    finally:
+        setup.close()
+    env = {"GOALPOST_DATABASE_URL": store_url}
+    first = CliRunner().invoke(app, ["processes", "run", "--once"], env=env)
+    assert first.exit_code == 0, first.output
+    # Its own check-in is the log's next event, which it then moves over too.
+    assert f"KPI check-ins at log position {head + 1}: 1 recorded." in first.output
+    again = CliRunner().invoke(app, ["processes", "run", "--once"], env=env)
+    assert f"KPI check-ins at log position {head + 1}: nothing to do." in again.output
+    status = CliRunner().invoke(app, ["processes", "status"], env=env)
+    assert f"kpi_check_ins: position {head + 1}, 0 behind" in status.output
+    after = open_ledger(store_url)
+    try:
+        assert len(after.get_key_result(key_result_id).check_ins) == 1
+    finally:
+        after.close()
 
 
 def test_two_processes_at_once_record_each_check_in_once(store_url: str) -> None:
