@@ -26,7 +26,9 @@ from api.routes import (
     kpi_key_results,
     kpis,
     objectives,
+    ownership,
     people,
+    review_cycles,
     scores,
     webhooks,
 )
@@ -232,7 +234,7 @@ def create_app(
     # Read-model routers first: their fixed paths (/v1/kpis/health) precede /{id} routes.
     for module in (
         history, kpi_health, changes, evidence, audit, events, webhooks, scores,
-        calibration, cycles, objectives, key_results, kpis,
+        calibration, cycles, objectives, key_results, kpis, ownership, review_cycles,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(kpi_key_results.router)

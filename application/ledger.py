@@ -18,8 +18,10 @@ from application.key_results import KeyResultCommands
 from application.kpi_key_results import KpiKeyResultCommands
 from application.kpis import KpiCommands
 from application.objectives import ObjectiveCommands
+from application.ownership import OwnershipCommands
 from application.people import PeopleCommands
 from application.reports import Reports
+from application.review_cycles import ReviewCycleCommands
 from application.self_assessments import SelfAssessmentCommands
 from application.signals import SignalCommands
 from application.transcoding import DateAsISO
@@ -35,6 +37,8 @@ class GoalLedger(
     GraduationCommands,
     CarryForwardCommands,
     KpiKeyResultCommands,
+    OwnershipCommands,
+    ReviewCycleCommands,
     AccessCommands,
     PeopleCommands,
     SignalCommands,

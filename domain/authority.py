@@ -40,11 +40,16 @@ class Command(StrEnum):
     CORRECT_KPI_READING = "correct_kpi_reading"
     CHANGE_KPI_TARGET = "change_kpi_target"
     RETIRE_KPI = "retire_kpi"
+    TRANSFER_GOAL = "transfer_goal"
+    MANAGE_CONTRIBUTORS = "manage_contributors"
+    OPEN_REVIEW_CYCLE = "open_review_cycle"
+    ASSIGN_REVIEWER = "assign_reviewer"
     READ_GOALS = "read_goals"
     READ_CHANGE_REPORT = "read_change_report"
     VERIFY_SEAL = "verify_seal"
     READ_EVIDENCE = "read_evidence"
     READ_CALIBRATION = "read_calibration"
+    READ_EVIDENCE_READS = "read_evidence_reads"
     FOLLOW_EVENTS = "follow_events"
     MANAGE_WEBHOOKS = "manage_webhooks"
     MANAGE_PEOPLE = "manage_people"
@@ -101,11 +106,16 @@ DESCRIPTIONS: dict[Command, str] = {
     Command.CORRECT_KPI_READING: "correct a KPI reading",
     Command.CHANGE_KPI_TARGET: "change a KPI's target",
     Command.RETIRE_KPI: "retire a KPI",
+    Command.TRANSFER_GOAL: "transfer a goal to another owner (its owner and the new one)",
+    Command.MANAGE_CONTRIBUTORS: "add or remove a key result's contributors",
+    Command.OPEN_REVIEW_CYCLE: "open a review cycle",
+    Command.ASSIGN_REVIEWER: "assign a reviewer to a reviewee in a review cycle",
     Command.READ_GOALS: "read goals, their history, scores, KPI health",
     Command.READ_CHANGE_REPORT: "read a cycle's change report",
     Command.VERIFY_SEAL: "verify the seal",
-    Command.READ_EVIDENCE: "read a person's appraisal evidence",
+    Command.READ_EVIDENCE: "read a person's appraisal evidence (a reviewer: its reviewees')",
     Command.READ_CALIBRATION: "read owners' calibration over closed cycles",
+    Command.READ_EVIDENCE_READS: "read who read whose appraisal evidence, when",
     Command.FOLLOW_EVENTS: "follow the event feed and stream",
     Command.MANAGE_WEBHOOKS: "subscribe and manage its own webhooks",
     Command.MANAGE_PEOPLE: "record people, teams, memberships, managers, departures, names",
@@ -159,12 +169,22 @@ _ALLOWED: dict[Command, dict[Role, frozenset[Relation]]] = {
     Command.CORRECT_KPI_READING: _GOAL_WRITE,
     Command.CHANGE_KPI_TARGET: _GOAL_WRITE,
     Command.RETIRE_KPI: _GOAL_WRITE,
+    # Giving a goal away needs the right on its owner and on the one who takes it (ADR 42).
+    Command.TRANSFER_GOAL: _GOAL_WRITE,
+    Command.MANAGE_CONTRIBUTORS: _GOAL_WRITE,
+    # Who reviews whom is the company's, as the cycles' calendar is.
+    Command.OPEN_REVIEW_CYCLE: _unscoped(),
+    Command.ASSIGN_REVIEWER: _unscoped(),
     Command.READ_GOALS: _unscoped(*Role),
     Command.READ_CHANGE_REPORT: _unscoped(Role.AUDITOR),
     Command.VERIFY_SEAL: _unscoped(Role.AUDITOR),
+    # A reviewer's row is further scoped to its assigned reviewees and their review
+    # cycle's period (domain/review_cycle.py, ADR 42); the admin's is not.
     Command.READ_EVIDENCE: _unscoped(Role.REVIEWER),
     # Judging how owners set their bars is the auditor's and the reviewer's (ADR 33).
     Command.READ_CALIBRATION: _unscoped(Role.AUDITOR, Role.REVIEWER),
+    # Reading evidence is recorded for the auditors to see (ADR 42).
+    Command.READ_EVIDENCE_READS: _unscoped(Role.AUDITOR),
     Command.FOLLOW_EVENTS: _unscoped(Role.SERVICE),
     Command.MANAGE_WEBHOOKS: _unscoped(Role.SERVICE),
     # HR facts come from HR (the admin, or an operator's import): a manager's token does
@@ -196,6 +216,8 @@ GOAL_SCOPED = frozenset(
         Command.CORRECT_KPI_READING,
         Command.CHANGE_KPI_TARGET,
         Command.RETIRE_KPI,
+        Command.TRANSFER_GOAL,
+        Command.MANAGE_CONTRIBUTORS,
     }
 )
 

@@ -13,6 +13,7 @@ from eventsourcing.domain import Snapshot as LibrarySnapshot
 from domain.base import GraduatedEvent, LedgerAggregate, Retirement
 from domain.carried import CarriedForwardEvent
 from domain.check_in_log import CheckIn, CheckInLog, Correction
+from domain.contributors import ContributorAddedEvent, ContributorRemovedEvent
 from domain.cycle import Cycle
 from domain.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from domain.key_result_plan import (
@@ -24,6 +25,7 @@ from domain.key_result_plan import (
     retirement_state,
 )
 from domain.objective import Objective
+from domain.ownership import TransferredEvent
 from domain.plans import plan_in_force
 from domain.reading_check_in_events import (
     CheckInCorrectedFromReadingEvent,
@@ -180,6 +182,16 @@ class KeyResult(LedgerAggregate):
 
     # Check-in id (hex) -> the version of its KPI's latest event it reflects (ADR 38).
     reading_versions: dict[str, int] | None = None
+
+    # Ownership over time and contributors (ADR 42); the rules are in their modules.
+    class Transferred(TransferredEvent):
+        pass
+
+    class ContributorAdded(ContributorAddedEvent):
+        pass
+
+    class ContributorRemoved(ContributorRemovedEvent):
+        pass
 
     class Snapshot(LibrarySnapshot):
         """State in JSON-native form: check-ins stay compact rows, enums travel as values.

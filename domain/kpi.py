@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from domain.base import LedgerAggregate, Retirement
 from domain.check_in_log import Correction
 from domain.errors import InvalidInputError, NotFoundError
+from domain.ownership import TransferredEvent
 from domain.scoring import kpi_healthy
 from domain.values import (
     MAX_NAME,
@@ -154,6 +155,9 @@ class Kpi(LedgerAggregate):
 
     class Retired(LedgerAggregate.Retired):
         pass
+
+    class Transferred(TransferredEvent):
+        """Ownership from a day on (ADR 42); the rules are in domain/ownership.py."""
 
     class GraduatedFrom(LedgerAggregate.Event):
         """Saved with `Defined`, in the same transaction: the key result it carries on."""

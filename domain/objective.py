@@ -8,6 +8,7 @@ from uuid import UUID
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.errors import InvalidInputError
+from domain.ownership import TransferredEvent
 from domain.self_assessment import SelfAssessedEvent
 from domain.values import (
     MAX_TITLE,
@@ -49,6 +50,9 @@ class Objective(LedgerAggregate):
 
     class SelfAssessed(SelfAssessedEvent):
         pass
+
+    class Transferred(TransferredEvent):
+        """Ownership from a day on (ADR 42); the rules are in domain/ownership.py."""
 
     class CarriedFrom(LedgerAggregate.Event):
         """Saved with `Created`, in the same transaction: the objective of an earlier cycle

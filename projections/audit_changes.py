@@ -22,6 +22,7 @@ from domain.kpi import Kpi
 from domain.objective import Objective
 from domain.people import Person, Team
 from domain.reports import counts
+from domain.review_cycle import EvidenceReadLog, ReviewCycle
 from domain.scoring import objective_score, rounded, traffic_light
 from domain.self_assessment import latest_self_assessment
 from domain.signal import SIGNAL_KINDS
@@ -289,6 +290,47 @@ def _grant_issued(grant: AccessGrant, _: object) -> Change:
     return Change({"roles": sorted(r.value for r in grant.roles), "team": grant.team})
 
 
+def _owner_before(goal: KeyResult | Objective | Kpi, *_: object) -> dict[str, Any]:
+    return {"owner": goal.owner}
+
+
+def _transferred(goal: KeyResult | Objective | Kpi, event: Any) -> Change:
+    return Change({"owner": goal.owner}, effective_on=event.effective_on)
+
+
+def _contributor(status: str) -> Callable[[KeyResult, Any], Change]:
+    def change(_: KeyResult, event: Any) -> Change:
+        return Change(
+            {"contributor": event.contributor, "status": status}, None, event.effective_on
+        )
+
+    return change
+
+
+def _review_cycle_opened(cycle: ReviewCycle, _: object) -> Change:
+    return Change(
+        {"key": cycle.key, "starts_on": str(cycle.starts_on), "ends_on": str(cycle.ends_on)}
+    )
+
+
+def _reviewer_assigned(_: ReviewCycle, event: ReviewCycle.ReviewerAssigned) -> Change:
+    return Change({"reviewer": event.reviewer, "reviewee": event.reviewee})
+
+
+def _read_log_started(log: EvidenceReadLog, _: object) -> Change:
+    return Change({"person": log.person})
+
+
+def _evidence_read(log: EvidenceReadLog, event: EvidenceReadLog.Read) -> Change:
+    after = {
+        "person": log.person,
+        "review_cycle": event.review_cycle,
+        "from": str(event.period_from),
+        "to": str(event.period_to),
+    }
+    return Change(after)
+
+
 # People and teams (ADR 40): memberships, managers and departures; never a name or an
 # e-mail, which the events hold sealed (ADR 41).
 
@@ -372,6 +414,16 @@ HANDLING: dict[type[object], Handling] = {
     Team.Formed: Handling(_team_formed),
     Team.MemberJoined: Handling(_member("joined")),
     Team.MemberLeft: Handling(_member("left")),
+    # Ownership over time, contributors, review cycles and evidence reads (ADR 42).
+    KeyResult.Transferred: Handling(_transferred, _owner_before),
+    Objective.Transferred: Handling(_transferred, _owner_before),
+    Kpi.Transferred: Handling(_transferred, _owner_before),
+    KeyResult.ContributorAdded: Handling(_contributor("contributing")),
+    KeyResult.ContributorRemoved: Handling(_contributor("ended")),
+    ReviewCycle.Opened: Handling(_review_cycle_opened),
+    ReviewCycle.ReviewerAssigned: Handling(_reviewer_assigned),
+    EvidenceReadLog.Started: Handling(_read_log_started),
+    EvidenceReadLog.Read: Handling(_evidence_read),
 }
 
 # Event classes the trail leaves out on purpose, beside those HANDLING shows. A signal

@@ -25,6 +25,7 @@ from domain.cycle import Cycle
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
+from domain.review_cycle import EvidenceReadLog, ReviewCycle
 from domain.scoring import TrafficLight
 from domain.values import Direction
 from projections import audit_changes as changes
@@ -50,6 +51,11 @@ BACKDATABLE: frozenset[type[LedgerAggregate.Event]] = frozenset(
         Kpi.ReadingRecorded,
         Kpi.TargetChanged,
         Kpi.Retired,
+        KeyResult.Transferred,
+        Objective.Transferred,
+        Kpi.Transferred,
+        KeyResult.ContributorAdded,
+        KeyResult.ContributorRemoved,
     }
 )
 # Directions whose target is a ceiling: "lowering the target" there means raising it.
@@ -90,6 +96,8 @@ REPORTED_EVENTS = (
     "retired",
     "graduated",
     "check_in_corrected",
+    # Who answered for the goal when is the appraisal's business too (ADR 42).
+    "transferred",
     # Closed in one cycle and carried, with maybe its objective, into another (ADR 37).
     "carried_forward",
     "carried_from",
@@ -103,6 +111,8 @@ KINDS: dict[type[LedgerAggregate], str] = {
     KeyResult: "key_result",
     Kpi: "kpi",
     AccessGrant: "access_grant",
+    ReviewCycle: "review_cycle",
+    EvidenceReadLog: "evidence_reads",
 }
 
 
@@ -448,4 +458,3 @@ def goal_history(
     )
     entries = trail_entries(database, query, (*params, limit + 1))
     return entries[:limit], len(entries) > limit
-

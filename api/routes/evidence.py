@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from api.consistency import Reading, reading
-from api.deps import GrantDep, ReadLedgerDep, ViewsDep, authorise
+from api.consistency import MinPosition, read_at
+from api.deps import GrantDep, LedgerDep, ReadLedgerDep, ViewsDep
 from api.display_names import evidence_names
 from api.evidence_page import render_evidence
 from api.json_body import StrictJSONRoute
@@ -16,7 +16,6 @@ from api.problems import ProblemError
 from api.routes.common import PROBLEMS, UNAVAILABLE, KnownAt, read_model_unavailable, utc
 from api.schemas.common import Day
 from api.schemas.evidence import EvidencePublic
-from domain.authority import Command
 from projections.audit_trail import AuditTrail
 from projections.evidence import EvidenceView, ReadModelBehindError
 
@@ -81,21 +80,30 @@ def person_evidence(
     # The log beside the read model, on the store it is read from (ADR 31).
     ledger: ReadLedgerDep,
     grant: GrantDep,
-    # Evidence holds every event up to its `known_at`: it waits for the log's head, or
-    # refuses. Position and head go in headers only: the body is the same bytes for the
-    # same `known_at`, however far the log has moved since.
-    read: Annotated[Reading, Depends(reading(AuditTrail.name, complete=True))],
+    # Review cycles are read, and the read recorded, on the primary.
+    writer: LedgerDep,
+    response: Response,
     known_at: KnownAt = None,
+    min_position: MinPosition = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    """Appraisal evidence for a person and a period; the same `known_at` gives the same bytes."""
-    authorise(grant, Command.READ_EVIDENCE)
-    at = read.at()
+    """Appraisal evidence for a person and a period; the same `known_at` gives the same bytes.
+
+    A reviewer reads only the reviewees it is assigned in a review cycle holding the
+    period; an admin reads anyone's. Every read is recorded for auditors (ADR 42).
+    """
+    review_cycle = writer.evidence_scope(grant, person, period_from, period_to)
+    view = EvidenceView(views, ledger)
+    # Evidence holds every event up to its `known_at`: it waits for the log's head (but
+    # for the records of evidence reads, which it never shows), or refuses. Position and
+    # head go in headers only: the body is the same bytes for the same `known_at`,
+    # however far the log has moved since.
+    with read_model_unavailable(retry_after="1"):
+        needed = view.position_needed()
+    at = read_at(views, AuditTrail.name, max(min_position or 0, needed) or None, response)
     try:
         with read_model_unavailable(retry_after="1"):
-            evidence = EvidenceView(views, ledger).for_person(
-                person, period_from, period_to, utc(known_at)
-            )
+            evidence = view.for_person(person, period_from, period_to, utc(known_at))
     except ReadModelBehindError as behind:
         raise ProblemError(
             503,
@@ -106,6 +114,16 @@ def person_evidence(
             field="known_at",
             headers={"Retry-After": "1"},
         ) from None
+    # Recorded once the evidence is in hand: a refused or failed read showed nothing.
+    writer.record_evidence_read(
+        actor=grant.subject,
+        person=person,
+        roles=sorted(r.value for r in grant.roles),
+        review_cycle=review_cycle,
+        period_from=period_from,
+        period_to=period_to,
+        known_at=utc(known_at),
+    )
     headers = {"Vary": "Accept", "Cache-Control": "private, no-store", **at.headers()}
     names = evidence_names(ledger.name_book(evidence.known_at), evidence)
     if wants_html(accept):

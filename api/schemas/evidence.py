@@ -286,6 +286,21 @@ class MonthSummaryPublic(EvidenceSchema):
     changes: int
 
 
+class RelationPublic(EvidenceSchema):
+    """How the person stood to a goal, and in which months of the period (ADR 42)."""
+
+    goal_id: UUID
+    goal_kind: str
+    relation: Annotated[str, Field(description="`owner`, `contributor` or `team_member`.")]
+    team: Annotated[
+        str | None, Field(description="The team through which the relation held, if any.")
+    ]
+    starts_on: date
+    ends_on: Annotated[date | None, Field(description="Its last day; null while it holds.")]
+    months: list[str]
+    cites: Annotated[list[CitationPublic], Field(description="The events that began and ended it.")]
+
+
 class EvidencePublic(EvidenceSchema):
     """A person's goal history for a review period, as it was known at `known_at`."""
 
@@ -305,6 +320,13 @@ class EvidencePublic(EvidenceSchema):
             "each chain one line of work (ADR 37)."
         ),
     ] = []
+    relations: Annotated[
+        list[RelationPublic],
+        Field(
+            description="Why each goal is here: the person's relation to it (owner, "
+            "contributor, team member) and the months it held in, citing its events."
+        ),
+    ]
     names: Annotated[
         dict[str, str],
         Field(

@@ -324,6 +324,22 @@ class MonthSummary:
 
 
 @dataclass(frozen=True)
+class RelationItem:
+    """How the person stood to a goal (`owner`, `contributor`, `team_member` through
+    `team`) from `starts_on` until `ends_on`, the months of the period it held in, and the
+    events that began and ended it (ADR 42)."""
+
+    goal_id: UUID
+    goal_kind: str
+    relation: str
+    team: str | None
+    starts_on: date
+    ends_on: date | None
+    months: tuple[str, ...]
+    cites: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
 class PersonEvidence:
     person: str
     period_from: date
@@ -332,6 +348,7 @@ class PersonEvidence:
     months: tuple[MonthSummary, ...]
     areas: tuple[AreaEvidence, ...]
     objectives: tuple[ObjectiveEvidence, ...]
+    relations: tuple[RelationItem, ...] = ()
 
     @property
     def lines(self) -> tuple[LineOfWork, ...]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
+from typing import TypeVar
 from uuid import UUID
 
 from projections.audit_trail import TrailEntry
@@ -27,9 +29,11 @@ from projections.evidence.items import (
     MonthSummary,
     ObjectiveEvidence,
     PersonEvidence,
+    RelationItem,
     dated,
     month_key,
 )
+from projections.evidence.relations import OWNER
 
 
 def by_goal(rows: Sequence[TrailEntry]) -> dict[UUID, list[TrailEntry]]:
@@ -57,27 +61,41 @@ def person_evidence(
     known_at: datetime,
     rows: Sequence[TrailEntry],
     objective_rows: Sequence[TrailEntry],
+    relations: Sequence[RelationItem],
 ) -> PersonEvidence:
-    """The evidence of the person's rows; `objective_rows` are the creation and retirement
-    of the objectives in `objectives_served(rows)`."""
+    """The evidence of the rows of the goals the person is related to; `objective_rows`
+    are the creation and retirement of the objectives in `objectives_served(rows)`.
+
+    A goal counts in the months one of the person's `relations` to it held in (ADR 42):
+    a goal with none in the period is left out.
+    """
+    held: dict[UUID, set[str]] = defaultdict(set)
+    for item in relations:
+        held[item.goal_id].update(item.months)
     key_results: list[tuple[int, UUID, KeyResultEvidence]] = []
     kpis: list[KpiEvidence] = []
     owned: dict[UUID, list[TrailEntry]] = {}
     for goal_id, goal_rows in by_goal(rows).items():
+        if goal_id not in held:
+            continue
         kind = goal_rows[0].goal_kind
         if kind == "key_result":
             found = key_result_evidence(scope, goal_rows)
             created = first(goal_rows, "created")
             if found is not None and created is not None:
                 objective_id = UUID(created.after["objective_id"])
+                found = _held_months(found, held[goal_id])
                 key_results.append((goal_rows[0].position, objective_id, found))
         elif kind == "kpi":
             kpi = kpi_evidence(scope, goal_rows)
             if kpi is not None:
-                kpis.append(kpi)
+                kpis.append(_held_months(kpi, held[goal_id]))
         elif kind == "objective":
             owned[goal_id] = goal_rows
-    objectives = _objectives(scope, key_results, set(owned), {**by_goal(objective_rows), **owned})
+    mine = {i.goal_id for i in relations if i.relation == OWNER}
+    objectives = _objectives(
+        scope, key_results, set(owned), mine, {**by_goal(objective_rows), **owned}
+    )
     areas = _areas(kpis)
     return PersonEvidence(
         person=person,
@@ -87,7 +105,17 @@ def person_evidence(
         months=_summary(scope, areas, objectives),
         areas=areas,
         objectives=objectives,
+        relations=tuple(relations),
     )
+
+
+E = TypeVar("E", KeyResultEvidence, KpiEvidence)
+
+
+def _held_months(goal: E, held: set[str]) -> E:
+    """The goal's months, active only where a relation of the person's held."""
+    months = tuple(replace(m, active=m.active and m.month in held) for m in goal.months)
+    return replace(goal, months=months)
 
 
 def _areas(kpis: Sequence[KpiEvidence]) -> tuple[AreaEvidence, ...]:
@@ -116,6 +144,7 @@ def _objectives(
     scope: Scope,
     key_results: Sequence[tuple[int, UUID, KeyResultEvidence]],
     owned: set[UUID],
+    mine: set[UUID],
     rows: dict[UUID, list[TrailEntry]],
 ) -> tuple[ObjectiveEvidence, ...]:
     """The objectives the person's key results serve, and those the person owns that lived
@@ -143,7 +172,7 @@ def _objectives(
                 kind=created.after.get("kind") if created else None,
                 owner=created.owner if created else None,
                 cycle_id=created.cycle_id if created else None,
-                owned_by_person=objective_id in owned,
+                owned_by_person=objective_id in mine,
                 retired=scope.retirement(retired),
                 key_results=tuple(kr for _, kr in sorted(members[objective_id])),
                 created=Citation.of(created) if created else None,

@@ -12,17 +12,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import cast
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Composable
 
 from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.errors import InvalidInputError, NotFoundError
+from domain.review_cycle import EvidenceReadLog
 from domain.values import utc_now
 from projections.audit_trail import COLUMNS, AuditTrail, TrailEntry, placeholders, trail_entries
 from projections.evidence.goals import Scope
 from projections.evidence.items import CycleDates, PersonEvidence, months_of
-from projections.evidence.person import objectives_served, person_evidence
+from projections.evidence.person import by_goal, objectives_served, person_evidence
+from projections.evidence.relations import TeamsOn, days_of, relations
+from storage.rows import json_value, uuid_value
 from storage.views import ViewDatabase
 
 # A review period is a half-year or a year; three years bounds the work of one request.
@@ -42,23 +47,20 @@ DATED_VALUES = (
     "reading_corrected",
 )
 
-_PERSON_ROWS = (
-    SQL("SELECT ")
-    + COLUMNS
-    + SQL(" FROM {audit_trail} t WHERE t.owner = %s AND t.goal_kind IN ")
-    + placeholders(len(GOAL_KINDS))
-    + SQL(" AND t.recorded_at <= %s AND (t.effective_on IS NULL OR t.effective_on <= %s")
+# The rows of the goals read, of the period: dated values inside it, everything else
+# effective by its end (and every definition).
+_PERIOD_ROWS = (
+    SQL(" AND t.recorded_at <= %s AND (t.effective_on IS NULL OR t.effective_on <= %s")
     + SQL(" OR t.event IN ")
     + placeholders(len(DEFINITIONS))
     + SQL(") AND (t.effective_on >= %s OR t.event NOT IN ")
     + placeholders(len(DATED_VALUES))
     + SQL(") ORDER BY t.position")
 )
-_OWNS_ANY = (
-    SQL("SELECT t.position FROM {audit_trail} t WHERE t.owner = %s AND t.goal_kind IN ")
-    + placeholders(len(GOAL_KINDS))
-    + SQL(" AND t.recorded_at <= %s ORDER BY t.position LIMIT 1")
-)
+# Every goal a relation could tie the person to: owned by them (or a team of theirs) at
+# some time, by the index on owners; or with contributors named (few rows).
+CONTRIBUTIONS = ("contributor_added",)
+READ_TOPICS = frozenset(get_topic(c) for c in (EvidenceReadLog.Started, EvidenceReadLog.Read))
 
 
 # Check-in events of a key result: those before the period count only towards its score
@@ -93,17 +95,32 @@ class EvidenceView:
 
     # What the audit trail knows
 
-    def known_until(self) -> datetime | None:
-        """None when the audit trail has applied the whole log, else the last moment it
-        knows in full: just before the earliest record time among the events it lacks."""
+    def _pending(self) -> tuple[int, list[Notification]]:
+        """The audit trail's position, and the events after it that evidence is made of
+        (at most LAG_SCAN of them): not the records of evidence reads (ADR 42), which
+        every read appends and no evidence shows."""
         tracking_name = f"{self.ledger.name}:{AuditTrail.name}"
         applied = self.database.tracking.max_tracking_id(tracking_name) or 0
         head = self.ledger.recorder.max_notification_id() or 0
         if applied >= head:
-            return None
+            return applied, []
         pending = self.ledger.recorder.select_notifications(
             start=applied, limit=LAG_SCAN, inclusive_of_start=False
         )
+        if len(pending) >= LAG_SCAN:
+            return applied, list(pending)
+        return applied, [n for n in pending if n.topic not in READ_TOPICS]
+
+    def position_needed(self) -> int:
+        """The log position the audit trail must reach for evidence of the whole log: its
+        head, but for evidence reads recorded since the last event of anything else."""
+        applied, pending = self._pending()
+        return max((n.id for n in pending), default=applied)
+
+    def known_until(self) -> datetime | None:
+        """None when the audit trail has applied the whole log, else the last moment it
+        knows in full: just before the earliest record time among the events it lacks."""
+        _, pending = self._pending()
         times = [
             cast(LedgerAggregate.Event, self.ledger.mapper.to_domain_event(n)).timestamp
             for n in pending
@@ -145,13 +162,13 @@ class EvidenceView:
                 f"a review period covers at most {MAX_PERIOD_DAYS} days", field="to"
             )
         moment = self.resolve_known_at(known_at)
-        rows = trail_entries(
-            self.database,
-            _PERSON_ROWS,
-            (person, *GOAL_KINDS, moment, period_to, *DEFINITIONS, period_from, *DATED_VALUES),
-        )
-        if not rows and not self.database.query(_OWNS_ANY, (person, *GOAL_KINDS, moment)):
+        months = tuple(months_of(period_from, period_to))
+        teams_on = self.teams_on(person, moment)
+        teams = sorted({t for d in days_of(months) for t in teams_on(d)})
+        goal_ids = self.related_goals(person, teams, moment)
+        if not goal_ids:
             raise NotFoundError(f"no goals owned by {person} were recorded by {moment.isoformat()}")
+        rows = self.period_rows(goal_ids, period_from, period_to, moment)
         opened = self.rows_of_goals(
             [Cycle.create_id(key) for key in sorted({r.cycle_id for r in rows if r.cycle_id})],
             ("opened",),
@@ -160,16 +177,74 @@ class EvidenceView:
         scope = Scope(
             period_from=period_from,
             period_to=period_to,
-            months=tuple(months_of(period_from, period_to)),
+            months=months,
             cycles=cycle_dates(opened),
         )
+        held = relations(person, months, scope.cycles, by_goal(rows), teams_on)
         earlier = self.earlier_check_ins(_scored(rows, scope), period_from, moment)
         rows = sorted([*rows, *earlier], key=lambda r: r.position)
         served = self.rows_of_goals(
             objectives_served(rows), ("created", "retired", "self_assessed"), moment
         )
         settled = _to_the_second(moment, rows, opened, served)
-        return person_evidence(person, scope, settled, rows, served)
+        return person_evidence(person, scope, settled, rows, served, held)
+
+    def teams_on(self, person: str, known_at: datetime) -> TeamsOn:
+        """The person's teams on a day, as known at `known_at`."""
+        # Until the people graph is consulted, no team relations.
+        return lambda _: ()
+
+    def related_goals(self, person: str, teams: Sequence[str], known_at: datetime) -> list[UUID]:
+        """Goals owned at some time by the person or one of their teams, and key results
+        naming either as a contributor, recorded by `known_at`."""
+        holders = [person, *teams]
+        owned = (
+            SQL("SELECT DISTINCT t.goal_id FROM {audit_trail} t WHERE t.owner IN ")
+            + placeholders(len(holders))
+            + SQL(" AND t.goal_kind IN ")
+            + placeholders(len(GOAL_KINDS))
+            + SQL(" AND t.recorded_at <= %s")
+        )
+        found = {
+            row["goal_id"]
+            for row in self.database.query(
+                owned, (*holders, *GOAL_KINDS, known_at), types={"goal_id": uuid_value}
+            )
+        }
+        named = (
+            SQL("SELECT t.goal_id, t.after FROM {audit_trail} t WHERE t.event IN ")
+            + placeholders(len(CONTRIBUTIONS))
+            + SQL(" AND t.recorded_at <= %s")
+        )
+        for row in self.database.query(
+            named, (*CONTRIBUTIONS, known_at), types={"goal_id": uuid_value, "after": json_value}
+        ):
+            if row["after"].get("contributor") in holders:
+                found.add(row["goal_id"])
+        return sorted(found, key=str)
+
+    def period_rows(
+        self, goal_ids: Sequence[UUID], period_from: date, period_to: date, known_at: datetime
+    ) -> list[TrailEntry]:
+        query = (
+            SQL("SELECT ")
+            + COLUMNS
+            + SQL(" FROM {audit_trail} t WHERE t.goal_id IN ")
+            + placeholders(len(goal_ids))
+            + SQL(" AND t.goal_kind IN ")
+            + placeholders(len(GOAL_KINDS))
+            + _PERIOD_ROWS
+        )
+        params = (
+            *goal_ids,
+            *GOAL_KINDS,
+            known_at,
+            period_to,
+            *DEFINITIONS,
+            period_from,
+            *DATED_VALUES,
+        )
+        return trail_entries(self.database, query, params)
 
     def earlier_check_ins(
         self, key_result_ids: Sequence[UUID], period_from: date, known_at: datetime

@@ -39,6 +39,7 @@ from tests.http.conftest import (
     problem,
     serve,
 )
+from tests.http.reviews import assign
 
 pytestmark = pytest.mark.postgres
 
@@ -311,9 +312,56 @@ def _verify_seal(world: Arrange, owner: str) -> Act:
 
 
 def _read_evidence(world: Arrange, owner: str) -> Act:
-    world.key_result(owner)
+    # A reviewer reads the evidence of a reviewee assigned to it (ADR 42), not its own.
+    world.key_result(STRANGER)
+    assign(world.ledger, SUBJECT, STRANGER)
     world.caught_up()
-    return world.get(f"/v1/people/{owner}/evidence?from=2026-07-01&to=2026-09-30")
+    return world.get(f"/v1/people/{STRANGER}/evidence?from=2026-07-01&to=2026-09-30")
+
+
+def _transfer_goal(world: Arrange, owner: str) -> Act:
+    # To an owner every goal-writing role reaches (its own goals or its team's), so the
+    # row is decided by the relation to the goal's current owner.
+    to = TEAM if owner == SUBJECT else SUBJECT
+    return world.post(
+        f"/v1/key-results/{world.key_result(owner)}/transfer",
+        {"owner": to, "reason": "reorganised", "effective_on": "2026-08-15"},
+    )
+
+
+def _manage_contributors(world: Arrange, owner: str) -> Act:
+    return world.post(
+        f"/v1/key-results/{world.key_result(owner)}/contributors",
+        {"contributor": f"eng-{secrets.token_hex(4)}"},
+    )
+
+
+REVIEW_CYCLE = {"starts_on": "2026-07-01", "ends_on": "2026-12-31"}
+
+
+def _open_review_cycle(world: Arrange, owner: str) -> Act:
+    return world.post("/v1/review-cycles", {**REVIEW_CYCLE, "id": f"r-{secrets.token_hex(4)}"})
+
+
+def _assign_reviewer(world: Arrange, owner: str) -> Act:
+    key = f"r-{secrets.token_hex(4)}"
+    created(
+        world.client.post(
+            "/v1/review-cycles", json={**REVIEW_CYCLE, "id": key}, headers=world.admin
+        )
+    )
+    return world.post(
+        f"/v1/review-cycles/{key}/assignments", {"reviewer": owner, "reviewee": STRANGER}
+    )
+
+
+def _read_evidence_reads(world: Arrange, owner: str) -> Act:
+    key = assign(world.ledger, SUBJECT, STRANGER)
+    return world.get(
+        f"/v1/review-cycles/{key}",
+        f"/v1/review-cycles/{key}/evidence-reads",
+        f"/v1/people/{STRANGER}/evidence-reads",
+    )
 
 
 def _read_calibration(world: Arrange, owner: str) -> Act:
@@ -370,11 +418,16 @@ REQUESTS: dict[Command, Callable[[Arrange, str], Act]] = {
     Command.CORRECT_KPI_READING: _correct_kpi_reading,
     Command.CHANGE_KPI_TARGET: _change_kpi_target,
     Command.RETIRE_KPI: _retire_kpi,
+    Command.TRANSFER_GOAL: _transfer_goal,
+    Command.MANAGE_CONTRIBUTORS: _manage_contributors,
+    Command.OPEN_REVIEW_CYCLE: _open_review_cycle,
+    Command.ASSIGN_REVIEWER: _assign_reviewer,
     Command.READ_GOALS: _read_goals,
     Command.READ_CHANGE_REPORT: _read_change_report,
     Command.VERIFY_SEAL: _verify_seal,
     Command.READ_EVIDENCE: _read_evidence,
     Command.READ_CALIBRATION: _read_calibration,
+    Command.READ_EVIDENCE_READS: _read_evidence_reads,
     Command.FOLLOW_EVENTS: _follow_events,
     Command.MANAGE_WEBHOOKS: _manage_webhooks,
     Command.MANAGE_PEOPLE: _manage_people,

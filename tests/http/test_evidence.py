@@ -24,6 +24,7 @@ from domain.values import utc_now
 from projections.registry import worker_for
 from tests.demo_day import DEMO_DAY
 from tests.http.conftest import Headers, Tokens, problem, serve
+from tests.http.reviews import assign
 
 pytestmark = pytest.mark.postgres
 
@@ -69,6 +70,7 @@ def reviewer(tokens: Tokens, ledger: GoalLedger) -> Headers:
     """The demo quarter loaded, the audit trail caught up, and a reviewer's token."""
     load_demo(ledger, today=DEMO_DAY)
     headers = tokens.headers("appraisals", Role.REVIEWER)
+    assign(ledger, "appraisals", PERSON, "head-of-product")
     caught_up(ledger)
     return headers
 
@@ -108,6 +110,7 @@ def one_check_in(tokens: Tokens, ledger: GoalLedger) -> Headers:
         effective_on=date(2026, 7, 10),
     )
     headers = tokens.headers("appraisals", Role.REVIEWER)
+    assign(ledger, "appraisals", PERSON)
     caught_up(ledger)
     return headers
 
@@ -303,14 +306,17 @@ def test_a_browser_gets_the_page_and_a_client_gets_json(
 
 
 def test_a_review_names_a_period_a_past_time_and_an_owner(
-    client: httpx.Client, one_check_in: Headers
+    client: httpx.Client, admin: Headers, one_check_in: Headers
 ) -> None:
     reviewer = one_check_in
     problem(client.get(f"/v1/people/{PERSON}/evidence", headers=reviewer), 422)
     problem(evidence(client, reviewer, **{"from": "2026-09-30", "to": "2026-07-01"}), 422, "to")
     future = (utc_now() + timedelta(hours=1)).isoformat()
     problem(evidence(client, reviewer, known_at=future), 422, "known_at")
-    problem(client.get("/v1/people/nobody/evidence", params=PERIOD, headers=reviewer), 404)
+    # Someone who owns nothing: the admin is told so; a reviewer not assigned to them is
+    # refused before anything about them is looked up (ADR 42).
+    problem(client.get("/v1/people/nobody/evidence", params=PERIOD, headers=admin), 404)
+    problem(client.get("/v1/people/nobody/evidence", params=PERIOD, headers=reviewer), 403)
 
 
 def test_without_read_models_evidence_is_unavailable_not_an_error(pg_url: str) -> None:
@@ -320,6 +326,7 @@ def test_without_read_models_evidence_is_unavailable_not_an_error(pg_url: str) -
         httpx.Client(base_url=server.url, timeout=10.0) as http,
     ):
         reviewer = Tokens(server.ledger).headers("appraisals", Role.REVIEWER)
+        assign(server.ledger, "appraisals", PERSON)
         found = problem(evidence(http, reviewer), 503)
     assert found["type"] == "/problems/read-model-unavailable"
 

@@ -12,6 +12,7 @@ from domain.access import Role
 from domain.values import utc_today
 from projections.registry import worker_for
 from tests.http.conftest import CYCLE, Goals, Headers, LiveServer, Tokens, created, ok, problem
+from tests.http.reviews import assign
 
 AFTER_CLOSE = "changed_after_close"
 
@@ -43,6 +44,7 @@ def test_a_closed_cycle_takes_self_assessments_beside_its_frozen_scores(
 ) -> None:
     # Issued before the audit trail catches up: evidence waits for the whole log.
     reviewer = tokens.headers("rita", Role.REVIEWER)
+    assign(live.ledger, "rita", "ana")
     goals.open_cycle()
     objective = goals.objective("ana")
     key_result = goals.key_result(objective["id"], "ana")
@@ -109,6 +111,8 @@ def test_a_closed_cycle_takes_self_assessments_beside_its_frozen_scores(
     assert page.status_code == 200 and "Self-assessed <b>0.8</b> by ana" in page.text
     assert "the playbook reached half late" in page.text
 
+    # The reads of evidence were recorded (ADR 42): the report waits for the whole log.
+    worker_for(live.ledger).run_until_caught_up()
     report = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=admin).json()["items"]
     assert [(r["goal_id"], r["event"]) for r in report if r["event"] == "self_assessed"] == [
         (key_result["id"], "self_assessed"),

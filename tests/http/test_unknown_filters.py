@@ -13,6 +13,7 @@ from application.ledger import GoalLedger
 from domain.access import Role
 from projections.registry import worker_for
 from tests.http.conftest import CYCLE, Goals, Headers, Tokens, kpi_body, problem
+from tests.http.reviews import assign
 
 pytestmark = pytest.mark.postgres
 
@@ -36,7 +37,9 @@ def auditor(tokens: Tokens) -> Headers:
 
 
 @pytest.fixture
-def reviewer(tokens: Tokens) -> Headers:
+def reviewer(tokens: Tokens, ledger: GoalLedger) -> Headers:
+    # Assigned to each person it asks about, so the answers are about the person (ADR 42).
+    assign(ledger, "appraisals", "ana", "Ana", "nobody", "ben")
     return tokens.headers("appraisals", Role.REVIEWER)
 
 
