@@ -184,6 +184,12 @@ class WebhookDispatcher:
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self._scopes = _Scopes(ledger)
         self._fan_out = FanOut(ledger, self.store, self._scopes.of)
+        # What the last fan-out found wanted, claimed first; and whether it is done moving
+        # the rest (until then, a claim of anything else may take one it is moving).
+        self._matched: frozenset[UUID] = frozenset()
+        self._matched_lock = threading.Lock()
+        self._moved = threading.Event()
+        self._moved.set()
         self._own_client = client is None
         timeout = self.settings.timeout_seconds
         transport = httpx.HTTPTransport(
@@ -241,7 +247,7 @@ class WebhookDispatcher:
                 # Listening before the threads look again: nothing stored after their look
                 # goes unnoticed, even after the LISTEN connection was lost and remade.
                 waker.listen()
-                self.fan_out()
+                self.fan_out(signal)
                 signal.pulse()
                 waker.wait(self.settings.poll_seconds, stop)
         finally:
@@ -250,16 +256,45 @@ class WebhookDispatcher:
             for thread in threads:
                 thread.join()
 
-    def fan_out(self) -> int:
-        """Move subscriptions past new events they do not match; how many moved."""
+    def fan_out(self, signal: _Signal | None = None) -> int:
+        """Move subscriptions past new events they do not match; how many moved. The
+        delivery threads are woken for the matching ones before the others are moved."""
         if not self.settings.fan_out:
             return 0
+
+        def found(matched: frozenset[UUID]) -> None:
+            with self._matched_lock:
+                self._matched = matched
+            if signal is not None:
+                signal.pulse()
+
+        self._moved.clear()
         try:
-            return self._fan_out.route()
+            return self._fan_out.route(on_matched=found)
         except Exception:
             # The subscriptions still walk the log on their own, only slower.
             log.exception("webhook fan-out failed; subscriptions walk the log meanwhile")
             return 0
+        finally:
+            self._moved.set()
+
+    def _claim(self, head: int, claimed_before: datetime | None) -> Lease | None:
+        """A subscription the last fan-out found wanted; else, once the fan-out has moved
+        the others, any that is due."""
+        settings = self.settings
+        matched = self._matched
+        if matched:
+            lease = self.store.claim(
+                self.holder, head, settings.lease_seconds, claimed_before, among=matched
+            )
+            if lease is not None:
+                return lease
+            with self._matched_lock:
+                if self._matched is matched:
+                    self._matched = frozenset()
+        if not self._moved.wait(settings.poll_seconds):
+            return None
+        return self.store.claim(self.holder, head, settings.lease_seconds, claimed_before)
 
     def _deliver_loop(self, stop: threading.Event, signal: _Signal) -> None:
         while not stop.is_set():
@@ -278,9 +313,7 @@ class WebhookDispatcher:
     ) -> int | None:
         """Work one claimed subscription; None when none was due."""
         head = self.ledger.recorder.max_notification_id() or 0
-        lease = self.store.claim(
-            self.holder, head, self.settings.lease_seconds, claimed_before=claimed_before
-        )
+        lease = self._claim(head, claimed_before)
         if lease is None:
             return None
         try:

@@ -107,9 +107,15 @@ class FanOut:
             if active:
                 self._low = min(active)
 
-    def route(self, head: int | None = None) -> int:
+    def route(
+        self,
+        head: int | None = None,
+        on_matched: Callable[[frozenset[UUID]], None] | None = None,
+    ) -> int:
         """Fan out the events up to `head` (the log's, by default), a bounded number of
-        pages at a time; how many subscription positions moved."""
+        pages at a time; how many subscription positions moved. `on_matched` hears which
+        subscriptions the events match before the others are moved, so their deliveries
+        need not wait for the move."""
         self.refresh()
         if head is None:
             head = self._ledger.recorder.max_notification_id() or 0
@@ -118,7 +124,8 @@ class FanOut:
             self._low = head
             return 0
         low = head if self._low is None else self._low
-        moved = 0
+        moves: list[tuple[list[UUID], int, int]] = []
+        wanted: set[UUID] = set()
         for _ in range(self._pages_a_round):
             if low >= head:
                 break
@@ -135,8 +142,11 @@ class FanOut:
             for notification in stored:
                 owner, cycle = self._scope_of(UUID(str(notification.originator_id)))
                 matched |= self._index.matching(notification.topic, owner, cycle)
-            unmatched = list(self._index.ids - matched)
-            moved += skip_unmatched(self._store, unmatched, low, high)
+            moves.append((list(self._index.ids - matched), low, high))
+            wanted |= matched
             low = high
+        if on_matched is not None and wanted:
+            on_matched(frozenset(wanted))
+        moved = sum(skip_unmatched(self._store, ids, start, end) for ids, start, end in moves)
         self._low = max(low, self._low or 0)
         return moved

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -178,7 +178,7 @@ _CLAIM = (
     " WHERE webhook_id = (SELECT webhook_id FROM {webhook_deliveries}"
     "  WHERE state = 'active' AND position < %s AND claimed_at < %s"
     "  AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
-    "  AND (leased_until IS NULL OR leased_until < %s)"
+    "  AND (leased_until IS NULL OR leased_until < %s){only}"
     "  ORDER BY claimed_at LIMIT 1{lock})"
     # Checked again on the row itself: the loser of a race updates nothing.
     " AND (leased_until IS NULL OR leased_until < %s)"
@@ -266,8 +266,16 @@ class WebhookStore:
         self.clock = _Clock(database)
         self._ready = False
         self._lock = threading.Lock()
-        self._claim = _CLAIM.replace(
+        claim = _CLAIM.replace(
             "{lock}", " FOR UPDATE SKIP LOCKED" if database.dialect == "postgresql" else ""
+        )
+        self._claim = claim.replace("{only}", "")
+        # Among given subscriptions only (ADR 43), named by one array or JSON parameter.
+        self._claim_only = claim.replace(
+            "{only}",
+            " AND webhook_id = ANY(%s::uuid[])"
+            if database.dialect == "postgresql"
+            else " AND webhook_id IN (SELECT value FROM json_each(%s))",
         )
 
     def ensure_tables(self) -> None:
@@ -386,15 +394,30 @@ class WebhookStore:
     # What the dispatcher does
 
     def claim(
-        self, holder: str, head: int, lease_seconds: float, claimed_before: datetime | None = None
+        self,
+        holder: str,
+        head: int,
+        lease_seconds: float,
+        claimed_before: datetime | None = None,
+        *,
+        among: Collection[UUID] | None = None,
     ) -> Lease | None:
-        """Lease one subscription that has something to do, or None."""
+        """Lease one subscription that has something to do, or None; `among`: one of these."""
         token = f"{holder}/{uuid4().hex[:12]}"
         started = time.monotonic()
         now = self.clock.now()
         before = claimed_before if claimed_before is not None else now + timedelta(days=1)
         until = now + timedelta(seconds=lease_seconds)
-        rows = self._write(self._claim, (token, until, now, head, before, now, now, now))
+        params: list[Any] = [token, until, now, head, before, now, now]
+        if among is None:
+            rows = self._write(self._claim, (*params, now))
+        else:
+            listed: Any = (
+                "{" + ",".join(str(i) for i in among) + "}"
+                if self.database.dialect == "postgresql"
+                else [str(i) for i in among]
+            )
+            rows = self._write(self._claim_only, (*params, listed, now))
         if not rows:
             return None
         webhook = self.get(_uuid(rows[0]["webhook_id"]))

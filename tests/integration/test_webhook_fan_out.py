@@ -157,3 +157,23 @@ def test_a_lease_holder_keeps_its_lease_when_the_fan_out_moved_it_ahead(
     )
     assert skip_unmatched(store, [other.id], 2, head) == 0
     assert (store.get(other.id) or other).position == 1
+
+
+def test_a_claim_among_given_subscriptions_takes_only_one_of_them(ledger: GoalLedger) -> None:
+    Quarter(ledger).check_ins("ana", 2)
+    head = ledger.recorder.max_notification_id() or 0
+    store = WebhookStore(ViewDatabase(ledger))
+    first, second = (
+        store.add(
+            WebhookSpec("hrms", f"https://hooks.example.com/{n}", check_secret(None), [], None,
+                        None, 0)
+        )
+        for n in range(2)
+    )  # fmt: skip
+    assert store.claim("test", head, 30.0, among=[UUID(int=7)]) is None
+    lease = store.claim("test", head, 30.0, among=[second.id])
+    assert lease is not None and lease.webhook.id == second.id
+    # Leased already: not again, among it or not; the other is still there for anyone.
+    assert store.claim("test", head, 30.0, among=[second.id]) is None
+    other = store.claim("test", head, 30.0)
+    assert other is not None and other.webhook.id == first.id
