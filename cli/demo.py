@@ -42,6 +42,7 @@ from cli.demo_quarter import (
 from domain.graduation import KpiTerms
 from domain.kpi import Cadence
 from domain.values import Confidence, story_time, utc_today
+from processes.kpi_check_ins import KpiCheckInProcess
 
 # What a step does; what it returns (a command's `Saved`) is not needed.
 Action = Callable[[], object]
@@ -68,12 +69,13 @@ class Story:
     """Steps at their moments; told in time order, each under its own clock."""
 
     ledger: GoalLedger
+    # Turns readings into check-ins of the key results they measure, right after each
+    # reading, so those check-ins carry the reading's moment as a live process's would.
+    kpi_process: KpiCheckInProcess
     steps: list[tuple[datetime, int, Action]] = field(default_factory=list)
     ids: dict[str, UUID] = field(default_factory=dict)
     check_in_ids: dict[tuple[str, int], UUID] = field(default_factory=dict)
-    counts: dict[str, int] = field(
-        default_factory=lambda: {"objectives": 0, "key_results": 0, "check_ins": 0, "readings": 0}
-    )
+    counts: dict[str, int] = field(default_factory=lambda: {"check_ins": 0, "readings": 0})
 
     def at(self, when: datetime, action: Action) -> None:
         self.steps.append((when, len(self.steps), action))
@@ -104,19 +106,23 @@ def load_demo(ledger: GoalLedger, today: date | None = None) -> DemoSummary:
             "this one already holds history"
         )
     calendar = DemoCalendar.of(today if today is not None else utc_today())
-    story = Story(ledger)
+    kpi_process = KpiCheckInProcess(ledger)
+    kpi_process.create_tables()
+    story = Story(ledger, kpi_process)
     _kpis(story, calendar)
     _previous_quarter(story, calendar)
     _close_and_carry(story, calendar)
     _current_quarter(story, calendar)
     _pilot(story, calendar)
     story.tell()
+    cycles = (calendar.previous.key, calendar.current.key, calendar.pilot_key)
+    objectives = [o for key in cycles for o in ledger.objective_ids(key)]
     return DemoSummary(
         previous_cycle=calendar.previous.key,
         current_cycle=calendar.current.key,
         pilot_cycle=calendar.pilot_key,
-        objectives=story.counts["objectives"],
-        key_results=story.counts["key_results"],
+        objectives=len(objectives),
+        key_results=sum(len(ledger.get_objective(o).key_result_ids) for o in objectives),
         check_ins=story.counts["check_ins"],
         # The KPIs defined up front, and the one onboarding graduates into.
         kpis=len(KPIS) + 1,
@@ -180,6 +186,7 @@ def _reading(story: Story, handle: str, actor: str, month_end: date, value: str,
             actor=actor, kpi_id=story.ids[handle], value=value, effective_on=month_end
         )
         story.counts["readings"] += 1
+        story.kpi_process.run_until_caught_up()
 
     # Each month's figure is in on the next working morning.
     story.at(moment(month_end + timedelta(days=1), 10, n), record)
@@ -204,7 +211,6 @@ def _previous_quarter(story: Story, calendar: DemoCalendar) -> None:
                 kind=objective.kind,
                 parent_id=story.ids[objective.parent] if objective.parent else None,
             ).id
-            story.counts["objectives"] += 1
             for kr in objective.key_results:
                 story.ids[kr.handle] = ledger.create_key_result(
                     actor=objective.owner,
@@ -219,7 +225,6 @@ def _previous_quarter(story: Story, calendar: DemoCalendar) -> None:
                     measurement_query=kr.query,
                     effective_on=quarter.starts_on,
                 ).id
-                story.counts["key_results"] += 1
 
         story.at(moment(quarter.starts_on, 9, number), plan)
     rebaseline = COVERAGE_REBASELINE
@@ -324,7 +329,6 @@ def _close_and_carry(story: Story, calendar: DemoCalendar) -> None:
             cycle_id=current.key,
             reason=CARRY_REASON,
         ).id
-        story.counts["key_results"] += 1
 
     story.at(moment(current.starts_on, 8, 30), carry)
     objectives = {objective.handle for objective in OBJECTIVES}
@@ -359,9 +363,10 @@ def _current_quarter(story: Story, calendar: DemoCalendar) -> None:
             target=SUPPORT_TARGET,
             effective_on=quarter.starts_on,
         ).id
-        story.counts["key_results"] += 1
 
-    story.at(moment(quarter.starts_on, 9, 45), measured)
+    # The day after the quarter opened: the previous month's reading is in by then, and the
+    # key result starts from it.
+    story.at(moment(quarter.starts_on + timedelta(days=1), 11), measured)
     for week, friday in enumerate(fridays, start=1):
         value, confidence, note = CARRIED_CHURN_WEEKS[week - 1]
         _check_in(story, "churn-carried", CHURN.owner, week, friday, value, confidence, note, 0)
@@ -395,7 +400,6 @@ def _new_objective(
             owner=objective.owner,
             kind=objective.kind,
         ).id
-        story.counts["objectives"] += 1
         for kr in objective.key_results:
             story.ids[kr.handle] = ledger.create_key_result(
                 actor=objective.owner,
@@ -410,7 +414,6 @@ def _new_objective(
                 measurement_query=kr.query,
                 effective_on=starts_on,
             ).id
-            story.counts["key_results"] += 1
 
     story.at(moment(starts_on, 9, 30), plan)
     for kr in objective.key_results:

@@ -9,6 +9,8 @@ import typer
 from cli.common import CommandLineError, ledger_session, parse_day, user_errors
 from cli.demo import DemoStoreError, load_demo
 from domain.values import utc_today
+from processes.signals import SignalProcess
+from projections.registry import worker_for
 
 
 def demo(
@@ -37,10 +39,16 @@ def demo(
         except DemoStoreError as error:
             typer.echo(f"The demo was not loaded: {error}.", err=True)
             raise typer.Exit(code=1) from None
+        # Signals are judged on the read models, today: what a worker beside a live store
+        # would have recorded by now.
+        worker = worker_for(ledger)
+        worker.create_tables()
+        worker.run_until_caught_up()
+        signals = SignalProcess(ledger).run_once().recorded
         typer.echo(
             f"Loaded the demo into a demo store: {summary.previous_cycle} (closed and graded), "
             f"{summary.current_cycle} (up to today) and the pilot {summary.pilot_cycle}; "
             f"{summary.objectives} objectives, {summary.key_results} key results, "
             f"{summary.check_ins} check-ins, {summary.kpis} KPIs with {summary.readings} "
-            "readings. See them with `goalpost scores`."
+            f"readings; {len(signals)} signals. See them with `goalpost scores`."
         )
