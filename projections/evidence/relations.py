@@ -125,8 +125,10 @@ def _item(
     span: Span,
     months: Iterable[str],
     team: str | None = None,
+    joined: Sequence[Citation] = (),
 ) -> RelationItem:
-    cites = (span.began,) if span.ended is None else (span.began, span.ended)
+    ended = () if span.ended is None else (span.ended,)
+    cites = (span.began, *ended, *joined)
     return RelationItem(
         goal_id=rows[0].goal_id,
         goal_kind=rows[0].goal_kind,
@@ -145,9 +147,14 @@ def relations(
     cycles: Mapping[str, CycleDates],
     rows_by_goal: Mapping[UUID, Sequence[TrailEntry]],
     teams_on: TeamsOn,
+    memberships: Sequence[TrailEntry] = (),
 ) -> list[RelationItem]:
     """Every relation of the person to these goals that held on a day of the period, in
-    the goals' log order, then by start."""
+    the goals' log order, then by start; one through a team also cites the person's
+    joining and leaving that team (`memberships`, their audit-trail rows)."""
+    by_team: dict[str, list[Citation]] = {}
+    for row in memberships:
+        by_team.setdefault(str(row.after.get("team")), []).append(Citation.of(row))
     teams_by_day = {day: set(teams_on(day)) for day in days_of(months)}
     month_of_day = {day: m.key for m in months for day in days_of([m])}
     found: list[tuple[int, date, str, RelationItem]] = []
@@ -170,13 +177,15 @@ def relations(
             own = span.holder == person
             relation, team = (OWNER, None) if own else (TEAM_MEMBER, span.holder)
             if in_months := held(span):
-                item = _item(rows, relation, span, in_months, team=team)
+                joined = by_team.get(team, []) if team else []
+                item = _item(rows, relation, span, in_months, team=team, joined=joined)
                 found.append((first, span.starts_on, relation, item))
         for span in contributor_spans(rows, cycles):
             # A team contributing: each member contributes while a member.
             team = None if span.holder == person else span.holder
             if in_months := held(span):
-                item = _item(rows, CONTRIBUTOR, span, in_months, team=team)
+                joined = by_team.get(team, []) if team else []
+                item = _item(rows, CONTRIBUTOR, span, in_months, team=team, joined=joined)
                 found.append((first, span.starts_on, CONTRIBUTOR, item))
     found.sort(key=lambda f: (f[0], f[1], f[2]))
     return [item for *_, item in found]

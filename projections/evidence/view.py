@@ -20,6 +20,7 @@ from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.errors import InvalidInputError, NotFoundError
+from domain.people import Person
 from domain.review_cycle import EvidenceReadLog
 from domain.values import utc_now
 from projections.audit_trail import COLUMNS, AuditTrail, TrailEntry, placeholders, trail_entries
@@ -60,6 +61,8 @@ _PERIOD_ROWS = (
 # Every goal a relation could tie the person to: owned by them (or a team of theirs) at
 # some time, by the index on owners; or with contributors named (few rows).
 CONTRIBUTIONS = ("contributor_added",)
+# A person's joining and leaving teams (ADR 40): cited by the relations through a team.
+MEMBERSHIPS = ("joined_team", "left_team")
 READ_TOPICS = frozenset(get_topic(c) for c in (EvidenceReadLog.Started, EvidenceReadLog.Read))
 
 
@@ -180,7 +183,10 @@ class EvidenceView:
             months=months,
             cycles=cycle_dates(opened),
         )
-        held = relations(person, months, scope.cycles, by_goal(rows), teams_on)
+        memberships = (
+            self.rows_of_goals([Person.create_id(person)], MEMBERSHIPS, moment) if teams else []
+        )
+        held = relations(person, months, scope.cycles, by_goal(rows), teams_on, memberships)
         earlier = self.earlier_check_ins(_scored(rows, scope), period_from, moment)
         rows = sorted([*rows, *earlier], key=lambda r: r.position)
         served = self.rows_of_goals(
@@ -190,9 +196,13 @@ class EvidenceView:
         return person_evidence(person, scope, settled, rows, served, held)
 
     def teams_on(self, person: str, known_at: datetime) -> TeamsOn:
-        """The person's teams on a day, as known at `known_at`."""
-        # Until the people graph is consulted, no team relations.
-        return lambda _: ()
+        """The person's teams on a day, by the people graph as known at `known_at` (none
+        for an owner the graph does not know: a slug that owns goals, but no person)."""
+        try:
+            found = self.ledger.get_person(person, known_at)
+        except NotFoundError:
+            return lambda _: ()
+        return found.teams_on
 
     def related_goals(self, person: str, teams: Sequence[str], known_at: datetime) -> list[UUID]:
         """Goals owned at some time by the person or one of their teams, and key results

@@ -172,3 +172,44 @@ def test_a_bad_transfer_is_refused_with_its_field_and_stores_nothing(
     # A member may not give their goal to someone outside their reach.
     problem(transfer(client, kr_path, member, "ops"), 403)
     assert position(ledger) == before
+
+
+def test_a_person_who_moves_teams_mid_quarter_shows_each_teams_goals_for_their_months(
+    client: httpx.Client, ledger: GoalLedger, goals: Goals, admin: Headers
+) -> None:
+    # Two teams each own a key result for the quarter.
+    goals.open_cycle()
+    objective = goals.objective("eng-lead")
+    web = goals.key_result(objective["id"], "web-team", title="Page weight under 1 MB")
+    app = goals.key_result(objective["id"], "app-team", title="Crash-free sessions")
+    for team in ("web-team", "app-team"):
+        created(client.post("/v1/teams", json={"id": team, "name": team}, headers=admin))
+
+    # A developer is on the web team from July and moves to the app team on 16 August.
+    person = {"id": "dev-one", "display_name": "Developer One", "effective_on": "2026-07-01"}
+    assert client.post("/v1/people", json=person, headers=admin).status_code == 201
+    for team, action, day in (
+        ("web-team", "join", "2026-07-01"),
+        ("web-team", "leave", "2026-08-16"),
+        ("app-team", "join", "2026-08-16"),
+    ):
+        body = {"team": team, "action": action, "effective_on": day}
+        moved = client.post("/v1/people/dev-one/memberships", json=body, headers=admin)
+        assert moved.status_code in (200, 201), moved.text
+
+    # Their evidence holds each team's key result for their own months, as a team member.
+    caught_up(ledger)
+    found = evidence_of(client, "dev-one", admin)
+    relations = {(r["goal_id"], r["relation"], r["team"]): r["months"] for r in found["relations"]}
+    assert relations == {
+        (web["id"], "team_member", "web-team"): ["2026-07", "2026-08"],
+        (app["id"], "team_member", "app-team"): ["2026-08", "2026-09"],
+    }
+    # Each cites the key result's creation and the developer's joining and leaving its team.
+    cited = {r["team"]: [c["event"] for c in r["cites"]] for r in found["relations"]}
+    assert cited == {
+        "web-team": ["created", "joined_team", "left_team"],
+        "app-team": ["created", "joined_team"],
+    }
+    titles = {kr["title"] for o in found["objectives"] for kr in o["key_results"]}
+    assert titles == {"Page weight under 1 MB", "Crash-free sessions"}
