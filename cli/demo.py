@@ -9,8 +9,7 @@ the day of loading, and that day's quarter up to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -69,6 +68,8 @@ class Story:
     """Steps at their moments; told in time order, each under its own clock."""
 
     ledger: GoalLedger
+    # The story's last day: nothing is told after it.
+    today: date
     # Turns readings into check-ins of the key results they measure, right after each
     # reading, so those check-ins carry the reading's moment as a live process's would.
     kpi_process: KpiCheckInProcess
@@ -81,17 +82,12 @@ class Story:
         self.steps.append((when, len(self.steps), action))
 
     def tell(self) -> None:
+        # A step due after the story's last day happens at its end, and one due later than
+        # now happens now: a record time is never in the future.
+        until = min(moment(self.today, 23, 59), datetime.now(UTC) - timedelta(seconds=1))
         for when, _, action in sorted(self.steps, key=lambda step: step[:2]):
-            with _recorded_at(when):
+            with story_time(min(when, until)):
                 action()
-
-
-@contextmanager
-def _recorded_at(when: datetime) -> Iterator[None]:
-    # A step due later today happens now: a record time is never in the future.
-    latest = datetime.now(UTC) - timedelta(seconds=1)
-    with story_time(min(when, latest)):
-        yield
 
 
 def demo_loaded(ledger: GoalLedger) -> bool:
@@ -108,7 +104,7 @@ def load_demo(ledger: GoalLedger, today: date | None = None) -> DemoSummary:
     calendar = DemoCalendar.of(today if today is not None else utc_today())
     kpi_process = KpiCheckInProcess(ledger)
     kpi_process.create_tables()
-    story = Story(ledger, kpi_process)
+    story = Story(ledger, calendar.today, kpi_process)
     _kpis(story, calendar)
     _previous_quarter(story, calendar)
     _close_and_carry(story, calendar)
