@@ -15,6 +15,7 @@ from api.problems import ProblemError
 from api.standbys import READ_FROM_HEADER, ReadStore, ReadStores
 from application.authority import authorise as authorise_grant
 from application.ledger import GoalLedger
+from application.reporting_lines import with_reporting_lines
 from domain.access import AccessGrant, TokenRefusedError
 from domain.authority import Command
 from storage.requests import IdempotentRequest
@@ -82,7 +83,8 @@ def current_grant(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return ledger.authenticate(credentials.credentials.strip())
+        # A manager's reports are also whoever reports to them today (ADR 42).
+        return with_reporting_lines(ledger, ledger.authenticate(credentials.credentials.strip()))
     except TokenRefusedError as refused:
         # Unknown, expired or revoked, and nothing else: not whose, not since when.
         description = refused.refusal.description
