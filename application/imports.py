@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.core import LedgerCore
 from application.values import CheckInImport, ImportReport, KeyResultImported
@@ -131,6 +131,7 @@ class CheckInImports(LedgerCore):
         between two leaves a prefix, and re-running the import completes it: rows already
         stored are recognised by their derived ids, never duplicated."""
         batch = _Batch(self, checked.cycles)
+        interval = self.snapshotting_intervals[KeyResult]
         counts: dict[UUID, tuple[str, int, int]] = {}
         imported = already_present = 0
         for key_result_id, group in spill.groups():
@@ -140,7 +141,6 @@ class CheckInImports(LedgerCore):
                     f"key result {key_result_id} changed while importing; re-run the import "
                     "to complete it"
                 )
-            loaded_version = key_result.version
             cycle = checked.cycles[key_result.cycle_id]
             added = present = 0
             for index, row in group:
@@ -150,10 +150,14 @@ class CheckInImports(LedgerCore):
                     raise ImportRowError(index, error) from None
                 added += applied
                 present += not applied
-                if len(key_result.pending_events) >= IMPORT_BATCH_EVENTS:
+                if applied and key_result.version % interval == 0:
+                    # Where save() would take one: a read as known at any moment of the
+                    # imported history replays fewer than `interval` events.
+                    batch.add(key_result.collect_events())
+                    batch.snapshot(key_result)
+                elif len(key_result.pending_events) >= IMPORT_BATCH_EVENTS:
                     batch.add(key_result.collect_events())
             batch.add(key_result.collect_events())
-            batch.snapshot_later(key_result, loaded_version)
             counts[key_result_id] = (key_result.title, added, present)
             imported += added
             already_present += present
@@ -167,14 +171,14 @@ class CheckInImports(LedgerCore):
 
 class _Batch:
     """Events on their way to the store, at most IMPORT_BATCH_EVENTS a transaction, and
-    the key results to snapshot once their events are stored."""
+    snapshots to store once the events they stand for are."""
 
     def __init__(self, ledger: LedgerCore, cycles: dict[str, Cycle]) -> None:
         self._ledger = ledger
         # The cycles too: rows checked against an open cycle land only while it is.
         self._unchanged = [(c.id, c.version) for c in cycles.values()]
         self._events: list[object] = []
-        self._to_snapshot: list[KeyResult] = []
+        self._snapshots: list[StoredEvent] = []
         self.positions: list[int] = []
 
     def add(self, events: Sequence[object]) -> None:
@@ -183,16 +187,18 @@ class _Batch:
             if len(self._events) >= IMPORT_BATCH_EVENTS:
                 self.flush()
 
-    def snapshot_later(self, key_result: KeyResult, loaded_version: int) -> None:
-        """Imports bypass save(), so snapshot from memory each key result they carried past
-        a snapshot interval (not one they left as it was: its snapshot exists already)."""
-        interval = self._ledger.snapshotting_intervals[KeyResult]
-        if self._ledger.snapshots is None:
+    def snapshot(self, key_result: KeyResult) -> None:
+        """A snapshot of the key result as it is now, stored once its events are: imports
+        bypass save(), which would take it. Encoded at once, since the key result's state
+        goes on changing in memory."""
+        snapshots = self._ledger.snapshots
+        if snapshots is None:
             return
-        if key_result.version // interval > loaded_version // interval:
-            self._to_snapshot.append(key_result)
+        self._snapshots.append(
+            snapshots.mapper.to_stored_event(KeyResult.Snapshot.take(key_result))
+        )
         if not self._events:
-            self._snapshot()
+            self._store_snapshots()
 
     def flush(self) -> None:
         if self._events:
@@ -214,9 +220,9 @@ class _Batch:
                 # and a list that grows with batches, not rows.
                 self.positions.append(ids[-1])
             self._events = []
-        self._snapshot()
+        self._store_snapshots()
 
-    def _snapshot(self) -> None:
-        if self._to_snapshot and self._ledger.snapshots is not None:
-            self._ledger.snapshots.put([KeyResult.Snapshot.take(kr) for kr in self._to_snapshot])
-        self._to_snapshot = []
+    def _store_snapshots(self) -> None:
+        if self._snapshots and self._ledger.snapshots is not None:
+            self._ledger.snapshots.recorder.insert_events(self._snapshots)
+        self._snapshots = []

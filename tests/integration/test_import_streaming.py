@@ -110,11 +110,15 @@ def test_a_streamed_import_reports_in_file_order_and_a_rerun_stores_nothing_twic
     assert report.positions[-1] == ledger.recorder.max_notification_id()
     stored = ledger.get_key_result(long)
     assert len(stored.check_ins) == 10 + IMPORT_BATCH_EVENTS + 500
-    # Snapshots were taken from memory as the import crossed their intervals, and load
-    # as the events replayed do.
+    # Snapshots were taken from memory where save() takes them, every 100 versions, and
+    # each loads as the events up to it replay.
     assert ledger.snapshots is not None
-    snapshots = list(ledger.snapshots.get(long, desc=True, limit=1))
-    assert snapshots and snapshots[0].originator_version // 100 == stored.version // 100
+    snapshots = list(ledger.snapshots.get(long))
+    assert [s.originator_version for s in snapshots] == list(range(100, stored.version, 100))
+    for snapshot in snapshots[::7]:
+        at = ledger.repository.get(long, version=snapshot.originator_version)
+        from_events = replay(None, ledger.events.get(long, lte=snapshot.originator_version))  # type: ignore[arg-type]
+        assert isinstance(from_events, KeyResult) and at.check_ins == from_events.check_ins
     replayed = replay(None, ledger.events.get(long))  # type: ignore[arg-type]
     assert isinstance(replayed, KeyResult) and replayed.check_ins == stored.check_ins
 

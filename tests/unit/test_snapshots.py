@@ -88,7 +88,7 @@ def test_a_long_key_result_reads_the_same_from_its_snapshot() -> None:
 
 
 def test_importing_a_long_history_twice_stores_it_once() -> None:
-    # A key result and 250 historical check-ins, imported: one snapshot, at the head.
+    # A key result and 250 historical check-ins, imported: snapshots every 100 versions.
     ledger = GoalLedger(env={})
     ledger.open_cycle(actor="ops", key="2026-Q3", starts_on=Q3_START, ends_on=date(2026, 9, 30))
     objective = ledger.create_objective(
@@ -116,10 +116,11 @@ def test_importing_a_long_history_twice_stores_it_once() -> None:
     first = ledger.import_check_ins(actor="ops", rows=rows)
     assert (first.imported, first.already_present) == (250, 0)
     assert ledger.snapshots is not None
-    assert [s.originator_version for s in ledger.snapshots.get(saved.id)] == [251]
+    # Where save() would have taken them (ADR 45): every 100 versions.
+    assert [s.originator_version for s in ledger.snapshots.get(saved.id)] == [100, 200]
 
-    # The same file again adds nothing and takes no second snapshot.
+    # The same file again adds nothing and takes no further snapshot.
     again = ledger.import_check_ins(actor="ops", rows=rows)
     assert (again.imported, again.already_present) == (0, 250)
     assert ledger.get_key_result(saved.id).version == 251
-    assert [s.originator_version for s in ledger.snapshots.get(saved.id)] == [251]
+    assert [s.originator_version for s in ledger.snapshots.get(saved.id)] == [100, 200]
