@@ -107,6 +107,7 @@ class KpiCheckInProcess:
         self.tracking_name = self.database.tracking_name(f"process:{self.name}")
         self.stopping = threading.Event()
         self.tally = Tally()
+        self._kpi_names: dict[UUID, str] = {}
 
     def create_tables(self) -> None:
         create_process_tables(self.database)
@@ -155,13 +156,13 @@ class KpiCheckInProcess:
         if not key_results:
             return
         if stored.topic == RECORDED:
-            kpi = self.ledger.get_kpi(event.originator_id)
+            name = self._kpi_name(event.originator_id)
             for key_result_id in key_results:
                 self.tally.add(
                     self.ledger.check_in_from_reading(
                         key_result_id=key_result_id,
                         kpi_id=event.originator_id,
-                        kpi_name=kpi.name,
+                        kpi_name=name,
                         reading_id=event.reading_id,
                         kpi_version=event.originator_version,
                         value=event.value,
@@ -182,6 +183,13 @@ class KpiCheckInProcess:
                     reason_code=event.reason_code,
                 )
             )
+
+    def _kpi_name(self, kpi_id: UUID) -> str:
+        # A KPI's name never changes, and loading a KPI copies all its readings.
+        name = self._kpi_names.get(kpi_id)
+        if name is None:
+            name = self._kpi_names[kpi_id] = self.ledger.get_kpi(kpi_id).name
+        return name
 
     def _measured_before(
         self, kpi_id: UUID, position: int, created: Sequence[tuple[UUID, UUID, int]]
