@@ -24,7 +24,10 @@ COLUMNS = ("person_id", "display_name", "email", "team", "manager_id", "effectiv
 HEADER = ",".join(COLUMNS)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
-people_app = typer.Typer(help="People and teams (ADR 40).", no_args_is_help=True)
+people_app = typer.Typer(
+    help="People and teams (ADR 40).\n\nExample: goalpost people import hris.csv",
+    no_args_is_help=True,
+)
 
 
 @people_app.command("import")
@@ -43,7 +46,9 @@ def import_people_file(
 
     Each row: how the person stands from effective_on (one team, or none when empty; a
     manager, or none when empty). Nothing is stored unless every row is valid; an error
-    names the file's line. Example: goalpost people import hris.csv --actor hr-ops
+    names the file's line.
+
+    Example: goalpost people import hris.csv --actor hr-ops
     """
     with user_errors():
         check_identifier(actor, "--actor")
