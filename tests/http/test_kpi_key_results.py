@@ -11,7 +11,7 @@ import pytest
 from application.ledger import GoalLedger
 from processes.kpi_check_ins import KpiCheckInProcess
 from projections.registry import worker_for
-from tests.http.conftest import Goals, Headers, created, ok, position, problem
+from tests.http.conftest import Goals, Headers, created, ok, position, problem, same_write
 from tests.http.test_graduation import ok_history
 
 pytestmark = pytest.mark.postgres
@@ -145,3 +145,23 @@ def test_an_unknown_kpi_is_not_found(
         headers=admin,
     )
     problem(response, 404)
+
+
+def test_a_retried_request_adds_the_key_result_once(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, measured: dict[str, Any]
+) -> None:
+    kpi = measured["kpi"]
+    read(client, admin, kpi, "3", "2026-07-02")
+    path = f"/v1/kpis/{kpi}/key-results"
+    headers = {**admin, "Idempotency-Key": "kpi-kr-1"}
+    first = created(
+        client.post(path, json=body(measured["objective"]["id"], target="1"), headers=headers)
+    )
+    before = position(ledger)
+    retry = created(
+        client.post(path, json=body(measured["objective"]["id"], target="1"), headers=headers)
+    )
+    assert same_write(first, retry)
+    assert position(ledger) == before
+    objective = ok(client.get(f"/v1/objectives/{measured['objective']['id']}", headers=admin))
+    assert [kr["id"] for kr in objective["key_results"]].count(first["id"]) == 1
