@@ -53,6 +53,24 @@ def _every_kind_of_change(ledger: GoalLedger) -> None:
         actor="ceo", kpi_id=kpi_id, target="7", reason="board asked", reason_code="other"
     )
     ledger.retire_kpi(actor="ceo", kpi_id=kpi_id, reason="wrong", reason_code="wrong_metric")
+    # Goals change hands, and a key result names a contributor for a while (ADR 42).
+    moved = date(2026, 10, 2)
+    ledger.transfer_key_result(
+        actor="ceo", key_result_id=key_result_id, owner="coo", reason="reorganised",
+        effective_on=moved,
+    )  # fmt: skip
+    ledger.transfer_objective(
+        actor="ceo", objective_id=objective_id, owner="coo", reason="reorganised",
+        effective_on=moved,
+    )  # fmt: skip
+    live_kpi = next(k for k in ledger.kpi_ids() if not ledger.get_kpi(k).is_retired)
+    ledger.transfer_kpi(actor="ceo", kpi_id=live_kpi, owner="coo", reason="reorganised")
+    ledger.add_contributor(
+        actor="ceo", key_result_id=key_result_id, contributor="eng-team", effective_on=moved
+    )
+    ledger.remove_contributor(
+        actor="ceo", key_result_id=key_result_id, contributor="eng-team", effective_on=moved
+    )
     graduating = ledger.get_objective(objective_id).key_result_ids[-1]
     assert graduating != key_result_id
     ledger.graduate_key_result(
