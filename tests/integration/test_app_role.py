@@ -26,6 +26,7 @@ from application.stores import open_ledger
 from cli.demo import load_demo
 from cli.main import app as goalpost_cli
 from domain.access import AccessGrant
+from domain.people import Person
 from projections.audit_trail import AuditTrail
 from projections.rebuild import Rebuild
 from projections.registry import worker_for
@@ -85,6 +86,16 @@ def test_the_app_role_appends_and_projects_but_cannot_touch_the_history(
         ledger.open_cycle(
             actor="ceo", key="2027-Q1", starts_on=date(2027, 1, 1), ends_on=date(2027, 3, 31)
         )
+        # A person's key is made and, on erasure, deleted by the role (ADR 41).
+        ledger.register_person(
+            actor="hr-admin",
+            person_id="eng-1",
+            display_name="Dev One",
+            email=None,
+            effective_on=date(2027, 1, 1),
+        )
+        ledger.erase_person(actor="hr-admin", person_id="eng-1")
+        assert ledger.personal_keys.opener(Person.create_id("eng-1")).erased
         worker = worker_for(ledger)
         assert worker.run_until_caught_up() > 0
         Rebuild(ledger, AuditTrail).run()
