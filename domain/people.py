@@ -262,6 +262,9 @@ class Person(LedgerAggregate):
     def join_team(self, *, actor: str, team_id: str, effective_on: date) -> None:
         check_identifier(team_id, "team")
         self._check_fact(effective_on)
+        if self.departed_on is not None:
+            # Even backdated: the departure closed every membership, and would not this one.
+            raise ConflictError(f"{self.person_id} left the company on {self.departed_on}")
         periods = self.timeline.periods.get(team_id, [])
         if periods and periods[-1].end is None:
             raise ConflictError(

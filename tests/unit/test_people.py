@@ -139,6 +139,9 @@ def test_after_a_departure_no_team_no_manager_and_no_later_facts() -> None:
     assert dev.manager_on(date(2026, 9, 1)) is None
     with pytest.raises(ConflictError):
         dev.join_team(actor="hr-admin", team_id="ops-team", effective_on=date(2026, 9, 2))
+    # Nor a join backdated before the departure: nothing would end it.
+    with pytest.raises(ConflictError):
+        dev.join_team(actor="hr-admin", team_id="ops-team", effective_on=date(2026, 8, 1))
     with pytest.raises(ConflictError):
         dev.depart(actor="hr-admin", effective_on=date(2026, 9, 3))
 
