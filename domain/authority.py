@@ -32,8 +32,8 @@ class Command(StrEnum):
     REWEIGHT_KEY_RESULT = "reweight_key_result"
     RETIRE_KEY_RESULT = "retire_key_result"
     GRADUATE_KEY_RESULT = "graduate_key_result"
-    CARRY_FORWARD_KEY_RESULT = "carry_forward_key_result"
     ADD_KPI_KEY_RESULT = "add_kpi_key_result"
+    CARRY_FORWARD_KEY_RESULT = "carry_forward_key_result"
     SELF_ASSESS = "self_assess"
     DEFINE_KPI = "define_kpi"
     RECORD_KPI_READING = "record_kpi_reading"
@@ -94,11 +94,11 @@ DESCRIPTIONS: dict[Command, str] = {
     Command.REWEIGHT_KEY_RESULT: "re-weight a key result (its owner and its objective's)",
     Command.RETIRE_KEY_RESULT: "retire a key result",
     Command.GRADUATE_KEY_RESULT: "graduate a key result to a KPI (the KPI is its owner's)",
-    Command.CARRY_FORWARD_KEY_RESULT: (
-        "carry a key result forward to a later cycle (its owner and the objective's there)"
-    ),
     Command.ADD_KPI_KEY_RESULT: (
         "add a key result measured by a KPI (the objective's owner and the one given)"
+    ),
+    Command.CARRY_FORWARD_KEY_RESULT: (
+        "carry a key result forward to a later cycle (its owner and the objective's there)"
     ),
     Command.SELF_ASSESS: "self-assess a key result or objective (its grade and reflection)",
     Command.DEFINE_KPI: "define a KPI (the owner given)",
@@ -158,9 +158,9 @@ _ALLOWED: dict[Command, dict[Role, frozenset[Relation]]] = {
     Command.REWEIGHT_KEY_RESULT: _GOAL_WRITE,
     Command.RETIRE_KEY_RESULT: _GOAL_WRITE,
     Command.GRADUATE_KEY_RESULT: _GOAL_WRITE,
-    Command.CARRY_FORWARD_KEY_RESULT: _GOAL_WRITE,
     # Reads the KPI, which anyone may; writes the key result into the objective.
     Command.ADD_KPI_KEY_RESULT: _GOAL_WRITE,
+    Command.CARRY_FORWARD_KEY_RESULT: _GOAL_WRITE,
     # The owner's own view of the goal, as the owner writes its check-ins (ADR 34):
     # reviewers and auditors read it beside the score, they do not write it.
     Command.SELF_ASSESS: _GOAL_WRITE,
@@ -208,8 +208,8 @@ GOAL_SCOPED = frozenset(
         Command.REWEIGHT_KEY_RESULT,
         Command.RETIRE_KEY_RESULT,
         Command.GRADUATE_KEY_RESULT,
-        Command.CARRY_FORWARD_KEY_RESULT,
         Command.ADD_KPI_KEY_RESULT,
+        Command.CARRY_FORWARD_KEY_RESULT,
         Command.SELF_ASSESS,
         Command.DEFINE_KPI,
         Command.RECORD_KPI_READING,
