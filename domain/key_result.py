@@ -352,8 +352,10 @@ class KeyResult(LedgerAggregate):
     def correct_check_in(
         self, *, actor: str, check_in_id: UUID, value: Decimal | int | str, reason: Reason
     ) -> None:
-        """Corrections are the one change a closed cycle accepts; reports flag them."""
-        self.check_not_retired()
+        """Corrections are the one change a closed cycle accepts; reports flag them. A key
+        result carried forward still takes them, as its closed cycle does (ADR 37)."""
+        if self.retirement is None or self.retirement.carried_to is None:
+            self.check_not_retired()
         check_in = self.check_ins.get(check_in_id)
         if check_in is None:
             raise NotFoundError(

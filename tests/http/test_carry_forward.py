@@ -325,3 +325,31 @@ def test_evidence_follows_a_carried_key_result_across_cycles_as_one_line(
             "cycle_ids": ["2026-Q3", "2026-Q4"],
         }
     ]
+
+
+def test_a_carried_key_result_still_takes_a_correction_flagged_after_the_close(
+    client: httpx.Client, admin: Headers, ledger: GoalLedger, ended: dict[str, Any]
+) -> None:
+    last = read(client, admin, f"/v1/key-results/{ended['nps']}")["last_check_in"]
+    written = created(carry(client, admin, ended["nps"]))
+    corrected = client.post(
+        f"/v1/key-results/{ended['nps']}/corrections",
+        json={"check_in_id": last["id"], "value": "44", "reason": "survey re-weighted"},
+        headers=admin,
+    )
+    assert corrected.status_code == 200, corrected.text
+    old = read(client, admin, f"/v1/key-results/{ended['nps']}")
+    assert old["value"] == "44" and old["carried_to"] == written["id"]
+    # The successor keeps the baseline it started from; nothing else reaches the old one.
+    assert read(client, admin, f"/v1/key-results/{written['id']}")["plan"]["baseline"] == "41"
+    problem(
+        client.post(
+            f"/v1/key-results/{ended['nps']}/check-ins",
+            json={"value": "45", "confidence": "on_track", "effective_on": "2026-09-30"},
+            headers=admin,
+        ),
+        409,
+    )
+    project(ledger)
+    [row] = [r for r in report(client, admin, "2026-Q3") if r["event"] == "check_in_corrected"]
+    assert row["goal_id"] == ended["nps"] and row["flags"] == ["changed_after_close"]

@@ -14,7 +14,7 @@ from domain.key_result import KeyResult
 from domain.objective import Objective
 from domain.reports import KeyResultLine, ObjectiveStatus, counts
 from domain.scoring import TrafficLight
-from domain.values import ObjectiveKind, ReasonCode, utc_today
+from domain.values import ObjectiveKind, Reason, ReasonCode, utc_today
 
 TODAY = utc_today()
 # The previous quarter ended a month ago; the current one began the day after.
@@ -232,3 +232,43 @@ def test_a_carry_is_refused_for_a_key_result_already_closed_or_with_bad_input(
     carried(key_result, old, before, new)
     with pytest.raises(GoalRetiredError):
         carried(key_result, old, before, new)
+
+
+def test_a_carried_key_result_takes_corrections_as_its_closed_cycle_does_and_nothing_else(
+    old: Cycle, new: Cycle
+) -> None:
+    before = objective(old)
+    key_result = churn(old, before)
+    check_in = key_result.record_check_in(
+        actor="cs-lead", cycle=old, value="2.6", confidence="at_risk", note="", effective_on=OLD_END
+    )
+    old.close(actor="admin")
+    successor = carried(key_result, old, before, new).key_result
+    key_result.correct_check_in(
+        actor="cs-lead",
+        check_in_id=check_in,
+        value="2.8",
+        reason=Reason("a refund booked in the wrong month", ReasonCode.DATA_ERROR),
+    )
+    # Its final score follows the corrected value; its successor keeps the baseline it took.
+    assert key_result.status(old, OLD_END).value == Decimal("2.8")
+    assert successor.current_plan.baseline == Decimal("2.6")
+    with pytest.raises(GoalRetiredError):
+        key_result.rebaseline(
+            actor="cs-lead", cycle=new, baseline="3", target="2",
+            reason=Reason("moved", ReasonCode.OTHER), effective_on=TODAY,
+        )  # fmt: skip
+    # A key result retired for any other reason takes no correction.
+    other = churn(new, objective(new, "Another"), effective_on=NEW_START)
+    taken = other.record_check_in(
+        actor="cs-lead", cycle=new, value="2.9", confidence="on_track", note="", effective_on=TODAY
+    )
+    other.retire(
+        actor="cs-lead", cycle=new, reason=Reason("dropped", ReasonCode.PRIORITIES_CHANGED),
+        effective_on=TODAY,
+    )  # fmt: skip
+    with pytest.raises(GoalRetiredError):
+        other.correct_check_in(
+            actor="cs-lead", check_in_id=taken, value="3",
+            reason=Reason("typo", ReasonCode.DATA_ERROR),
+        )  # fmt: skip
