@@ -116,9 +116,6 @@ class KpiCheckInProcess:
         """The log position the process has handled every event up to."""
         return self.database.tracking.max_tracking_id(self.tracking_name) or 0
 
-    def lag(self) -> int:
-        return max(self.database.head() - self.position(), 0)
-
     def run_once(self) -> int:
         """One batch of the log after the tracked position; the positions it moved over."""
         start = self.position()
