@@ -13,6 +13,7 @@ from decimal import Decimal
 from html import escape
 
 from api.evidence_chart import MONTHS, key_result_chart
+from api.evidence_relations import relations_section
 from api.evidence_style import STYLE
 from projections.evidence.items import (
     AreaEvidence,
@@ -59,6 +60,7 @@ def render_evidence(evidence: PersonEvidence, names: Mapping[str, str] | None = 
         "goal's version. The same request with <code>known_at="
         f"{escape(known_at)}</code> gives this same page.</p>",
         _overview(evidence),
+        relations_section(evidence),
         "<h2>KRA and KPI achievement</h2>",
         _areas(evidence.areas),
         "<h2>OKR contribution</h2>",

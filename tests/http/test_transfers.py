@@ -213,3 +213,13 @@ def test_a_person_who_moves_teams_mid_quarter_shows_each_teams_goals_for_their_m
     }
     titles = {kr["title"] for o in found["objectives"] for kr in o["key_results"]}
     assert titles == {"Page weight under 1 MB", "Crash-free sessions"}
+
+    # The printable page says the same, right after the JSON read (whose own record the
+    # evidence does not wait for).
+    page = client.get(
+        "/v1/people/dev-one/evidence", params=PERIOD, headers={**admin, "Accept": "text/html"}
+    )
+    assert page.status_code == 200, page.text
+    assert "Why these goals" in page.text
+    assert "team member (through web-team)</td><td>2026-07-01 to 2026-09-30" in page.text
+    assert "<td>2026-08, 2026-09</td>" in page.text
