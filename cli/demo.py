@@ -30,6 +30,7 @@ from cli.demo_current import (
     NewObjective,
 )
 from cli.demo_kpis import KPIS, ONBOARDING_READINGS, KpiSpec
+from cli.demo_ownership import ownership
 from cli.demo_quarter import (
     CHURN,
     CHURN_CORRECTION,
@@ -110,6 +111,7 @@ def load_demo(ledger: GoalLedger, today: date | None = None) -> DemoSummary:
     _close_and_carry(story, calendar)
     _current_quarter(story, calendar)
     _pilot(story, calendar)
+    ownership(story, calendar)
     story.tell()
     cycles = (calendar.previous.key, calendar.current.key, calendar.pilot_key)
     objectives = [o for key in cycles for o in ledger.objective_ids(key)]
