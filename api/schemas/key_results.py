@@ -24,8 +24,10 @@ from api.schemas.common import (
 )
 from api.schemas.scores import BarPublic
 from api.schemas.self_assessments import SelfAssessmentPublic
+from domain.contributors import contributors_on
 from domain.key_result import KeyResult
 from domain.key_result_plan import KeyResultStatus
+from domain.ownership import owner_on
 from domain.reports import KeyResultLine
 from domain.scoring import Pace, TrafficLight
 from domain.self_assessment import latest_self_assessment
@@ -179,6 +181,12 @@ class KeyResultPublic(BaseModel):
         default=None,
         description="The key result of an earlier cycle this one carries forward (ADR 37).",
     )
+    owner_as_of: str = Field(
+        description="Who owned it on `as_of`: `owner` is who owns it now (transfers, ADR 42)."
+    )
+    contributors: list[str] = Field(
+        description="Who contributed to it on `as_of`, beside its owner (ADR 42)."
+    )
     carried_to: UUID | None = Field(
         default=None,
         description="The key result of a later cycle this one was carried forward to, as "
@@ -219,4 +227,6 @@ class KeyResultPublic(BaseModel):
             self_assessment=SelfAssessmentPublic.of(latest_self_assessment(key_result)),
             carried_from=key_result.carried_from,
             carried_to=retirement.carried_to if retirement is not None else None,
+            owner_as_of=owner_on(key_result, status.as_of, status.original_plan.effective_on),
+            contributors=contributors_on(key_result, status.as_of),
         )

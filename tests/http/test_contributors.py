@@ -59,6 +59,11 @@ def test_a_shared_key_result_names_its_contributors_by_month(
         ("design-lead", "2026-09-01", None),
     ]
 
+    # The key result's read names its contributors on the day it is read as of.
+    read = ok(client.get(path, params={"as_of": "2026-08-31"}, headers=admin))
+    assert read["contributors"] == ["eng-lead"]
+    assert ok(client.get(path, headers=admin))["contributors"] == ["design-lead"]
+
     # The history shows each change, with its day.
     caught_up(ledger)
     history = client.get(f"{path}/history", headers=admin).json()

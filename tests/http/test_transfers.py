@@ -89,8 +89,9 @@ def test_a_key_result_transferred_mid_quarter_shows_who_owned_it_when(
         ("platform-lead", "2026-08-15", "product-lead"),
     ]
     assert july["owners"][1]["actor"] == "vp-product"
-    # The goal read names its current owner.
-    assert ok(client.get(kr_path, headers=admin))["owner"] == "platform-lead"
+    # The goal read names its current owner, and who owned it on the day it is read as of.
+    read = ok(client.get(kr_path, params={"as_of": "2026-08-01"}, headers=admin))
+    assert (read["owner"], read["owner_as_of"]) == ("platform-lead", "product-lead")
 
     # The history shows the transfer: who, from whom, to whom, from when, why.
     auditor = tokens.headers("internal-audit", Role.AUDITOR)
