@@ -99,9 +99,9 @@ class EvidenceView:
     # What the audit trail knows
 
     def _pending(self) -> tuple[int, list[Notification]]:
-        """The audit trail's position, and the events after it that evidence is made of
-        (at most LAG_SCAN of them): not the records of evidence reads (ADR 42), which
-        every read appends and no evidence shows."""
+        """The log position the audit trail must reach for evidence of the whole log, and
+        the events it lacks that evidence is made of (at most LAG_SCAN of them): not the
+        records of evidence reads (ADR 42), which every read appends and none shows."""
         tracking_name = f"{self.ledger.name}:{AuditTrail.name}"
         applied = self.database.tracking.max_tracking_id(tracking_name) or 0
         head = self.ledger.recorder.max_notification_id() or 0
@@ -111,14 +111,16 @@ class EvidenceView:
             start=applied, limit=LAG_SCAN, inclusive_of_start=False
         )
         if len(pending) >= LAG_SCAN:
-            return applied, list(pending)
-        return applied, [n for n in pending if n.topic not in READ_TOPICS]
+            # Too far behind to look through: the head, as for any other read.
+            return head, list(pending)
+        wanted = [n for n in pending if n.topic not in READ_TOPICS]
+        return max((n.id for n in wanted), default=applied), wanted
 
     def position_needed(self) -> int:
         """The log position the audit trail must reach for evidence of the whole log: its
         head, but for evidence reads recorded since the last event of anything else."""
-        applied, pending = self._pending()
-        return max((n.id for n in pending), default=applied)
+        needed, _ = self._pending()
+        return needed
 
     def known_until(self) -> datetime | None:
         """None when the audit trail has applied the whole log, else the last moment it

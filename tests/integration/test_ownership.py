@@ -109,3 +109,31 @@ def test_a_reviewer_is_scoped_and_every_read_is_kept(ledger: GoalLedger) -> None
         ("cs-lead", "head-of-cs"),
     ]
     assert [r.review_cycle for r in ledger.evidence_reads("vp-sales")] == [None]
+
+
+def test_evidence_waits_for_every_event_but_the_records_of_its_own_reads(
+    ledger: GoalLedger,
+) -> None:
+    shared_key_result(ledger)
+    caught_up(ledger)
+    view = EvidenceView(ViewDatabase(ledger), ledger)
+    applied = ledger.recorder.max_notification_id() or 0
+    assert view.position_needed() == applied
+
+    # A read recorded since: evidence need not wait for the audit trail to apply it, and
+    # what it knows is not cut short by it.
+    ledger.record_evidence_read(
+        actor="root", person="product-lead", roles=["admin"], review_cycle=None,
+        period_from=FROM, period_to=TO, known_at=None,
+    )  # fmt: skip
+    assert (ledger.recorder.max_notification_id() or 0) > applied
+    assert view.position_needed() == applied
+    assert view.known_until() is None
+
+    # A goal's event after it: that one it waits for.
+    written = ledger.transfer_objective(
+        actor="ceo", objective_id=UUID(str(ledger.objective_ids("2026-Q3")[0])),
+        owner="coo", reason="reorganised", effective_on=TO,
+    )  # fmt: skip
+    assert view.position_needed() == written.position
+    assert view.known_until() is not None
