@@ -29,7 +29,7 @@ from cli.demo_current import (
     SUPPORT_TARGET,
     NewObjective,
 )
-from cli.demo_kpis import KPIS, ONBOARDING_READINGS, KpiSpec
+from cli.demo_kpis import KPIS, ONBOARDING_GRADUATION_READING, ONBOARDING_READINGS, KpiSpec
 from cli.demo_ownership import ownership
 from cli.demo_quarter import (
     CHURN,
@@ -275,8 +275,9 @@ def _previous_quarter(story: Story, calendar: DemoCalendar) -> None:
 
     story.at(moment(quarter.ends_on, 15), graduate)
     months_in = len(calendar.month_ends_so_far())
-    for month_end, value in zip(
-        calendar.current.month_ends[:months_in], ONBOARDING_READINGS, strict=False
+    for month_end, value in (
+        (quarter.month_ends[2], ONBOARDING_GRADUATION_READING),
+        *zip(calendar.current.month_ends[:months_in], ONBOARDING_READINGS, strict=False),
     ):
         _reading(story, f"kpi:{graduation.name}", graduation.actor, month_end, value, 9)
 

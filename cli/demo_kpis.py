@@ -130,5 +130,7 @@ KPIS = (
     ),
 )
 
-# The graduated onboarding KPI's readings, per month of the current quarter.
+# The graduated onboarding KPI's readings: the month it graduated in (the previous
+# quarter's last), then each month of the current quarter.
+ONBOARDING_GRADUATION_READING = "5"
 ONBOARDING_READINGS = ("5", "4", "4")
