@@ -53,6 +53,7 @@ class Reports(LedgerCore):
             retired=retirement if retirement and retirement.effective_on <= as_of else None,
             key_results=tuple(lines),
             self_assessment=latest_self_assessment(objective),
+            carried_from=objective.carried_from,
         )
 
     def cycle_scoreboard(

@@ -97,6 +97,8 @@ class ObjectiveStatus:
     score_against_original_plan: Decimal | None = None
     # The owner's latest, as the objective was loaded: beside the score, never in it.
     self_assessment: SelfAssessment | None = None
+    # The objective of an earlier cycle this one was created to carry on (ADR 37).
+    carried_from: UUID | None = None
 
     @property
     def bar(self) -> Bar:
@@ -117,6 +119,7 @@ class ObjectiveStatus:
         retired: Retirement | None,
         key_results: tuple[KeyResultLine, ...],
         self_assessment: SelfAssessment | None = None,
+        carried_from: UUID | None = None,
     ) -> ObjectiveStatus:
         """Retired key results stay listed with their reason but do not count, but for a
         graduated one: it counts at its final score, as the success it graduated on (ADR 36).
@@ -142,6 +145,7 @@ class ObjectiveStatus:
             traffic_light=bar_for(kind).light(score) if score is not None else None,
             score_against_original_plan=original,
             self_assessment=self_assessment,
+            carried_from=carried_from,
         )
 
 

@@ -57,6 +57,11 @@ class ObjectivePublic(BaseModel):
     self_assessment: SelfAssessmentPublic | None = Field(
         default=None, description="The owner's latest, as known at known_at (ADR 34)."
     )
+    carried_from: UUID | None = Field(
+        default=None,
+        description="The objective of an earlier cycle this one was created to carry on, "
+        "when a key result was carried forward into it (ADR 37).",
+    )
 
     @classmethod
     def of(cls, status: ObjectiveStatus, known_at: datetime | None) -> ObjectivePublic:
@@ -76,4 +81,5 @@ class ObjectivePublic(BaseModel):
             bar=BarPublic.model_validate(status.bar),
             retired=status.retired,
             key_results=[KeyResultSummary.of(line) for line in status.key_results],
+            carried_from=status.carried_from,
         )

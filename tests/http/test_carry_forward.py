@@ -101,6 +101,8 @@ def test_a_carry_with_defaults_links_both_sides_and_freezes_the_old_grade(
     new_objective = read(client, admin, f"/v1/objectives/{successor['objective_id']}")
     assert new_objective["cycle_id"] == "2026-Q4" and new_objective["owner"] == "ana"
     assert new_objective["title"] == "Stop the leaky bucket"
+    assert new_objective["carried_from"] == old_objective
+    assert read(client, admin, f"/v1/objectives/{old_objective}")["carried_from"] is None
     assert [k["id"] for k in new_objective["key_results"]] == [written["id"]]
 
     old = read(client, admin, f"/v1/key-results/{ended['nps']}")
