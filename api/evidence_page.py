@@ -17,6 +17,7 @@ from api.evidence_relations import relations_section
 from api.evidence_style import STYLE
 from projections.evidence.items import (
     AreaEvidence,
+    CarryItem,
     CheckInItem,
     Citation,
     KeyResultEvidence,
@@ -290,6 +291,18 @@ def _retirement(label: str, retired: RetirementItem) -> str:
     )
 
 
+def _carry(carry: CarryItem) -> str:
+    """The carry that closed a key result: one line of work goes on in a later cycle."""
+    then = ""
+    if carry.score_then is not None:
+        then = f"; it stood at {_num(carry.score_then)} ({escape(carry.traffic_light_then or '')})"
+    return (
+        f'<div class="retired"><b>Carried forward</b> to {escape(carry.cycle_id)} as key result '
+        f"{carry.key_result_id}, {_when(carry.effective_on, carry.cite)}: "
+        f"{_reason(carry.reason, 'carried_forward')}{then} {_cite(carry.cite)}</div>"
+    )
+
+
 def _objectives(evidence: PersonEvidence, names: Mapping[str, str]) -> str:
     if not evidence.objectives:
         return '<p class="empty">No OKRs owned in this period.</p>'
@@ -357,9 +370,13 @@ def _key_result(evidence: PersonEvidence, kr: KeyResultEvidence) -> str:
         f"weight {_num(plan.weight)}.</p>"
     )
     lines.append(_confidence_strip(kr))
+    if kr.carried_from is not None:
+        lines.append(f'<p class="muted">Carried forward from key result {kr.carried_from}.</p>')
     changes = [_plan_change(change) for change in kr.plan_changes]
     if kr.retired is not None:
         changes.append(_retirement("Retired", kr.retired))
+    if kr.carried_to is not None:
+        changes.append(_carry(kr.carried_to))
     return (
         '<div class="card"><div class="card-head"><div class="facts">'
         f"{''.join(lines)}{''.join(changes)}</div>"

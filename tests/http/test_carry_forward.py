@@ -327,6 +327,15 @@ def test_evidence_follows_a_carried_key_result_across_cycles_as_one_line(
             "cycle_ids": ["2026-Q3", "2026-Q4"],
         }
     ]
+    # The page a reviewer reads says so on both cards.
+    page = client.get(
+        "/v1/people/ana/evidence",
+        params={"from": "2026-07-01", "to": str(utc_today())},
+        headers={**admin, "Accept": "text/html"},
+    )
+    assert page.status_code == 200, page.text
+    assert f"Carried forward</b> to 2026-Q4 as key result {written['id']}" in page.text
+    assert f"Carried forward from key result {ended['nps']}." in page.text
 
 
 def test_a_carried_key_result_still_takes_a_correction_flagged_after_the_close(
