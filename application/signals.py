@@ -14,6 +14,11 @@ class SignalCommands(LedgerCore):
         """Whether the occurrence with this id is in the log (one indexed lookup)."""
         return bool(self.recorder.select_events(signal_id, limit=1))
 
+    def current_version(self, aggregate_id: UUID) -> int | None:
+        """The version of a goal's last event (one indexed lookup), None if none."""
+        last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        return last[0].originator_version if last else None
+
     def record_signal(self, signal: Signal) -> bool:
         """Store a signal; False when it was already recorded, here or by another worker.
 

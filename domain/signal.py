@@ -13,6 +13,7 @@ caller's, never read here.
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -131,27 +132,56 @@ def tracked_since(original_effective_on: date, cycle_starts_on: date) -> date:
     return max(original_effective_on, cycle_starts_on)
 
 
-def key_result_stale_signal(key_result: KeyResult, cycle: Cycle, today: date) -> Signal | None:
-    """The key result's stale signal due by `today`: none once it is retired or its cycle closed."""
-    if key_result.is_retired or cycle.is_closed:
+@dataclass(frozen=True)
+class Staleness:
+    """What a key result's staleness depends on, as of the day judged."""
+
+    key_result_id: UUID
+    objective_id: UUID
+    owner: str
+    cycle_id: str
+    last_check_in_on: date | None
+    tracked_since: date
+    ends_on: date
+    retired: bool
+    cycle_closed: bool
+
+
+def stale_signal(facts: Staleness, today: date) -> Signal | None:
+    """The stale signal due by `today`: none once retired or the cycle closed."""
+    if facts.retired or facts.cycle_closed:
         return None
-    last = key_result.latest_check_in(min(today, cycle.ends_on))
-    last_on = last.effective_on if last is not None else None
-    since = tracked_since(key_result.original_plan.effective_on, cycle.starts_on)
-    day = stale_on(last_on, since, cycle.ends_on)
+    day = stale_on(facts.last_check_in_on, facts.tracked_since, facts.ends_on)
     if day is None or day > today:
         return None
     return _signal(
         Signal.KeyResultBecameStale,
-        key_result.id,
+        facts.key_result_id,
         day,
+        key_result_id=facts.key_result_id,
+        objective_id=facts.objective_id,
+        owner=facts.owner,
+        cycle_id=facts.cycle_id,
+        last_check_in_on=facts.last_check_in_on,
+        stale_on=day,
+    )
+
+
+def key_result_stale_signal(key_result: KeyResult, cycle: Cycle, today: date) -> Signal | None:
+    """The key result's stale signal due by `today`, judged on the key result itself."""
+    last = key_result.latest_check_in(min(today, cycle.ends_on))
+    facts = Staleness(
         key_result_id=key_result.id,
         objective_id=key_result.objective_id,
         owner=key_result.owner,
         cycle_id=key_result.cycle_id,
-        last_check_in_on=last_on,
-        stale_on=day,
+        last_check_in_on=last.effective_on if last is not None else None,
+        tracked_since=tracked_since(key_result.original_plan.effective_on, cycle.starts_on),
+        ends_on=cycle.ends_on,
+        retired=key_result.is_retired,
+        cycle_closed=cycle.is_closed,
     )
+    return stale_signal(facts, today)
 
 
 # KPIs

@@ -3,11 +3,12 @@
 Each tick asks the read models which goals could have a signal due (stale-looking key
 results in `key_result_scores`, KPIs whose last reading is old or that are candidates in
 `kpi_health`, cycles ending within a week in `objective_scores`), so a tick reads rows,
-not the log. A read model only nominates: each signal is decided on the goal itself,
-loaded from the log, by the domain's rules (domain/signal.py), and recorded under the id
-its occurrence derives. A read model that lags can delay a signal, never make a wrong
-one; recording one twice, by a restarted or a second worker, is refused by the store
-and counted as "already recorded" (docs/adr/0039-signals.md).
+not the log. Each signal is decided by the domain's rules (domain/signal.py) on the goal
+as it now stands: a key result on its row when the row is at the key result's latest
+version (one indexed lookup), any other goal, or a key result the row lags, loaded from
+the log. A read model that lags can delay a signal, never make a wrong one; recording
+one twice, by a restarted or a second worker, is refused by the store and counted as
+"already recorded" (docs/adr/0039-signals.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from domain.scoring import STALE_AFTER_DAYS
 from domain.signal import (
     CYCLE_ENDING_NOTICE_DAYS,
     Signal,
+    Staleness,
     cycle_ending_signal,
     key_result_stale_signal,
     kpi_candidate_signal,
@@ -34,6 +36,7 @@ from domain.signal import (
     reading_due_on,
     signal_id,
     stale_on,
+    stale_signal,
     tracked_since,
 )
 from domain.values import utc_now
@@ -51,8 +54,8 @@ REMEMBERED = 100_000
 # A key result whose last check-in (or, without one, its first plan and its cycle's start)
 # is at least 21 days before today; retired ones and closed cycles never signal.
 _STALE_CANDIDATES = (
-    "SELECT key_result_id, cycle_starts_on, cycle_ends_on, original_effective_on,"
-    " last_check_in_on FROM {key_result_scores}"
+    "SELECT key_result_id, objective_id, owner, cycle_id, cycle_starts_on, cycle_ends_on,"
+    " original_effective_on, last_check_in_on, version FROM {key_result_scores}"
     " WHERE retired = %s AND cycle_closed = %s AND (last_check_in_on <= %s"
     " OR (last_check_in_on IS NULL AND original_effective_on <= %s AND cycle_starts_on <= %s))"
     " ORDER BY created_at"
@@ -72,6 +75,7 @@ _ENDING_CYCLES = (
 )
 _TYPES = {
     "key_result_id": uuid_value,
+    "objective_id": uuid_value,
     "kpi_id": uuid_value,
     "cycle_starts_on": day,
     "cycle_ends_on": day,
@@ -182,14 +186,38 @@ class SignalProcess:
             kr_id = row["key_result_id"]
             if self._known(tick, signal_id(Signal.KeyResultBecameStale, kr_id, hinted)):
                 continue
-            try:
-                key_result = self.ledger.get_key_result(kr_id)
-            except NotFoundError:
+            cycle_id = str(row["cycle_id"])
+            if cycle_id not in cycles:
+                cycles[cycle_id] = self._cycle(cycle_id)
+            cycle = cycles[cycle_id]
+            if cycle is None:
                 continue
-            if key_result.cycle_id not in cycles:
-                cycles[key_result.cycle_id] = self._cycle(key_result.cycle_id)
-            cycle = cycles[key_result.cycle_id]
-            if cycle is not None and (signal := key_result_stale_signal(key_result, cycle, today)):
+            last_on = row["last_check_in_on"]
+            if int(row["version"]) == self.ledger.current_version(kr_id) and (
+                last_on is None or last_on <= today
+            ):
+                # The row holds the key result as it now stands: judged on what it holds
+                # (a long key result is not loaded to be told what its row says).
+                facts = Staleness(
+                    key_result_id=kr_id,
+                    objective_id=row["objective_id"],
+                    owner=str(row["owner"]),
+                    cycle_id=cycle_id,
+                    last_check_in_on=last_on,
+                    tracked_since=since,
+                    ends_on=row["cycle_ends_on"],
+                    retired=False,
+                    cycle_closed=cycle.is_closed,
+                )
+                signal = stale_signal(facts, today)
+            else:
+                # The read model is behind this key result: judged on the key result.
+                try:
+                    key_result = self.ledger.get_key_result(kr_id)
+                except NotFoundError:
+                    continue
+                signal = key_result_stale_signal(key_result, cycle, today)
+            if signal is not None:
                 yield signal
 
     def _overdue(self, today: date, tick: Tick | None) -> Iterator[Signal]:

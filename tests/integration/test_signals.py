@@ -184,6 +184,20 @@ def test_occurrences_follow_the_goals(ledger: GoalLedger) -> None:
     assert len(closed) == 2  # its KPIs: one overdue, one a candidate
 
 
+def test_a_read_model_behind_the_log_never_makes_a_wrong_signal(ledger: GoalLedger) -> None:
+    today = utc_today()
+    story = quarter(ledger, today - timedelta(days=60), today + timedelta(days=60))
+    caught_up(ledger)
+    # A check-in the scores have not seen yet: their row still says "stale since day 21".
+    ledger.record_check_in(
+        actor="head-of-cs", key_result_id=story.key_result, value=2, confidence="at_risk"
+    )
+    recorded = SignalProcess(ledger).run_once().recorded
+    # Decided on the key result itself: not stale, no signal.
+    assert [s.key_result_id for s in recorded if s.key_result_id] == []
+    assert all(s.key_result_id is None for s in SignalProcess(ledger).due())
+
+
 def test_two_workers_at_once_record_each_occurrence_once(store_url: str) -> None:
     today = utc_today()
     setup = open_ledger(store_url, create_tables=True)
