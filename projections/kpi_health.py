@@ -31,6 +31,8 @@ KPI_EVENTS = (
     Kpi.ReadingCorrected,
     Kpi.TargetChanged,
     Kpi.Retired,
+    # A new owner (ADR 42): the row follows the KPI to them.
+    Kpi.Transferred,
 )
 # Readings are never effective in the future, so "as of the end of time" is "now", and a
 # rebuild tomorrow stores exactly what the live worker stored today.
@@ -158,7 +160,7 @@ class KpiHealth(ReadModel):
             " previous_on = excluded.previous_on, previous_value = excluded.previous_value,"
             " previous_healthy = excluded.previous_healthy, healthy = excluded.healthy,"
             " okr_candidate = excluded.okr_candidate, retired_on = excluded.retired_on,"
-            " version = excluded.version",
+            " owner = excluded.owner, version = excluded.version",
             (*_params(row), kpi.cadence.value, kpi_defined_on(kpi)),
         )
 

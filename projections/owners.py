@@ -2,9 +2,9 @@
 an owner is known once they own a goal (an objective, a key result or a KPI).
 
 The audit trail indexes every goal's owner; the events it has not applied yet are read
-from the log itself, so an owner whose first goal was just recorded is known at once,
-however far the trail lags. A goal's owner never changes, so "owns a goal" only ever
-turns true.
+from the log itself, so an owner whose first goal was just recorded (or transferred to
+them, ADR 42) is known at once, however far the trail lags. Someone who once owned a goal
+stays known as an owner after a transfer away: their evidence still holds it.
 """
 
 from __future__ import annotations
@@ -25,8 +25,15 @@ from projections.audit_trail import AuditTrail, placeholders
 from storage.views import ViewDatabase
 
 GOAL_KINDS = ("objective", "key_result", "kpi")
-# The events that give a goal its owner, one per kind of goal.
-OWNED_FROM = (Objective.Created, KeyResult.Created, Kpi.Defined)
+# The events that give a goal its owner (`owner`): its creation, and each transfer.
+OWNED_FROM = (
+    Objective.Created,
+    KeyResult.Created,
+    Kpi.Defined,
+    Objective.Transferred,
+    KeyResult.Transferred,
+    Kpi.Transferred,
+)
 # Events of the log's tail read at a time.
 PAGE = 500
 

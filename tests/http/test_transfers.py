@@ -137,7 +137,7 @@ def test_a_key_result_transferred_mid_quarter_shows_who_owned_it_when(
 
 
 def test_objectives_and_kpis_are_transferred_too(
-    client: httpx.Client, goals: Goals, admin: Headers
+    client: httpx.Client, ledger: GoalLedger, goals: Goals, admin: Headers
 ) -> None:
     goals.open_cycle()
     objective = goals.objective("product-lead")
@@ -152,6 +152,24 @@ def test_objectives_and_kpis_are_transferred_too(
     ).json()
     assert early["owner"] == "product-lead"
     assert ok(client.get(f"/v1/kpis/{kpi['id']}", headers=admin))["owner"] == "cs-team"
+
+    # A new owner is an owner at once, before any read model has caught up: a filter
+    # naming them is no unknown owner.
+    at_once = client.get(
+        "/v1/scores", params={"cycle_id": CYCLE["id"], "owner": "eng-team"}, headers=admin
+    )
+    assert at_once.status_code == 200, at_once.text
+
+    # The read models follow: scores and KPI health list the goals under their new owners.
+    caught_up(ledger)
+    health = client.get(
+        "/v1/kpis/health", params={"owner": "cs-team", "include": "all"}, headers=admin
+    )
+    assert [k["id"] for k in health.json()["items"]] == [kpi["id"]], health.text
+    scores = client.get(
+        "/v1/scores", params={"cycle_id": CYCLE["id"], "owner": "eng-team"}, headers=admin
+    )
+    assert [o["id"] for o in scores.json()["objectives"]] == [objective["id"]], scores.text
 
 
 def test_a_bad_transfer_is_refused_with_its_field_and_stores_nothing(
