@@ -10,9 +10,8 @@ the day of loading, and that day's quarter up to it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from uuid import UUID
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from application.demo_store import mark_demo_store
 from application.ledger import GoalLedger
@@ -31,6 +30,7 @@ from cli.demo_current import (
 )
 from cli.demo_kpis import KPIS, ONBOARDING_GRADUATION_READING, ONBOARDING_READINGS, KpiSpec
 from cli.demo_ownership import ownership
+from cli.demo_people import people
 from cli.demo_quarter import (
     CHURN,
     CHURN_CORRECTION,
@@ -39,9 +39,10 @@ from cli.demo_quarter import (
     ONBOARDING_GRADUATION,
     ObjectiveSpec,
 )
+from cli.demo_story import Story
 from domain.graduation import KpiTerms
 from domain.kpi import Cadence
-from domain.values import Confidence, story_time, utc_today
+from domain.values import Confidence, utc_today
 from processes.kpi_check_ins import KpiCheckInProcess
 
 # What a step does; what it returns (a command's `Saved`) is not needed.
@@ -64,33 +65,6 @@ class DemoSummary:
     readings: int
 
 
-@dataclass
-class Story:
-    """Steps at their moments; told in time order, each under its own clock."""
-
-    ledger: GoalLedger
-    # The story's last day: nothing is told after it.
-    today: date
-    # Turns readings into check-ins of the key results they measure, right after each
-    # reading, so those check-ins carry the reading's moment as a live process's would.
-    kpi_process: KpiCheckInProcess
-    steps: list[tuple[datetime, int, Action]] = field(default_factory=list)
-    ids: dict[str, UUID] = field(default_factory=dict)
-    check_in_ids: dict[tuple[str, int], UUID] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=lambda: {"check_ins": 0, "readings": 0})
-
-    def at(self, when: datetime, action: Action) -> None:
-        self.steps.append((when, len(self.steps), action))
-
-    def tell(self) -> None:
-        # A step due after the story's last day happens at its end, and one due later than
-        # now happens now: a record time is never in the future.
-        until = min(moment(self.today, 23, 59), datetime.now(UTC) - timedelta(seconds=1))
-        for when, _, action in sorted(self.steps, key=lambda step: step[:2]):
-            with story_time(min(when, until)):
-                action()
-
-
 def demo_loaded(ledger: GoalLedger) -> bool:
     return (ledger.recorder.max_notification_id() or 0) > 0
 
@@ -111,6 +85,7 @@ def load_demo(ledger: GoalLedger, today: date | None = None) -> DemoSummary:
     _close_and_carry(story, calendar)
     _current_quarter(story, calendar)
     _pilot(story, calendar)
+    people(story, calendar)
     ownership(story, calendar)
     story.tell()
     cycles = (calendar.previous.key, calendar.current.key, calendar.pilot_key)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from cli.demo_calendar import DemoCalendar, moment
 
 if TYPE_CHECKING:
-    from cli.demo import Story
+    from cli.demo_story import Story
 
 TRANSFERRED = "logos"
 TRANSFERRED_TO = "vp-sales"

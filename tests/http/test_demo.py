@@ -155,3 +155,22 @@ def test_one_signal_of_each_kind_is_in_the_feed(client: httpx.Client, demo: Head
     )["events"]
     assert [e["data"]["cycle_id"] for e in ending] == [DEMO.pilot_key]
     assert DEMO.pilot_ends_on - DEMO_DAY < timedelta(days=7)
+
+
+def test_the_demos_people_move_teams_mid_quarter_and_report_along_lines(
+    client: httpx.Client, demo: Headers
+) -> None:
+    before, after = WEEKS[5], WEEKS[7]
+    analyst = [
+        _read(client.get("/v1/people/cs-analyst", params={"as_of": day.isoformat()}, headers=demo))
+        for day in (before, after)
+    ]
+    assert [(a["teams"], a["manager_id"]) for a in analyst] == [
+        (["team-cs"], "head-of-cs"),
+        (["team-product"], "head-of-product"),
+    ]
+    assert analyst[0]["display_name"] == "Customer Success Analyst"
+    product = _read(
+        client.get("/v1/teams/team-product", params={"as_of": after.isoformat()}, headers=demo)
+    )
+    assert {m["id"] for m in product["members"]} == {"cs-analyst", "head-of-product"}
