@@ -3,12 +3,13 @@ in memory flat in the number of rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.core import LedgerCore
@@ -49,9 +50,8 @@ _NOW = 2**62
 class _Checked:
     """What the checking pass learnt, per key result (never per row)."""
 
+    versions: dict[UUID, int] = field(default_factory=dict)
     first_row: dict[UUID, int] = field(default_factory=dict)
-    # Title, rows imported, rows already there.
-    counts: dict[UUID, tuple[str, int, int]] = field(default_factory=dict)
     cycles: dict[str, Cycle] = field(default_factory=dict)
     bad: ImportRowError | None = None
 
@@ -66,18 +66,19 @@ class CheckInImports(LedgerCore):
         `actor` names who ran it.
 
         Memory stays flat in the number of rows (ADR 45): the rows wait in a temporary
-        file, grouped by key result; a first pass applies each key result's rows to it,
-        setting its events and snapshots aside in the same file and dropping it; only
-        if every row passed does a second pass store them, in batches.
+        file, grouped by key result; a first pass checks each key result's rows on it and
+        keeps only its version, a second applies them again and stores them in batches,
+        each key result dropped once its events are handed on. Events are made in the
+        second pass, so each is stored within moments of its time (ADR 24).
         """
         check_identifier(actor, "actor")
-        with RowSpill() as spilled, RowSpill() as events, RowSpill() as snapshots:
+        with RowSpill() as spill:
             for index, row in enumerate(rows):
-                spilled.add(row.key_result_id, index, _plain_row(row))
-            checked = self._check_rows(actor, spilled, events, snapshots)
+                spill.add(row.key_result_id, index, _plain_row(row))
+            checked = self._check_rows(actor, spill)
             if checked.bad is not None:
                 raise checked.bad
-            return self._store(checked, events, snapshots)
+            return self._store_rows(actor, spill, checked)
 
     def _load_for_import(self, key_result_id: UUID) -> KeyResult:
         return self._get(KeyResult, key_result_id, version=_NOW)
@@ -104,18 +105,14 @@ class CheckInImports(LedgerCore):
             cycle = checked.cycles[cycle_id] = self.get_cycle(cycle_id)
         return cycle
 
-    def _check_rows(
-        self, actor: str, spilled: RowSpill, events: RowSpill, snapshots: RowSpill
-    ) -> _Checked:
-        """Each key result's rows applied to it in memory; its events and snapshots set
-        aside, then it is dropped. The first bad row in the file is the smallest index
-        among each key result's first bad row: key results do not depend on one another,
-        so that is the row a pass in file order would have stopped at."""
+    def _check_rows(self, actor: str, spill: RowSpill) -> _Checked:
+        """Each key result's rows applied to it in memory, then dropped. The first bad row
+        in the file is the smallest index among each key result's first bad row: key
+        results do not depend on one another, so that is the row a pass in file order
+        would have stopped at."""
         checked = _Checked()
-        interval = self.snapshotting_intervals[KeyResult]
-        for key_result_id, group in spilled.groups():
+        for key_result_id, group in spill.groups():
             key_result: KeyResult | None = None
-            added = present = 0
             for index, plain in group:
                 if checked.bad is not None and index > checked.bad.index:
                     break  # an earlier bad row is already known
@@ -124,63 +121,60 @@ class CheckInImports(LedgerCore):
                     if key_result is None:
                         checked.first_row[key_result_id] = index
                         key_result = self._load_for_import(key_result_id)
-                    applied = self._apply(
-                        actor, key_result, self._cycle(checked, key_result.cycle_id), row
-                    )
+                        checked.versions[key_result_id] = key_result.version
+                    self._apply(actor, key_result, self._cycle(checked, key_result.cycle_id), row)
                 except DomainError as error:
                     checked.bad = ImportRowError(index, error)
                     break
-                present += not applied
-                added += applied
-                if applied and key_result.version % interval == 0:
-                    # Where save() would take one, so a read as known at any moment of
-                    # the imported history replays fewer than `interval` events.
-                    # Encoded now: the state goes on changing in memory.
-                    _set_aside(self, events, key_result)
-                    if self.snapshots is not None:
-                        snapshot = KeyResult.Snapshot.take(key_result)
-                        stored = self.snapshots.mapper.to_stored_event(snapshot)
-                        snapshots.add(key_result_id, key_result.version, stored)
-                elif len(key_result.pending_events) >= IMPORT_BATCH_EVENTS:
-                    _set_aside(self, events, key_result)
-            if key_result is not None and checked.bad is None:
-                _set_aside(self, events, key_result)
-                checked.counts[key_result_id] = (key_result.title, added, present)
+                if len(key_result.pending_events) >= IMPORT_BATCH_EVENTS:
+                    key_result.collect_events()  # checked; only the state is needed
         return checked
 
-    def _store(self, checked: _Checked, events: RowSpill, snapshots: RowSpill) -> ImportReport:
-        """Store the events in bounded transactions, then the snapshots. A failure between
-        two transactions leaves a prefix, and re-running the import completes it: rows
-        already stored are recognised by their derived ids, never duplicated. A key
-        result changed since it was checked makes its events clash with the new ones
-        (their versions are taken), which stops the import as a lost race does."""
+    def _store_rows(self, actor: str, spill: RowSpill, checked: _Checked) -> ImportReport:
+        """Apply the checked rows again and store them in bounded transactions. A failure
+        between two leaves a prefix, and re-running the import completes it: rows already
+        stored are recognised by their derived ids, never duplicated."""
         batch = _Batch(self, checked.cycles)
-        for key_result_id, group in events.groups():
-            for version, encoded in group:
-                batch.add(key_result_id, version, encoded)
+        interval = self.snapshotting_intervals[KeyResult]
+        counts: dict[UUID, tuple[str, int, int]] = {}
+        imported = already_present = 0
+        for key_result_id, group in spill.groups():
+            key_result = self._load_for_import(key_result_id)
+            if key_result.version != checked.versions[key_result_id]:
+                raise ConcurrencyError(
+                    f"key result {key_result_id} changed while importing; re-run the import "
+                    "to complete it"
+                )
+            cycle = checked.cycles[key_result.cycle_id]
+            added = present = 0
+            for index, plain in group:
+                row = _row(key_result_id, plain)
+                try:
+                    applied = self._apply(actor, key_result, cycle, row)
+                except DomainError as error:  # only if the store changed in between
+                    raise ImportRowError(index, error) from None
+                added += applied
+                present += not applied
+                if applied and key_result.version % interval == 0:
+                    # Where save() would take one: a read as known at any moment of the
+                    # imported history replays fewer than `interval` events.
+                    batch.add(key_result.collect_events())
+                    batch.snapshot(key_result)
+                elif len(key_result.pending_events) >= IMPORT_BATCH_EVENTS:
+                    batch.add(key_result.collect_events())
+            batch.add(key_result.collect_events())
+            counts[key_result_id] = (key_result.title, added, present)
+            imported += added
+            already_present += present
         batch.flush()
-        if self.snapshots is not None:
-            taken: list[StoredEvent] = []
-            for _, group in snapshots.groups():
-                for _, stored in group:
-                    taken.append(stored)
-                    if len(taken) >= 100:
-                        self.snapshots.recorder.insert_events(taken)
-                        taken = []
-            if taken:
-                self.snapshots.recorder.insert_events(taken)
-        ordered = sorted(checked.counts, key=checked.first_row.__getitem__)
-        per_key_result = tuple(KeyResultImported(kr, *checked.counts[kr]) for kr in ordered)
-        return ImportReport(
-            sum(kr.imported for kr in per_key_result),
-            sum(kr.already_present for kr in per_key_result),
-            tuple(batch.positions),
-            per_key_result,
+        per_key_result = tuple(
+            KeyResultImported(kr_id, *counts[kr_id])
+            for kr_id in sorted(counts, key=checked.first_row.__getitem__)
         )
+        return ImportReport(imported, already_present, tuple(batch.positions), per_key_result)
 
 
-# Rows and events wait on disk as plain tuples: pickling UUIDs, enums and event objects
-# cost more than the import's own checks.
+# Rows wait on disk as plain tuples: pickling UUIDs and enums cost more than the checks.
 
 
 def _plain_row(row: CheckInImport) -> tuple[str, str, str, str, str]:
@@ -197,52 +191,60 @@ def _row(key_result_id: UUID, plain: tuple[str, str, str, str, str]) -> CheckInI
     return CheckInImport(key_result_id, typed, confidence, date.fromisoformat(effective_on), note)
 
 
-def _set_aside(ledger: LedgerCore, events: RowSpill, key_result: KeyResult) -> None:
-    """The key result's new events, encoded, with the times they were made."""
-    for event in key_result.collect_events():
-        stored = ledger.mapper.to_stored_event(event)
-        events.add(
-            key_result.id, event.originator_version, (stored.topic, stored.state, event.timestamp)
-        )
-
-
 class _Batch:
-    """Encoded events on their way to the store, at most IMPORT_BATCH_EVENTS a transaction."""
+    """Events on their way to the store, at most IMPORT_BATCH_EVENTS a transaction, and
+    snapshots to store once the events they stand for are."""
 
     def __init__(self, ledger: LedgerCore, cycles: dict[str, Cycle]) -> None:
         self._ledger = ledger
         # The cycles too: rows checked against an open cycle land only while it is.
         self._unchanged = [(c.id, c.version) for c in cycles.values()]
-        self._events: list[StoredEvent] = []
-        self._times: list[tuple[UUID, int, datetime]] = []
+        self._events: list[object] = []
+        self._snapshots: list[StoredEvent] = []
         self.positions: list[int] = []
 
-    def add(self, key_result_id: UUID, version: int, encoded: tuple[str, bytes, datetime]) -> None:
-        topic, state, timestamp = encoded
-        self._events.append(StoredEvent(key_result_id, version, topic, state))
-        # Each event's record time, indexed in the same transaction (ADR 4), as
-        # LedgerCore._record does for events saved the ordinary way.
-        self._times.append((key_result_id, version, timestamp))
-        if len(self._events) >= IMPORT_BATCH_EVENTS:
-            self.flush()
+    def add(self, events: Sequence[object]) -> None:
+        for event in events:
+            self._events.append(event)
+            if len(self._events) >= IMPORT_BATCH_EVENTS:
+                self.flush()
+
+    def snapshot(self, key_result: KeyResult) -> None:
+        """A snapshot of the key result as it is now, stored once its events are: imports
+        bypass save(), which would take it. Encoded at once, since the key result's state
+        goes on changing in memory."""
+        snapshots = self._ledger.snapshots
+        if snapshots is None:
+            return
+        self._snapshots.append(
+            snapshots.mapper.to_stored_event(KeyResult.Snapshot.take(key_result))
+        )
+        if not self._events:
+            self._store_snapshots()
 
     def flush(self) -> None:
-        if not self._events:
-            return
-        # Straight to the recorder: save() would type-check each of many events against
-        # a runtime protocol, and the events were encoded when they were checked.
-        try:
-            ids = self._ledger.recorder.insert_events(
-                self._events, event_timestamps=self._times, unchanged=self._unchanged
-            )
-        except IntegrityError:
-            raise ConcurrencyError(
-                "a key result or its cycle changed while importing; nothing of this "
-                "batch was stored, re-run the import to complete it"
-            ) from None
-        if ids:
-            # The last position of each transaction: enough to read one's own import,
-            # and a list that grows with batches, not rows.
-            self.positions.append(ids[-1])
-        self._events = []
-        self._times = []
+        if self._events:
+            # Straight to the recorder: save() would type-check each of many events
+            # against a runtime protocol, which costs more than encoding them.
+            processing = ProcessingEvent[UUID]()
+            processing.events.extend(self._events)  # type: ignore[arg-type]
+            processing.saved_kwargs["unchanged"] = self._unchanged
+            try:
+                recordings = self._ledger._record(processing)
+            except IntegrityError:
+                raise ConcurrencyError(
+                    "a key result or its cycle changed while importing; nothing of this "
+                    "batch was stored, re-run the import to complete it"
+                ) from None
+            ids = [r.notification.id for r in recordings if r.notification.id]
+            if ids:
+                # The last position of each transaction: enough to read one's own import,
+                # and a list that grows with batches, not rows.
+                self.positions.append(ids[-1])
+            self._events = []
+        self._store_snapshots()
+
+    def _store_snapshots(self) -> None:
+        if self._snapshots and self._ledger.snapshots is not None:
+            self._ledger.snapshots.recorder.insert_events(self._snapshots)
+        self._snapshots = []
