@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Container
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -68,6 +69,10 @@ def new_token() -> str:
 
 class AccessGrant(LedgerAggregate):
     """The rights one bearer token carries: an actor, roles, and whose goals it may write."""
+
+    # The teams its subject belongs to besides the one the token names: none of its own;
+    # the API widens a copy with the people graph's memberships of today (ADR 42).
+    member_of: Container[str] = frozenset()
 
     class Issued(LedgerAggregate.Created):
         # Version 2 added `expires_at`; tokens issued before it never expire.

@@ -9,7 +9,7 @@ commands can ask it themselves once each loads what it changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -61,7 +61,7 @@ class Relation(StrEnum):
     """How the owner of the goal a command changes stands to the caller's grant."""
 
     OWN = "own"  # the owner is the grant's subject
-    TEAM = "team"  # the owner is the team the grant names
+    TEAM = "team"  # the owner is the team the grant names, or one its subject is in today
     REPORT = "report"  # the owner is one of the reports the grant names
     OTHER = "other"  # anyone else
     UNSCOPED = "unscoped"  # the command changes no one owner's goal
@@ -252,13 +252,16 @@ class Grantee(Protocol):
     @property
     def reports(self) -> frozenset[str]: ...
 
+    @property
+    def member_of(self) -> Container[str]: ...
+
 
 def relation(grant: Grantee, owner: str) -> frozenset[Relation]:
     """Every relation the owner stands in to the grant (OTHER when none holds)."""
     found = set()
     if owner == grant.subject:
         found.add(Relation.OWN)
-    if grant.team is not None and owner == grant.team:
+    if (grant.team is not None and owner == grant.team) or owner in grant.member_of:
         found.add(Relation.TEAM)
     if owner in grant.reports:
         found.add(Relation.REPORT)

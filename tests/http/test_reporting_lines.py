@@ -68,3 +68,47 @@ def test_a_manager_writes_for_whoever_reports_to_them_today(
     tomorrow = (utc_today() + timedelta(days=1)).isoformat()
     reports_to(client, admin, "head-of-cs", "vp-cs", tomorrow)
     problem(client.post(path, json=check_in_body("44"), headers=vp_cs), 403)
+
+
+def membership(
+    client: httpx.Client, admin: Headers, slug: str, team: str, action: str, day: str
+) -> None:
+    body = {"team": team, "action": action, "effective_on": day}
+    changed = client.post(f"/v1/people/{slug}/memberships", json=body, headers=admin)
+    assert changed.status_code in (200, 201), changed.text
+
+
+def test_a_members_team_rights_follow_its_memberships_of_today(
+    client: httpx.Client, ledger: GoalLedger, goals: Goals, admin: Headers, tokens: Tokens
+) -> None:
+    # The analyst's member token names no team: its team rights come from the people graph.
+    person(client, admin, "cs-analyst")
+    for team in ("team-cs", "team-product"):
+        formed = client.post("/v1/teams", json={"id": team, "name": team}, headers=admin)
+        assert formed.status_code == 201, formed.text
+    membership(client, admin, "cs-analyst", "team-cs", "join", "2026-07-01")
+    goals.open_cycle()
+    objective = goals.objective("team-cs")
+    key_result = goals.key_result(objective["id"], "team-cs")
+    path = f"/v1/key-results/{key_result['id']}/check-ins"
+    analyst = tokens.headers("cs-analyst", Role.MEMBER)
+    outsider = tokens.headers("head-of-sales", Role.MEMBER)
+
+    # A member of the team that owns the key result checks in; someone in no team may not.
+    created(client.post(path, json=check_in_body("40"), headers=analyst))
+    before = position(ledger)
+    problem(client.post(path, json=check_in_body("41"), headers=outsider), 403)
+    assert position(ledger) == before
+
+    # From today the analyst is in Product: Customer Success's goals are out of reach,
+    # with the same token; a move taking effect tomorrow would change nothing today.
+    today = utc_today().isoformat()
+    membership(client, admin, "cs-analyst", "team-cs", "leave", today)
+    membership(client, admin, "cs-analyst", "team-product", "join", today)
+    problem(client.post(path, json=check_in_body("42"), headers=analyst), 403)
+    product = goals.key_result(goals.objective("team-product")["id"], "team-product")
+    created(
+        client.post(
+            f"/v1/key-results/{product['id']}/check-ins", json=check_in_body("7"), headers=analyst
+        )
+    )

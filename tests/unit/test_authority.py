@@ -15,6 +15,7 @@ from domain.authority import (
     Relation,
     markdown_table,
     may,
+    relation,
     roles_allowed,
 )
 
@@ -27,6 +28,7 @@ class Grant:
     roles: frozenset[Role]
     team: str | None = None
     reports: frozenset[str] = field(default_factory=frozenset)
+    member_of: frozenset[str] = field(default_factory=frozenset)
 
 
 def grant(*roles: Role, team: str | None = None, reports: tuple[str, ...] = ()) -> Grant:
@@ -40,6 +42,18 @@ def test_a_member_writes_its_own_and_its_teams_goals_and_nobody_elses() -> None:
     # Reports on a member's token give her nothing: writing them is a manager's right.
     assert not may(ana, Command.RECORD_CHECK_IN, "bob")
     assert not may(ana, Command.RECORD_CHECK_IN, "zed")
+
+
+def test_the_teams_a_member_belongs_to_today_are_its_team_relation_too() -> None:
+    # The people graph puts the subject in two teams; the token itself names neither.
+    member = Grant("ana", frozenset({Role.MEMBER}), member_of=frozenset({"support", "product"}))
+    assert relation(member, "product") == {Relation.TEAM}
+    assert may(member, Command.RECORD_CHECK_IN, "support")
+    assert may(member, Command.RECORD_CHECK_IN, "product")
+    assert not may(member, Command.RECORD_CHECK_IN, "sales")
+    # A reading role gains no write from a team it belongs to.
+    reviewer = Grant("ana", frozenset({Role.REVIEWER}), member_of=frozenset({"support"}))
+    assert not may(reviewer, Command.RECORD_CHECK_IN, "support")
 
 
 def test_a_command_on_two_owners_goals_needs_the_right_on_both() -> None:
