@@ -9,12 +9,13 @@ result longer than a transaction must still be stored whole, snapshots and all.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
 
-from application.imports import IMPORT_BATCH_EVENTS, ImportRowError
+from application.imports import IMPORT_BATCH_EVENTS, CheckInImports, ImportRowError
 from application.ledger import CheckInImport, GoalLedger, replay
 from domain.key_result import KeyResult
 from domain.values import utc_today
@@ -126,3 +127,30 @@ def test_a_streamed_import_reports_in_file_order_and_a_rerun_stores_nothing_twic
     assert (again.imported, again.already_present) == (0, len(rows))
     assert again.positions == ()
     assert [kr.key_result_id for kr in again.key_results] == ids
+
+
+def test_events_are_made_after_the_whole_file_was_checked(
+    ledger: GoalLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An event's time is its record time, which the store refuses far from its clock
+    # (ADR 24): checking a large file takes longer than that, so no event may be made
+    # while checking.
+    objective, first = quarter_with_key_result(ledger)
+    ids = [first, _key_result(ledger, objective, 1)]
+    checked_at: list[datetime] = []
+    check = CheckInImports._check_rows
+
+    def timed_check(self: CheckInImports, *args: Any) -> Any:
+        result = check(self, *args)
+        checked_at.append(datetime.now(UTC))
+        return result
+
+    monkeypatch.setattr(CheckInImports, "_check_rows", timed_check)
+    ledger.import_check_ins(actor="importer", rows=[_row(ids[n % 2], n) for n in range(300)])
+    (done,) = checked_at
+    for key_result in ids:
+        imported = [
+            e for e in ledger.events.get(key_result) if isinstance(e, KeyResult.CheckInRecorded)
+        ]
+        assert len(imported) == 150
+        assert all(e.timestamp >= done for e in imported)
