@@ -45,7 +45,7 @@ def import_check_ins(
     """Import historical check-ins from CSV; rows already imported are skipped.
 
     Nothing is stored unless every row is valid; an error names the file's line.
-    Example: goalpost import-check-ins history.csv --actor ana
+    Example: goalpost import-check-ins history.csv --actor analyst
     """
     # The file is read through and checked before the store is opened; the import reads
     # it again, a row at a time, so neither holds the file in memory.

@@ -278,7 +278,7 @@ class Goals:
         return created(self.client.post("/v1/cycles", json=CYCLE, headers=headers or self.admin))
 
     def objective(
-        self, owner: str = "ana", headers: Headers | None = None, **overrides: Any
+        self, owner: str = "analyst", headers: Headers | None = None, **overrides: Any
     ) -> dict[str, Any]:
         response = self.client.post(
             "/v1/objectives",
@@ -290,7 +290,7 @@ class Goals:
     def key_result(
         self,
         objective_id: str,
-        owner: str = "ana",
+        owner: str = "analyst",
         headers: Headers | None = None,
         **overrides: Any,
     ) -> dict[str, Any]:
@@ -311,7 +311,7 @@ class Goals:
         )
         return created(response)
 
-    def kpi(self, owner: str = "ana", headers: Headers | None = None) -> dict[str, Any]:
+    def kpi(self, owner: str = "analyst", headers: Headers | None = None) -> dict[str, Any]:
         response = self.client.post("/v1/kpis", json=kpi_body(owner), headers=headers or self.admin)
         return created(response)
 
@@ -343,10 +343,10 @@ def goals(client: httpx.Client, admin: Headers) -> Goals:
 
 
 def open_quarter(goals: Goals) -> dict[str, Any]:
-    """2026-Q3 open, with Ana's objective and her NPS key result, created by an admin."""
+    """2026-Q3 open, with the analyst's objective and her NPS key result, created by an admin."""
     cycle = goals.open_cycle()
-    objective = goals.objective("ana")
-    key_result = goals.key_result(objective["id"], "ana")
+    objective = goals.objective("analyst")
+    key_result = goals.key_result(objective["id"], "analyst")
     return {"cycle": cycle, "objective": objective, "key_result": key_result}
 
 

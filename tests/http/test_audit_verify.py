@@ -27,8 +27,8 @@ def test_auditors_verify_the_seal_and_see_a_rewritten_check_in_named(
     # A quarter with two check-ins, and an auditor; the worker seals everything so far.
     auditor = tokens.headers("internal-audit", Role.AUDITOR)
     cycle = goals.open_cycle()
-    objective = goals.objective("ana")
-    key_result = goals.key_result(objective["id"], "ana")
+    objective = goals.objective("analyst")
+    key_result = goals.key_result(objective["id"], "analyst")
     check_in = goals.check_in(key_result["id"], value="41")
     goals.check_in(key_result["id"], value="44", effective_on="2026-08-22")
     worker = worker_for(ledger)
@@ -82,7 +82,7 @@ def test_only_auditors_and_admins_verify_and_errors_are_problems(
 ) -> None:
     worker = worker_for(ledger)
     worker.create_tables()
-    member = tokens.headers("ana", Role.MEMBER)
+    member = tokens.headers("analyst", Role.MEMBER)
     auditor = tokens.headers("internal-audit", Role.AUDITOR)
     worker.run_until_caught_up()
 
@@ -112,7 +112,7 @@ def test_verify_is_intact_only_once_every_event_up_to_the_head_is_sealed(
     worker.create_tables()
     auditor = tokens.headers("internal-audit", Role.AUDITOR)
     goals.open_cycle()
-    goals.key_result(goals.objective("ana")["id"], "ana")
+    goals.key_result(goals.objective("analyst")["id"], "analyst")
     head = ledger.recorder.max_notification_id()
 
     # Nothing is sealed, so nothing could be checked: not intact, and it says why.

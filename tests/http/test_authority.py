@@ -65,7 +65,7 @@ def client(live: LiveServer) -> Iterator[httpx.Client]:
 
 
 # Who the tokens speak for, and the owners standing in each relation to them.
-SUBJECT, TEAM, REPORT, STRANGER = "sam", "support", "rio", "zed"
+SUBJECT, TEAM, REPORT, STRANGER = "staffer", "support", "reportee", "outsider"
 OWNERS = {
     Relation.OWN: SUBJECT,
     Relation.TEAM: TEAM,
@@ -77,7 +77,7 @@ OWNERS = {
 
 @pytest.fixture(scope="module")
 def role_headers(live: LiveServer) -> dict[Role, Headers]:
-    """One token per role, each for Sam, on the support team, managing Rio."""
+    """One token per role, each for the staffer, on the support team, managing the reportee."""
     tokens = Tokens(live.ledger)
     return {role: tokens.headers(SUBJECT, role, team=TEAM, reports=[REPORT]) for role in Role}
 

@@ -36,7 +36,7 @@ def read(response: httpx.Response) -> dict[str, Any]:
 
 @pytest.fixture
 def member(tokens: Tokens) -> Headers:
-    return tokens.headers("carla", Role.MEMBER)
+    return tokens.headers("controller", Role.MEMBER)
 
 
 @pytest.fixture
@@ -45,8 +45,8 @@ def twins(goals: Goals, ledger: GoalLedger) -> dict[str, Any]:
     goals.open_cycle()
     found: dict[str, Any] = {}
     for kind in ("aspirational", "committed"):
-        objective = goals.objective("ana", kind=kind, title=f"A {kind} objective")
-        key_result = goals.key_result(objective["id"], "ana")
+        objective = goals.objective("analyst", kind=kind, title=f"A {kind} objective")
+        key_result = goals.key_result(objective["id"], "analyst")
         goals.check_in(key_result["id"], value="44.6")
         found[kind] = {"objective": objective, "key_result": key_result}
     found["position"] = project(ledger)
@@ -119,22 +119,22 @@ def test_calibration_per_owner_over_closed_cycles(
     client: httpx.Client, goals: Goals, ledger: GoalLedger, tokens: Tokens, member: Headers
 ) -> None:
     goals.open_cycle()
-    stretch = goals.objective("ana", kind="aspirational", title="Delight every customer")
-    promise = goals.objective("ana", kind="committed", title="Keep what we sold")
-    bens = goals.objective("ben", kind="committed", title="Ship the platform")
+    stretch = goals.objective("analyst", kind="aspirational", title="Delight every customer")
+    promise = goals.objective("analyst", kind="committed", title="Keep what we sold")
+    engineers = goals.objective("engineer", kind="committed", title="Ship the platform")
     # NPS from 32 to 50: 50 is 1.0, 37 is 5/18 (at most 0.3), 44.6 is 0.7, 47 is 0.8333.
     for objective, owner, value in (
-        (stretch, "ana", "50"),
-        (stretch, "ana", "37"),
-        (stretch, "ana", "44.6"),
-        (promise, "ana", "47"),
-        (promise, "ana", "50"),
-        (bens, "ben", "50"),
+        (stretch, "analyst", "50"),
+        (stretch, "analyst", "37"),
+        (stretch, "analyst", "44.6"),
+        (promise, "analyst", "47"),
+        (promise, "analyst", "50"),
+        (engineers, "engineer", "50"),
     ):
         key_result = goals.key_result(objective["id"], owner, title=f"NPS to {value}")
         goals.check_in(key_result["id"], value=value)
-    auditor = tokens.headers("audrey", Role.AUDITOR)
-    reviewer = tokens.headers("rita", Role.REVIEWER)
+    auditor = tokens.headers("auditor-b", Role.AUDITOR)
+    reviewer = tokens.headers("researcher", Role.REVIEWER)
     project(ledger)
     # Not closed yet: no score is final, so no calibration.
     assert read(client.get("/v1/calibration", headers=auditor))["owners"] == []
@@ -144,8 +144,8 @@ def test_calibration_per_owner_over_closed_cycles(
     at = project(ledger)
     found = read(client.get("/v1/calibration", headers=auditor))
     assert found["position"] == at
-    ana = {
-        "owner": "ana",
+    analyst = {
+        "owner": "analyst",
         "cycles": 1,
         "aspirational": 3,
         "aspirational_at_one": 1,
@@ -156,8 +156,8 @@ def test_calibration_per_owner_over_closed_cycles(
         "committed_below_one": 1,
         "committed_below_one_share": "0.5000",
     }
-    ben = {
-        "owner": "ben",
+    engineer = {
+        "owner": "engineer",
         "cycles": 1,
         "aspirational": 0,
         "aspirational_at_one": 0,
@@ -168,11 +168,11 @@ def test_calibration_per_owner_over_closed_cycles(
         "committed_below_one": 0,
         "committed_below_one_share": "0.0000",
     }
-    assert found["owners"] == [ana, ben]
+    assert found["owners"] == [analyst, engineer]
     by_reviewer = client.get(
-        "/v1/calibration", params={"owner": "ana", "cycle_id": CYCLE["id"]}, headers=reviewer
+        "/v1/calibration", params={"owner": "analyst", "cycle_id": CYCLE["id"]}, headers=reviewer
     )
-    assert read(by_reviewer)["owners"] == [ana]
+    assert read(by_reviewer)["owners"] == [analyst]
     # Members do not read it; an owner or cycle that does not exist is a 404 naming it.
     assert client.get("/v1/calibration", headers=member).status_code == 403
     missing = client.get("/v1/calibration", params={"owner": "nobody"}, headers=auditor)

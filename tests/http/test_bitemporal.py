@@ -19,7 +19,7 @@ def test_a_corrected_check_in_read_as_known_then_and_now(
     kr = f"/v1/key-results/{quarter['key_result']['id']}"
     objective = f"/v1/objectives/{quarter['objective']['id']}"
 
-    # Mid-August, Ana checks in NPS at 41 (effective 15 August).
+    # Mid-August, the analyst checks in NPS at 41 (effective 15 August).
     check_in = client.post(f"{kr}/check-ins", json=check_in_body("41"), headers=admin).json()
 
     # T: the moment the check-in was recorded, as the server stamped it.
@@ -105,7 +105,7 @@ def test_a_backdated_check_in_changes_the_past_only_as_known_later(
 def test_a_corrected_kpi_reading_read_as_known_then_and_now(
     client: httpx.Client, goals: Goals, admin: Headers
 ) -> None:
-    kpi = goals.kpi("ana")
+    kpi = goals.kpi("analyst")
     path = f"/v1/kpis/{kpi['id']}"
     # A reading of 3.5 hours: out of the healthy range.
     reading = client.post(

@@ -58,7 +58,7 @@ def ended(
     that never moved (red), both the cs-lead's; Q4 open."""
     nps = quarter["key_result"]["id"]
     goals.check_in(nps, value="41")
-    stuck = goals.key_result(quarter["objective"]["id"], "ana", title="Refunds answered")
+    stuck = goals.key_result(quarter["objective"]["id"], "analyst", title="Refunds answered")
     created(client.post("/v1/cycles", json=NEXT, headers=admin))
     ok(client.post(f"/v1/cycles/{quarter['cycle']['id']}/close", headers=admin))
     return {**quarter, "nps": nps, "stuck": stuck["id"]}
@@ -95,11 +95,11 @@ def test_a_carry_with_defaults_links_both_sides_and_freezes_the_old_grade(
     assert successor["carried_from"] == ended["nps"] and successor["cycle_id"] == "2026-Q4"
     assert successor["plan"]["baseline"] == "41"  # the last value
     assert successor["plan"]["target"] == "50"  # the current target
-    assert successor["title"] == "NPS from 32 to 50" and successor["owner"] == "ana"
+    assert successor["title"] == "NPS from 32 to 50" and successor["owner"] == "analyst"
     assert successor["retired"] is None and successor["carried_to"] is None
     # A new objective in Q4 carries on the old one, the successor under it.
     new_objective = read(client, admin, f"/v1/objectives/{successor['objective_id']}")
-    assert new_objective["cycle_id"] == "2026-Q4" and new_objective["owner"] == "ana"
+    assert new_objective["cycle_id"] == "2026-Q4" and new_objective["owner"] == "analyst"
     assert new_objective["title"] == "Stop the leaky bucket"
     assert new_objective["carried_from"] == old_objective
     assert read(client, admin, f"/v1/objectives/{old_objective}")["carried_from"] is None
@@ -161,7 +161,7 @@ def test_a_second_carry_joins_the_objective_the_first_created(
 def test_a_carry_with_explicit_values_under_an_objective_given(
     client: httpx.Client, admin: Headers, goals: Goals, ended: dict[str, Any]
 ) -> None:
-    there = goals.objective("ana", cycle_id="2026-Q4", title="Customers who stay")
+    there = goals.objective("analyst", cycle_id="2026-Q4", title="Customers who stay")
     written = created(
         carry(client, admin, ended["nps"], baseline="40", target="55", objective_id=there["id"])
     )
@@ -261,7 +261,7 @@ def test_both_change_reports_list_the_carry_and_never_as_retired_while_red(
 def test_kpi_target_and_range_changes_reach_the_change_report_of_their_cycle(
     client: httpx.Client, admin: Headers, ledger: GoalLedger, ended: dict[str, Any]
 ) -> None:
-    kpi = created(client.post("/v1/kpis", json=kpi_body("ana"), headers=admin))
+    kpi = created(client.post("/v1/kpis", json=kpi_body("analyst"), headers=admin))
     path = f"/v1/kpis/{kpi['id']}/target"
     change = {"reason": "the new helpdesk is faster", "reason_code": "priorities_changed"}
     # Backdated into Q4 by weeks, and a lower bar (higher hours for a stay_below KPI).
@@ -301,7 +301,7 @@ def test_evidence_follows_a_carried_key_result_across_cycles_as_one_line(
     written = created(carry(client, admin, ended["nps"]))
     project(ledger)
     response = client.get(
-        "/v1/people/ana/evidence",
+        "/v1/people/analyst/evidence",
         params={"from": "2026-07-01", "to": str(utc_today())},
         headers=admin,
     )
@@ -329,7 +329,7 @@ def test_evidence_follows_a_carried_key_result_across_cycles_as_one_line(
     ]
     # The page a reviewer reads says so on both cards.
     page = client.get(
-        "/v1/people/ana/evidence",
+        "/v1/people/analyst/evidence",
         params={"from": "2026-07-01", "to": str(utc_today())},
         headers={**admin, "Accept": "text/html"},
     )

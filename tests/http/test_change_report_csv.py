@@ -40,30 +40,30 @@ def post(client: httpx.Client, path: str, body: dict[str, Any], headers: Headers
 def test_the_csv_gives_compared_fields_columns_and_the_jsons_timestamps(
     client: httpx.Client, live: LiveServer, quarter: dict[str, Any], tokens: Tokens
 ) -> None:
-    ana = tokens.headers("ana", Role.MEMBER)
-    auditor = tokens.headers("audrey", Role.AUDITOR)
+    analyst = tokens.headers("analyst", Role.MEMBER)
+    auditor = tokens.headers("auditor-b", Role.AUDITOR)
     nps = f"/v1/key-results/{quarter['key_result']['id']}"
-    # Ana checks in 41 for 15 August, recorded months later: backdated.
-    check_in = post(client, f"{nps}/check-ins", check_in_body("41"), ana)
+    # The analyst checks in 41 for 15 August, recorded months later: backdated.
+    check_in = post(client, f"{nps}/check-ins", check_in_body("41"), analyst)
     # She re-baselines NPS from 32 -> 50 to 30 -> 45, and doubles its weight.
     post(
         client,
         f"{nps}/rebaseline",
         {"baseline": "30", "target": "45", "reason": "vendor changed", "reason_code": "other"},
-        ana,
+        analyst,
     )
     post(
         client,
         f"{nps}/reweight",
         {"weight": "2", "reason": "the board's priority", "reason_code": "priorities_changed"},
-        ana,
+        analyst,
     )
     # The check-in's 41 was an export bug: corrected to 44.
     post(
         client,
         f"{nps}/corrections",
         {"check_in_id": check_in["check_in_id"], "value": "44", "reason": "export bug"},
-        ana,
+        analyst,
     )
     # The read models catch up with the log, here and now.
     worker = worker_for(live.ledger)

@@ -54,7 +54,7 @@ def test_a_stale_if_match_gets_412_with_the_current_version(
     client: httpx.Client, quarter: dict[str, Any], admin: Headers, ledger: GoalLedger
 ) -> None:
     kr = f"/v1/key-results/{quarter['key_result']['id']}"
-    # Ana reads the key result: ETag "1".
+    # The analyst reads the key result: ETag "1".
     etag = client.get(kr, headers=admin).headers["ETag"]
     assert etag == '"1"'
     # She checks in, naming the version she read: accepted, ETag "2".

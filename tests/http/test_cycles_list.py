@@ -55,26 +55,31 @@ def open_cycle(goals: Goals, cycle: dict[str, str]) -> None:
 
 @pytest.fixture
 def member(tokens: Tokens) -> Headers:
-    return tokens.headers("carla", Role.MEMBER)
+    return tokens.headers("controller", Role.MEMBER)
 
 
 @pytest.fixture
 def story(goals: Goals, ledger: GoalLedger) -> dict[str, Any]:
-    """2026-Q3 with Ana's NPS at 41 (0.5, amber, on track), closed; the next cycle, not
-    begun; 2026-Q2, over and not closed, with no goals; the current one, where Ben's key
+    """2026-Q3 with the analyst's NPS at 41 (0.5, amber, on track), closed; the next cycle, not
+    begun; 2026-Q2, over and not closed, with no goals; the current one, where the engineer's key
     result has no check-in (0, red). Opened out of order."""
     goals.open_cycle()
-    ana = goals.objective("ana")
-    nps = goals.key_result(ana["id"], "ana")
+    analyst = goals.objective("analyst")
+    nps = goals.key_result(analyst["id"], "analyst")
     goals.check_in(nps["id"], value="41")
     open_cycle(goals, NEXT)
     # What was known before the last two cycles were opened and 2026-Q3 was closed.
     before = datetime.now(UTC)
     open_cycle(goals, SPRING)
     open_cycle(goals, NOW)
-    ben = goals.objective("ben", cycle_id="now")
+    engineer = goals.objective("engineer", cycle_id="now")
     deals = goals.key_result(
-        ben["id"], "ben", baseline="0", target="5", unit="deals", effective_on=NOW["starts_on"]
+        engineer["id"],
+        "engineer",
+        baseline="0",
+        target="5",
+        unit="deals",
+        effective_on=NOW["starts_on"],
     )
     goals.client.post(f"/v1/cycles/{CYCLE['id']}/close", headers=goals.admin).raise_for_status()
     return {"before": before, "deals": deals, "position": project(ledger)}
@@ -137,7 +142,7 @@ def test_pages_of_one_walk_every_cycle_in_order(
 def test_scores_now_come_from_the_read_model(
     client: httpx.Client, member: Headers, goals: Goals, ledger: GoalLedger, story: dict[str, Any]
 ) -> None:
-    # Ben checks in at 5 of 5; until the read model applies it, the list says so by
+    # The engineer checks in at 5 of 5; until the read model applies it, the list says so by
     # its position and shows the score as it was.
     written = goals.check_in(story["deals"]["id"], value="5", effective_on=str(TODAY))
     behind = body(client.get("/v1/cycles", headers=member))
@@ -157,7 +162,7 @@ def test_scores_now_come_from_the_read_model(
 def test_as_of_and_known_at_replay_the_goals(
     client: httpx.Client, member: Headers, ledger: GoalLedger, story: dict[str, Any]
 ) -> None:
-    # On 2026-08-01 Ana had not checked in (NPS at its baseline) and 2026-Q3 was running.
+    # On 2026-08-01 the analyst had not checked in (NPS at its baseline) and 2026-Q3 was running.
     then = body(client.get("/v1/cycles", params={"as_of": "2026-08-01"}, headers=member))
     assert then["as_of"] == "2026-08-01" and then["position"] == position(ledger)
     assert [c["id"] for c in then["items"]] == NEWEST_FIRST

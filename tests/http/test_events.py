@@ -19,7 +19,7 @@ def test_a_service_reads_the_feed_in_order_and_resumes(
 ) -> None:
     service = tokens.headers("bi-exporter", Role.SERVICE)
     # A member may not subscribe: the feed is for services.
-    problem(client.get("/v1/events", headers=tokens.headers("ana", Role.MEMBER)), 403)
+    problem(client.get("/v1/events", headers=tokens.headers("analyst", Role.MEMBER)), 403)
 
     # The BI exporter reads the quarter so far, two events a page.
     first = client.get("/v1/events", params={"limit": 2}, headers=service).json()

@@ -39,7 +39,7 @@ def test_a_quarter_of_okrs_over_http(
     )
     response = client.post(
         "/v1/objectives",
-        json=objective_body("ana", title="Keep customers", parent_id=company["id"]),
+        json=objective_body("analyst", title="Keep customers", parent_id=company["id"]),
         headers=admin,
     )
     team = created(response)
@@ -48,7 +48,7 @@ def test_a_quarter_of_okrs_over_http(
 
     # Two key results under the team objective: NPS 32 -> 50 and churn 3.1 -> 2.0.
     response = client.post(
-        "/v1/key-results", json=key_result_body(team["id"], "ana"), headers=admin
+        "/v1/key-results", json=key_result_body(team["id"], "analyst"), headers=admin
     )
     nps = created(response)
     assert response.headers["Location"] == f"/v1/key-results/{nps['id']}"
@@ -57,7 +57,7 @@ def test_a_quarter_of_okrs_over_http(
             "/v1/key-results",
             json=key_result_body(
                 team["id"],
-                "ana",
+                "analyst",
                 title="Gross revenue churn from 3.1% to 2.0% monthly",
                 unit="% monthly",
                 direction="decrease",
@@ -229,7 +229,7 @@ def test_a_quarter_of_okrs_over_http(
 
 def test_a_kpi_over_http(client: httpx.Client, admin: Headers) -> None:
     # Support defines first-response time, healthy at or below 2 hours.
-    response = client.post("/v1/kpis", json=kpi_body("ana"), headers=admin)
+    response = client.post("/v1/kpis", json=kpi_body("analyst"), headers=admin)
     kpi = created(response)
     assert response.headers["Location"] == f"/v1/kpis/{kpi['id']}"
 
@@ -298,9 +298,9 @@ def test_a_kpi_over_http(client: httpx.Client, admin: Headers) -> None:
 
 
 def test_lists_filter_and_page(client: httpx.Client, admin: Headers, goals: Goals) -> None:
-    # Three objectives in Q3 (two Ana's, one Bob's) and one in Q4.
+    # Three objectives in Q3 (two the analyst's, one the buyer's) and one in Q4.
     goals.open_cycle()
-    ids = [goals.objective(owner)["id"] for owner in ("ana", "bob", "ana")]
+    ids = [goals.objective(owner)["id"] for owner in ("analyst", "buyer", "analyst")]
     created(
         client.post(
             "/v1/cycles",
@@ -308,7 +308,7 @@ def test_lists_filter_and_page(client: httpx.Client, admin: Headers, goals: Goal
             headers=admin,
         )
     )
-    other = goals.objective("ana", cycle_id="2026-Q4")["id"]
+    other = goals.objective("analyst", cycle_id="2026-Q4")["id"]
 
     # One page at a time: the cursor leads to the next page, null on the last.
     page = client.get("/v1/objectives", params={"cycle_id": "2026-Q3", "limit": 2}, headers=admin)
@@ -323,16 +323,16 @@ def test_lists_filter_and_page(client: httpx.Client, admin: Headers, goals: Goal
     assert [o["id"] for o in second["items"]] == ids[2:] and second["next_cursor"] is None
 
     # Filtered by owner, across cycles when none is named.
-    mine = client.get("/v1/objectives", params={"owner": "ana"}, headers=admin).json()
+    mine = client.get("/v1/objectives", params={"owner": "analyst"}, headers=admin).json()
     assert [o["id"] for o in mine["items"]] == [ids[0], ids[2], other]
     theirs = client.get(
-        "/v1/objectives", params={"cycle_id": "2026-Q3", "owner": "bob"}, headers=admin
+        "/v1/objectives", params={"cycle_id": "2026-Q3", "owner": "buyer"}, headers=admin
     ).json()
     assert [o["id"] for o in theirs["items"]] == [ids[1]]
 
     # KPIs by area and owner, paged the same way.
-    support = [goals.kpi("ana")["id"], goals.kpi("bob")["id"]]
-    sales = created(client.post("/v1/kpis", json=kpi_body("ana", area="Sales"), headers=admin))[
+    support = [goals.kpi("analyst")["id"], goals.kpi("buyer")["id"]]
+    sales = created(client.post("/v1/kpis", json=kpi_body("analyst", area="Sales"), headers=admin))[
         "id"
     ]
     page = client.get("/v1/kpis", params={"limit": 2}, headers=admin).json()
@@ -342,6 +342,6 @@ def test_lists_filter_and_page(client: httpx.Client, admin: Headers, goals: Goal
     ).json()
     assert [k["id"] for k in rest["items"]] == [sales] and rest["next_cursor"] is None
     by_area = client.get(
-        "/v1/kpis", params={"area": "Customer support", "owner": "ana"}, headers=admin
+        "/v1/kpis", params={"area": "Customer support", "owner": "analyst"}, headers=admin
     ).json()
     assert [k["id"] for k in by_area["items"]] == [support[0]]

@@ -43,10 +43,10 @@ def project(ledger: GoalLedger) -> int:
 
 @pytest.fixture
 def done(goals: Goals, quarter: dict[str, Any]) -> dict[str, Any]:
-    """Ana's NPS reached its target (1.0); her second key result is half way (0.5)."""
+    """The analyst's NPS reached its target (1.0); her second key result is half way (0.5)."""
     nps = quarter["key_result"]["id"]
     goals.check_in(nps, value="50")
-    second = goals.key_result(quarter["objective"]["id"], "ana", title="Churn 10 to 5")
+    second = goals.key_result(quarter["objective"]["id"], "analyst", title="Churn 10 to 5")
     goals.check_in(second["id"], value="41")
     return {**quarter, "nps": nps, "second": second["id"]}
 
@@ -64,7 +64,7 @@ def test_graduation_defines_the_kpi_and_retires_the_key_result_linked_both_ways(
         client.post(f"/v1/key-results/{done['nps']}/graduate", json=graduation(), headers=admin)
     )
     kpi = ok(client.get(f"/v1/kpis/{written['id']}", headers=admin))
-    assert kpi["graduated_from"] == done["nps"] and kpi["owner"] == "ana"
+    assert kpi["graduated_from"] == done["nps"] and kpi["owner"] == "analyst"
     assert kpi["name"] == "NPS" and kpi["unit"] == "points"
     assert kpi["direction"] == "stay_above" and kpi["healthy_low"] == "45"
     assert kpi["definition"]["cadence"] == "monthly" and kpi["retired"] is None
@@ -146,7 +146,7 @@ def test_a_milestone_graduates_only_with_its_direction(
     client: httpx.Client, admin: Headers, ledger: GoalLedger, goals: Goals, quarter: dict[str, Any]
 ) -> None:
     milestone = goals.key_result(
-        quarter["objective"]["id"], "ana", direction="milestone", baseline="0", target="1"
+        quarter["objective"]["id"], "analyst", direction="milestone", baseline="0", target="1"
     )
     path = f"/v1/key-results/{milestone['id']}/graduate"
     before = position(ledger)
@@ -181,7 +181,7 @@ def test_a_graduation_while_red_is_flagged_in_the_change_report(
     client: httpx.Client, admin: Headers, ledger: GoalLedger, done: dict[str, Any]
 ) -> None:
     # A third key result never moved from its baseline: red when it graduates.
-    third = Goals(client, admin).key_result(done["objective"]["id"], "ana", title="Refunds")
+    third = Goals(client, admin).key_result(done["objective"]["id"], "analyst", title="Refunds")
     created(
         client.post(
             f"/v1/key-results/{third['id']}/graduate",

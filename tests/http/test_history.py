@@ -69,23 +69,24 @@ def post(client: httpx.Client, path: str, json: dict[str, Any], headers: Headers
 
 @pytest.fixture
 def auditor(tokens: Tokens) -> Headers:
-    return tokens.headers("audrey", Role.AUDITOR)
+    return tokens.headers("auditor-b", Role.AUDITOR)
 
 
 @pytest.fixture
-def ana(tokens: Tokens) -> Headers:
-    return tokens.headers("ana", Role.MEMBER)
+def analyst(tokens: Tokens) -> Headers:
+    return tokens.headers("analyst", Role.MEMBER)
 
 
 @pytest.fixture
 def changed_quarter(
-    client: httpx.Client, goals: Goals, quarter: dict[str, Any], admin: Headers, ana: Headers
+    client: httpx.Client, goals: Goals, quarter: dict[str, Any], admin: Headers, analyst: Headers
 ) -> dict[str, Any]:
-    """Ana's NPS checked in late, its target lowered, a second KR retired red; closed, corrected."""
+    """The analyst's NPS checked in late, its target lowered, a second KR retired red;
+    closed, corrected."""
     kr = quarter["key_result"]["id"]
     nps = f"/v1/key-results/{kr}"
-    # Ana checks in 41 for 15 August, recorded in November.
-    check_in = post(client, f"{nps}/check-ins", check_in_body("41"), ana)
+    # The analyst checks in 41 for 15 August, recorded in November.
+    check_in = post(client, f"{nps}/check-ins", check_in_body("41"), analyst)
     # She lowers the target from 50 to 45; the reason would be a formula in a spreadsheet.
     post(
         client,
@@ -96,11 +97,11 @@ def changed_quarter(
             "reason": "=survey vendor changed",
             "reason_code": "wrong_metric",
         },
-        ana,
+        analyst,
     )
-    # Li's tickets KR, never checked in, is retired while it scores red.
+    # The planner's tickets KR, never checked in, is retired while it scores red.
     tickets = goals.key_result(
-        quarter["objective"]["id"], "li", title="Tickets solved", baseline="0", target="500"
+        quarter["objective"]["id"], "planner", title="Tickets solved", baseline="0", target="500"
     )
     post(
         client,
@@ -114,19 +115,19 @@ def changed_quarter(
         client,
         f"{nps}/corrections",
         {"check_in_id": check_in["check_in_id"], "value": "44", "reason": "export bug"},
-        ana,
+        analyst,
     )
     return {**quarter, "tickets": tickets, "check_in_id": check_in["check_in_id"]}
 
 
 def test_a_key_results_history_in_order_with_values_before_and_after(
-    client: httpx.Client, live: Any, changed_quarter: dict[str, Any], ana: Headers
+    client: httpx.Client, live: Any, changed_quarter: dict[str, Any], analyst: Headers
 ) -> None:
     kr = changed_quarter["key_result"]["id"]
     head = project(live.ledger)
 
-    # Ana, a member, reads her key result's whole history.
-    response = client.get(f"/v1/key-results/{kr}/history", headers=ana)
+    # The analyst, a member, reads her key result's whole history.
+    response = client.get(f"/v1/key-results/{kr}/history", headers=analyst)
     history = body(response)
     assert response.headers["Goalpost-Position"] == str(head)
     assert history["goal_kind"] == "key_result" and history["goal_id"] == kr
@@ -146,7 +147,7 @@ def test_a_key_results_history_in_order_with_values_before_and_after(
     assert check_in["subject_id"] == changed_quarter["check_in_id"]
     assert rebaselined["before"] == {"baseline": "32", "target": "50"}
     assert rebaselined["after"] == {"baseline": "32", "target": "45"}
-    assert (rebaselined["actor"], rebaselined["reason_code"]) == ("ana", "wrong_metric")
+    assert (rebaselined["actor"], rebaselined["reason_code"]) == ("analyst", "wrong_metric")
     assert rebaselined["reason"] == "=survey vendor changed"
     assert set(rebaselined["flags"]) == {LOWERED, AFTER_HALF, BACKDATED}
     assert corrected["before"] == {"value": "41"} and corrected["after"] == {"value": "44"}
@@ -155,20 +156,20 @@ def test_a_key_results_history_in_order_with_values_before_and_after(
     assert all(i["recorded_at"].endswith(("Z", "+00:00")) for i in items)
 
     # Two at a time: the cursor is the last position of the page before.
-    first = body(client.get(f"/v1/key-results/{kr}/history?limit=2", headers=ana))
+    first = body(client.get(f"/v1/key-results/{kr}/history?limit=2", headers=analyst))
     assert first["next_cursor"] == str(items[1]["position"])
     rest = body(
         client.get(
             f"/v1/key-results/{kr}/history",
             params={"limit": 2, "cursor": first["next_cursor"]},
-            headers=ana,
+            headers=analyst,
         )
     )
     assert first["items"] + rest["items"] == items and rest["next_cursor"] is None
 
     # As of 20 August: the creation and the check-in had taken effect, and the correction
     # is about the check-in's day; the re-baseline took effect on 30 September.
-    then = body(client.get(f"/v1/key-results/{kr}/history?as_of=2026-08-20", headers=ana))
+    then = body(client.get(f"/v1/key-results/{kr}/history?as_of=2026-08-20", headers=analyst))
     assert [i["event"] for i in then["items"]] == [
         "created",
         "check_in_recorded",
@@ -179,7 +180,7 @@ def test_a_key_results_history_in_order_with_values_before_and_after(
         client.get(
             f"/v1/key-results/{kr}/history",
             params={"known_at": rebaselined["recorded_at"]},
-            headers=ana,
+            headers=analyst,
         )
     )
     assert known["items"] == items[:3]
@@ -190,16 +191,16 @@ def test_objective_and_kpi_histories_and_their_problems(
     live: Any,
     goals: Goals,
     changed_quarter: dict[str, Any],
-    ana: Headers,
+    analyst: Headers,
     admin: Headers,
 ) -> None:
     objective = changed_quarter["objective"]["id"]
-    kpi = goals.kpi("ana")
-    post(client, f"/v1/kpis/{kpi['id']}/readings", {"value": "3", "effective_on": ago(3)}, ana)
+    kpi = goals.kpi("analyst")
+    post(client, f"/v1/kpis/{kpi['id']}/readings", {"value": "3", "effective_on": ago(3)}, analyst)
     project(live.ledger)
 
     # The objective: created, then its two key results added.
-    history = body(client.get(f"/v1/objectives/{objective}/history", headers=ana))
+    history = body(client.get(f"/v1/objectives/{objective}/history", headers=analyst))
     assert [i["event"] for i in history["items"]] == [
         "created",
         "key_result_added",
@@ -207,30 +208,32 @@ def test_objective_and_kpi_histories_and_their_problems(
     ]
     assert history["items"][1]["subject_id"] == changed_quarter["key_result"]["id"]
     # The KPI: defined, then a reading for three days back: unhealthy, not backdated.
-    history = body(client.get(f"/v1/kpis/{kpi['id']}/history", headers=ana))
+    history = body(client.get(f"/v1/kpis/{kpi['id']}/history", headers=analyst))
     defined, reading = history["items"]
     assert defined["event"] == "defined" and defined["after"]["target"] == "2"
     assert reading["after"] == {"value": "3", "healthy": False, "note": ""}
     assert reading["flags"] == []
 
     # A goal is found only as its own kind; an unknown one is a 404 problem.
-    problem(client.get(f"/v1/kpis/{objective}/history", headers=ana), 404)
-    problem(client.get(f"/v1/objectives/{kpi['id']}/history", headers=ana), 404)
+    problem(client.get(f"/v1/kpis/{objective}/history", headers=analyst), 404)
+    problem(client.get(f"/v1/objectives/{kpi['id']}/history", headers=analyst), 404)
     missing = "00000000-0000-4000-8000-000000000000"
-    problem(client.get(f"/v1/key-results/{missing}/history", headers=ana), 404)
-    problem(client.get("/v1/key-results/not-a-uuid/history", headers=ana), 422)
+    problem(client.get(f"/v1/key-results/{missing}/history", headers=analyst), 404)
+    problem(client.get("/v1/key-results/not-a-uuid/history", headers=analyst), 422)
     # Bad paging, and no token at all.
     problem(
-        client.get(f"/v1/objectives/{objective}/history?cursor=abc", headers=ana), 400, "cursor"
+        client.get(f"/v1/objectives/{objective}/history?cursor=abc", headers=analyst), 400, "cursor"
     )
     problem(
-        client.get(f"/v1/objectives/{objective}/history?limit=0", headers=ana), 422, "query.limit"
+        client.get(f"/v1/objectives/{objective}/history?limit=0", headers=analyst),
+        422,
+        "query.limit",
     )
     problem(client.get(f"/v1/objectives/{objective}/history"), 401)
 
     # A goal the worker has not reached yet has an empty history, not a 404.
-    fresh = goals.kpi("ana", headers=admin)
-    pending = body(client.get(f"/v1/kpis/{fresh['id']}/history", headers=ana))
+    fresh = goals.kpi("analyst", headers=admin)
+    pending = body(client.get(f"/v1/kpis/{fresh['id']}/history", headers=analyst))
     assert pending["items"] == [] and pending["position"] < position(live.ledger)
 
 
@@ -240,7 +243,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     changed_quarter: dict[str, Any],
     auditor: Headers,
     admin: Headers,
-    ana: Headers,
+    analyst: Headers,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     head = project(live.ledger)
@@ -253,10 +256,10 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     assert report["closed_at"] is not None and report["known_at"] is None
     rows = report["items"]
     assert [(r["goal_id"], r["event"], r["title"], r["owner"]) for r in rows] == [
-        (nps, "check_in_recorded", "NPS from 32 to 50", "ana"),
-        (nps, "rebaselined", "NPS from 32 to 50", "ana"),
-        (tickets, "retired", "Tickets solved", "li"),
-        (nps, "check_in_corrected", "NPS from 32 to 50", "ana"),
+        (nps, "check_in_recorded", "NPS from 32 to 50", "analyst"),
+        (nps, "rebaselined", "NPS from 32 to 50", "analyst"),
+        (tickets, "retired", "Tickets solved", "planner"),
+        (nps, "check_in_corrected", "NPS from 32 to 50", "analyst"),
     ]
     assert [set(r["flags"]) for r in rows] == [
         {BACKDATED},
@@ -280,7 +283,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
 
     # An admin may read it too; a member may not.
     assert body(client.get(changes, headers=admin)) == report
-    problem(client.get(changes, headers=ana), 403)
+    problem(client.get(changes, headers=analyst), 403)
     problem(client.get(changes), 401)
 
     # Filters: owner, a repeated flag, the day the change was recorded.
@@ -288,9 +291,9 @@ def test_the_change_report_for_auditors_in_json_and_csv(
         found = body(client.get(changes, params=params, headers=auditor))
         return [r["event"] for r in found["items"]]
 
-    assert events(owner="li") == ["retired"]
+    assert events(owner="planner") == ["retired"]
     assert events(flag=[RED, AFTER_CLOSE]) == ["retired", "check_in_corrected"]
-    assert events(flag=LOWERED, owner="ana") == ["rebaselined"]
+    assert events(flag=LOWERED, owner="analyst") == ["rebaselined"]
     today = rows[0]["recorded_at"][:10]
     assert len(events(**{"from": today, "to": today})) == 4
     assert events(**{"to": "2026-09-30"}) == []
@@ -315,7 +318,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     lines = [dict(zip(table[0], line, strict=True)) for line in table[1:]]
     assert [line["position"] for line in lines] == [str(r["position"]) for r in rows]
     rebaselined = lines[1]
-    assert rebaselined["event"] == "rebaselined" and rebaselined["owner"] == "ana"
+    assert rebaselined["event"] == "rebaselined" and rebaselined["owner"] == "analyst"
     assert rebaselined["before"] == '{"baseline":"32","target":"50"}'
     assert rebaselined["after"] == '{"baseline":"32","target":"45"}'
     assert (rebaselined["target_before"], rebaselined["target_after"]) == ("50", "45")
@@ -326,7 +329,7 @@ def test_the_change_report_for_auditors_in_json_and_csv(
     # JSON stays the default, and wins when the client prefers it.
     prefers_json = {**auditor, "Accept": "application/json, text/csv;q=0.5"}
     assert body(client.get(changes, headers=prefers_json)) == report
-    filtered = client.get(changes, params={"format": "csv", "owner": "li"}, headers=auditor)
+    filtered = client.get(changes, params={"format": "csv", "owner": "planner"}, headers=auditor)
     assert len(list(csv.reader(io.StringIO(filtered.text)))) == 2
 
     # Problems: an unknown cycle, an unknown flag, dates the wrong way round.
@@ -341,14 +344,19 @@ def test_the_change_report_for_auditors_in_json_and_csv(
 
 
 def test_kpis_out_of_range_twice_running_are_listed_as_okr_candidates(
-    client: httpx.Client, live: Any, goals: Goals, ana: Headers
+    client: httpx.Client, live: Any, goals: Goals, analyst: Headers
 ) -> None:
     # First-response time (healthy 0-2 h): 1.5, then 2.5 and 3 hours.
-    slow = goals.kpi("ana")
+    slow = goals.kpi("analyst")
     for value, day in (("1.5", ago(21)), ("2.5", ago(14)), ("3", ago(7))):
-        post(client, f"/v1/kpis/{slow['id']}/readings", {"value": value, "effective_on": day}, ana)
+        post(
+            client,
+            f"/v1/kpis/{slow['id']}/readings",
+            {"value": value, "effective_on": day},
+            analyst,
+        )
     # Another team's KPI: out of range once, then back in.
-    quick = goals.kpi("li")
+    quick = goals.kpi("planner")
     for value, day in (("4", ago(14)), ("1", ago(7))):
         post(
             client,
@@ -359,7 +367,7 @@ def test_kpis_out_of_range_twice_running_are_listed_as_okr_candidates(
     head = project(live.ledger)
 
     # Any authenticated role reads KPI health; the candidates are listed.
-    response = client.get("/v1/kpis/health", headers=ana)
+    response = client.get("/v1/kpis/health", headers=analyst)
     health = body(response)
     assert health["position"] == head and health["next_cursor"] is None
     assert response.headers["Goalpost-Position"] == str(head)
@@ -369,7 +377,7 @@ def test_kpis_out_of_range_twice_running_are_listed_as_okr_candidates(
     assert (candidate["area"], candidate["name"], candidate["owner"]) == (
         "Customer support",
         "First-response time",
-        "ana",
+        "analyst",
     )
     assert (candidate["target"], candidate["healthy_low"], candidate["healthy_high"]) == (
         "2",
@@ -384,32 +392,32 @@ def test_kpis_out_of_range_twice_running_are_listed_as_okr_candidates(
     }
 
     # All KPIs, one a page, and by owner.
-    page = body(client.get("/v1/kpis/health?include=all&limit=1", headers=ana))
+    page = body(client.get("/v1/kpis/health?include=all&limit=1", headers=analyst))
     assert [k["id"] for k in page["items"]] == [slow["id"]] and page["next_cursor"]
     page = body(
         client.get(
             "/v1/kpis/health",
             params={"include": "all", "limit": 1, "cursor": page["next_cursor"]},
-            headers=ana,
+            headers=analyst,
         )
     )
     assert [k["id"] for k in page["items"]] == [quick["id"]] and page["next_cursor"] is None
     assert page["items"][0]["healthy"] is True and page["items"][0]["okr_candidate"] is False
-    assert body(client.get("/v1/kpis/health?owner=li", headers=ana))["items"] == []
+    assert body(client.get("/v1/kpis/health?owner=planner", headers=analyst))["items"] == []
 
     # As of ten days back, replayed: one bad reading only, so no candidate yet.
-    then = body(client.get("/v1/kpis/health", params={"as_of": ago(10)}, headers=ana))
+    then = body(client.get("/v1/kpis/health", params={"as_of": ago(10)}, headers=analyst))
     assert then["items"] == [] and then["as_of"] == ago(10)
     # Replayed for today, the same as the view.
-    today = body(client.get("/v1/kpis/health", params={"as_of": ago(0)}, headers=ana))
+    today = body(client.get("/v1/kpis/health", params={"as_of": ago(0)}, headers=analyst))
     assert today["items"] == health["items"]
 
     # /v1/kpis/health is not a KPI id; problems as everywhere.
     problem(client.get("/v1/kpis/health"), 401)
-    problem(client.get("/v1/kpis/health?include=some", headers=ana), 422)
+    problem(client.get("/v1/kpis/health?include=some", headers=analyst), 422)
     for cursor in ("-1", "²", "9" * 40):
         problem(
-            client.get("/v1/kpis/health", params={"cursor": cursor}, headers=ana), 400, "cursor"
+            client.get("/v1/kpis/health", params={"cursor": cursor}, headers=analyst), 400, "cursor"
         )
 
 
@@ -419,7 +427,7 @@ def test_a_store_without_read_models_answers_503_not_500(pg_url: str) -> None:
         serve(open_ledger(pg_url, create_tables=True)) as server,
         httpx.Client(base_url=server.url, timeout=10.0) as http,
     ):
-        auditor = Tokens(server.ledger).headers("audrey", Role.AUDITOR)
+        auditor = Tokens(server.ledger).headers("auditor-b", Role.AUDITOR)
         http.post("/v1/cycles", json=CYCLE, headers=Tokens(server.ledger).headers("root", "admin"))
         for path in (f"/v1/cycles/{CYCLE['id']}/changes", "/v1/kpis/health"):
             found = problem(http.get(path, headers=auditor), 503)

@@ -51,12 +51,14 @@ def test_control_characters_are_refused_in_every_text_field_and_store_nothing(
     problem(response, 422, "note")
     # Other control characters too, and in titles; a line break is fine in a note only.
     problem(
-        client.post("/v1/objectives", json=objective_body("ana", title="a\u0000b"), headers=admin),
+        client.post(
+            "/v1/objectives", json=objective_body("analyst", title="a\u0000b"), headers=admin
+        ),
         422,
         "title",
     )
     problem(
-        client.post("/v1/objectives", json=objective_body("ana", title="a\nb"), headers=admin),
+        client.post("/v1/objectives", json=objective_body("analyst", title="a\nb"), headers=admin),
         422,
         "title",
     )
@@ -73,7 +75,7 @@ def test_control_characters_are_refused_in_every_text_field_and_store_nothing(
     problem(
         client.post(
             "/v1/objectives",
-            json=objective_body("ana", title="\u200b\u200d\ufeff"),
+            json=objective_body("analyst", title="\u200b\u200d\ufeff"),
             headers=admin,
         ),
         422,
@@ -112,9 +114,9 @@ def test_far_dates_in_history_reads_are_refused_not_500(
 def test_evidence_for_a_period_at_the_end_of_the_calendar_is_refused_not_500(
     client: httpx.Client, tokens: Any, quarter: dict[str, Any]
 ) -> None:
-    reviewer = tokens.headers("rhea", "reviewer")
+    reviewer = tokens.headers("recruiter", "reviewer")
     response = client.get(
-        "/v1/people/ana/evidence",
+        "/v1/people/analyst/evidence",
         params={"from": "9999-01-01", "to": "9999-12-31"},
         headers=reviewer,
     )
@@ -160,9 +162,9 @@ def test_json_numbers_are_exact_decimals_in_one_plain_form(
     client: httpx.Client, admin: Headers, ledger: GoalLedger, goals: Goals, sent: str, stored: str
 ) -> None:
     goals.open_cycle()
-    objective = goals.objective("ana")
+    objective = goals.objective("analyst")
     # A milestone takes values in [0, 1]; the others need an unbounded key result.
-    key_result = goals.key_result(objective["id"], "ana", baseline="0", target="100000")["id"]
+    key_result = goals.key_result(objective["id"], "analyst", baseline="0", target="100000")["id"]
     body = f'{{"value": {sent}, "confidence": "on_track", "effective_on": "2026-08-15"}}'
     saved = created(_check_in(client, admin, key_result, body))
     read = client.get(f"/v1/key-results/{key_result}", headers=admin).json()

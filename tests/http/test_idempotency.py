@@ -83,17 +83,21 @@ def test_keys_belong_to_the_caller(
     client: httpx.Client, goals: Goals, tokens: Tokens, ledger: GoalLedger
 ) -> None:
     goals.open_cycle()
-    ana = tokens.headers("ana", Role.MEMBER)
-    bob = tokens.headers("bob", Role.MEMBER)
-    # Ana and Bob both happen to use the key "1" for their own objectives.
+    analyst = tokens.headers("analyst", Role.MEMBER)
+    buyer = tokens.headers("buyer", Role.MEMBER)
+    # The analyst and the buyer both happen to use the key "1" for their own objectives.
     mine = created(
         client.post(
-            "/v1/objectives", json=objective_body("ana"), headers={**ana, "Idempotency-Key": "1"}
+            "/v1/objectives",
+            json=objective_body("analyst"),
+            headers={**analyst, "Idempotency-Key": "1"},
         )
     )
     theirs = created(
         client.post(
-            "/v1/objectives", json=objective_body("bob"), headers={**bob, "Idempotency-Key": "1"}
+            "/v1/objectives",
+            json=objective_body("buyer"),
+            headers={**buyer, "Idempotency-Key": "1"},
         )
     )
     # Two objectives were created: one caller's key never answers for another's request.
@@ -108,9 +112,9 @@ def test_a_retry_after_a_restart_finds_the_first_response(pg_url: str) -> None:
         with httpx.Client(base_url=first.url) as client:
             created(client.post("/v1/cycles", json=CYCLE, headers=bearer(token)))
             objective = created(
-                client.post("/v1/objectives", json=objective_body("ana"), headers=bearer(token))
+                client.post("/v1/objectives", json=objective_body("analyst"), headers=bearer(token))
             )
-            body = key_result_body(objective["id"], "ana")
+            body = key_result_body(objective["id"], "analyst")
             original = created(client.post("/v1/key-results", json=body, headers=keyed))
         stored = position(first.ledger)
     # ...and stops (its lifespan closes the ledger) before the client saw the answer.

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def measured(goals: Goals, quarter: dict[str, Any]) -> dict[str, Any]:
-    """Ana's objective, and the support team's first-response time (to stay below 2 hours)."""
+    """The analyst's objective, and the support team's first-response time (to stay below
+    2 hours)."""
     kpi = goals.kpi("support-team")
     return {**quarter, "kpi": kpi["id"]}
 
@@ -47,7 +48,7 @@ def test_a_key_result_measured_by_a_kpi_starts_from_its_latest_reading_and_takes
     assert response.headers["Location"] == f"/v1/key-results/{written['id']}"
     key_result = ok(client.get(f"/v1/key-results/{written['id']}", headers=admin))
     # Its terms come from the KPI; its owner is the objective's.
-    assert key_result["kpi_id"] == kpi and key_result["owner"] == "ana"
+    assert key_result["kpi_id"] == kpi and key_result["owner"] == "analyst"
     assert key_result["direction"] == "decrease" and key_result["unit"] == "hours"
     assert key_result["plan"]["baseline"] == "3" and key_result["plan"]["target"] == "1"
     assert key_result["plan"]["weight"] == "2"

@@ -38,7 +38,7 @@ class Write:
 
 
 def _key_result(goals: Goals) -> dict[str, Any]:
-    return goals.key_result(goals.objective("ana")["id"], "ana")
+    return goals.key_result(goals.objective("analyst")["id"], "analyst")
 
 
 def _close_cycle(goals: Goals) -> Write:
@@ -46,22 +46,22 @@ def _close_cycle(goals: Goals) -> Write:
 
 
 def _align_objective(goals: Goals) -> Write:
-    parent, objective = goals.objective("ceo"), goals.objective("ana")
+    parent, objective = goals.objective("ceo"), goals.objective("analyst")
     body = {"parent_id": parent["id"], **REASON}
     return Write(f"/v1/objectives/{objective['id']}/align", body, objective["id"])
 
 
 def _retire_objective(goals: Goals) -> Write:
-    objective = goals.objective("ana")
+    objective = goals.objective("analyst")
     return Write(f"/v1/objectives/{objective['id']}/retire", REASON, objective["id"])
 
 
 def _create_key_result(goals: Goals) -> Write:
-    objective = goals.objective("ana")
+    objective = goals.objective("analyst")
     body = {
         "objective_id": objective["id"],
         "title": "NPS from 32 to 50",
-        "owner": "ana",
+        "owner": "analyst",
         "unit": "points",
         "direction": "increase",
         "baseline": "32",
@@ -103,12 +103,12 @@ def _retire_key_result(goals: Goals) -> Write:
 
 
 def _kpi_reading(goals: Goals) -> Write:
-    kpi = goals.kpi("ana")["id"]
+    kpi = goals.kpi("analyst")["id"]
     return Write(f"/v1/kpis/{kpi}/readings", {"value": "1.5"}, kpi)
 
 
 def _correct_kpi_reading(goals: Goals) -> Write:
-    kpi = goals.kpi("ana")["id"]
+    kpi = goals.kpi("analyst")["id"]
     reading = created(
         goals.client.post(f"/v1/kpis/{kpi}/readings", json={"value": "1.5"}, headers=goals.admin)
     )
@@ -117,13 +117,13 @@ def _correct_kpi_reading(goals: Goals) -> Write:
 
 
 def _change_kpi_target(goals: Goals) -> Write:
-    kpi = goals.kpi("ana")["id"]
+    kpi = goals.kpi("analyst")["id"]
     body = {"target": "3", "healthy_low": "0", "healthy_high": "3", **REASON}
     return Write(f"/v1/kpis/{kpi}/target", body, kpi)
 
 
 def _retire_kpi(goals: Goals) -> Write:
-    kpi = goals.kpi("ana")["id"]
+    kpi = goals.kpi("analyst")["id"]
     return Write(f"/v1/kpis/{kpi}/retire", REASON, kpi)
 
 
@@ -171,9 +171,11 @@ def test_a_write_loads_the_goal_it_changes_once(
 ) -> None:
     goals.open_cycle()
     write = WRITES[name](goals)
-    # Ana's own goals, with her member token (a cycle is the admin's to close): the
+    # The analyst's own goals, with her member token (a cycle is the admin's to close): the
     # command authorises the grant on what it loaded.
-    headers: Headers = goals.admin if name == "close_cycle" else tokens.headers("ana", Role.MEMBER)
+    headers: Headers = (
+        goals.admin if name == "close_cycle" else tokens.headers("analyst", Role.MEMBER)
+    )
 
     with loads_per_goal(ledger, monkeypatch) as loads:
         response = client.post(write.path, json=write.body, headers=headers)

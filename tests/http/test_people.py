@@ -220,13 +220,13 @@ def test_history_and_the_change_report_name_owners_as_of_the_day_they_describe(
     client: httpx.Client, admin: Headers, ledger: GoalLedger, goals: Goals, tokens: Tokens
 ) -> None:
     auditor = tokens.headers("audit-lead", Role.AUDITOR)
-    # Ana is a person (renamed from mid-August); the objective's owner is a team.
-    person(client, admin, "ana", "Ana Early")
-    rename = {"display_name": "Ana Later", "effective_on": "2026-08-15"}
-    ok(client.post("/v1/people/ana/name", json=rename, headers=admin))
+    # The analyst is a person (renamed from mid-August); the objective's owner is a team.
+    person(client, admin, "analyst", "Support Analyst")
+    rename = {"display_name": "Senior Support Analyst", "effective_on": "2026-08-15"}
+    ok(client.post("/v1/people/analyst/name", json=rename, headers=admin))
     goals.open_cycle()
     objective = goals.objective("cs-team")
-    key_result = goals.key_result(objective["id"], "ana")
+    key_result = goals.key_result(objective["id"], "analyst")
     goals.check_in(key_result["id"], value="40", effective_on="2026-08-01")
     goals.check_in(key_result["id"], value="41", effective_on="2026-09-01")
     # The change report lists changes of plan: a re-baseline.
@@ -247,8 +247,8 @@ def test_history_and_the_change_report_name_owners_as_of_the_day_they_describe(
     # The history names the owner as on each entry's day; the team has no name.
     history = client.get(f"/v1/key-results/{key_result['id']}/history", headers=admin).json()
     names = {(i["event"], i["effective_on"]): i["owner_name"] for i in history["items"]}
-    assert names[("check_in_recorded", "2026-08-01")] == "Ana Early"
-    assert names[("check_in_recorded", "2026-09-01")] == "Ana Later"
+    assert names[("check_in_recorded", "2026-08-01")] == "Support Analyst"
+    assert names[("check_in_recorded", "2026-09-01")] == "Senior Support Analyst"
     assert {i["actor_name"] for i in history["items"]} == {None}  # the admin is no person
     team_history = client.get(f"/v1/objectives/{objective['id']}/history", headers=admin).json()
     assert {i["owner_name"] for i in team_history["items"]} == {None}
@@ -256,29 +256,31 @@ def test_history_and_the_change_report_name_owners_as_of_the_day_they_describe(
     # The change report, for the auditor, likewise.
     report = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=auditor).json()
     rebaselined = [row for row in report["items"] if row["event"] == "rebaselined"]
-    assert [(row["owner"], row["owner_name"]) for row in rebaselined] == [("ana", "Ana Later")]
+    assert [(row["owner"], row["owner_name"]) for row in rebaselined] == [
+        ("analyst", "Senior Support Analyst")
+    ]
 
     # Once erased, both show the pseudonym.
-    ok(client.post("/v1/people/ana/erase", headers=admin))
+    ok(client.post("/v1/people/analyst/erase", headers=admin))
     worker_for(ledger).run_until_caught_up()
     history = client.get(f"/v1/key-results/{key_result['id']}/history", headers=admin).json()
-    assert {i["owner_name"] for i in history["items"]} == {pseudonym("ana")}
+    assert {i["owner_name"] for i in history["items"]} == {pseudonym("analyst")}
     report = client.get(f"/v1/cycles/{CYCLE['id']}/changes", headers=auditor).json()
-    assert {row["owner_name"] for row in report["items"] if row["owner"] == "ana"} == {
-        pseudonym("ana")
+    assert {row["owner_name"] for row in report["items"] if row["owner"] == "analyst"} == {
+        pseudonym("analyst")
     }
 
 
 def test_evidence_names_its_person_and_the_owners_beside_their_ids(
     client: httpx.Client, admin: Headers, ledger: GoalLedger, goals: Goals
 ) -> None:
-    # Ana, renamed in September, owns an objective and a key result with a check-in.
-    person(client, admin, "ana", "Ana Early")
-    rename = {"display_name": "Ana Later", "effective_on": "2026-09-01"}
-    ok(client.post("/v1/people/ana/name", json=rename, headers=admin))
+    # The analyst, renamed in September, owns an objective and a key result with a check-in.
+    person(client, admin, "analyst", "Support Analyst")
+    rename = {"display_name": "Senior Support Analyst", "effective_on": "2026-09-01"}
+    ok(client.post("/v1/people/analyst/name", json=rename, headers=admin))
     goals.open_cycle()
-    objective = goals.objective("ana")
-    key_result = goals.key_result(objective["id"], "ana")
+    objective = goals.objective("analyst")
+    key_result = goals.key_result(objective["id"], "analyst")
     goals.check_in(key_result["id"], value="40", effective_on="2026-08-01")
     worker_for(ledger).run_until_caught_up()
 
@@ -286,24 +288,26 @@ def test_evidence_names_its_person_and_the_owners_beside_their_ids(
     def read(to: str, accept: str) -> httpx.Response:
         params = {"from": "2026-07-01", "to": to}
         headers = {**admin, "Accept": accept}
-        response = client.get("/v1/people/ana/evidence", params=params, headers=headers)
+        response = client.get("/v1/people/analyst/evidence", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return response
 
-    assert read("2026-08-31", "application/json").json()["names"] == {"ana": "Ana Early"}
-    assert read("2026-09-30", "application/json").json()["names"] == {"ana": "Ana Later"}
+    assert read("2026-08-31", "application/json").json()["names"] == {"analyst": "Support Analyst"}
+    assert read("2026-09-30", "application/json").json()["names"] == {
+        "analyst": "Senior Support Analyst"
+    }
     page = read("2026-09-30", "text/html").text
-    assert "Appraisal evidence: Ana Later (ana)" in page
-    assert "owned by Ana Later (ana)" in page
+    assert "Appraisal evidence: Senior Support Analyst (analyst)" in page
+    assert "owned by Senior Support Analyst (analyst)" in page
 
     # Once erased, the pseudonym, and the name nowhere on the page.
-    ok(client.post("/v1/people/ana/erase", headers=admin))
+    ok(client.post("/v1/people/analyst/erase", headers=admin))
     worker_for(ledger).run_until_caught_up()
     erased = read("2026-09-30", "application/json").json()
-    assert erased["names"] == {"ana": pseudonym("ana")}
+    assert erased["names"] == {"analyst": pseudonym("analyst")}
     page = read("2026-09-30", "text/html").text
-    assert "Ana Later" not in page and "Ana Early" not in page
-    assert f"Appraisal evidence: {pseudonym('ana')} (ana)" in page
+    assert "Senior Support Analyst" not in page and "Support Analyst" not in page
+    assert f"Appraisal evidence: {pseudonym('analyst')} (analyst)" in page
 
 
 def test_people_writes_are_idempotent_and_version_checked(

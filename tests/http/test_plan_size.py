@@ -26,24 +26,24 @@ def test_a_fourth_objective_is_stored_with_a_warning(
     client: httpx.Client, admin: Headers, goals: Goals
 ) -> None:
     goals.open_cycle()
-    first = [goals.objective("ana") for _ in range(3)]
+    first = [goals.objective("analyst") for _ in range(3)]
     assert [codes(body) for body in first] == [[], [], []]
-    goals.objective("ben")  # another owner's objective counts for ben alone
-    fourth = goals.objective("ana")
+    goals.objective("engineer")  # another owner's objective counts for engineer alone
+    fourth = goals.objective("analyst")
     assert codes(fourth) == ["too_many_objectives"]
-    assert "ana has 4 objectives" in fourth["warnings"][0]["message"]
+    assert "analyst has 4 objectives" in fourth["warnings"][0]["message"]
     # Retired objectives do not count: with two retired, a fifth leaves three live.
     for retired in (first[0], fourth):
         response = client.post(f"/v1/objectives/{retired['id']}/retire", json=REASON, headers=admin)
         assert response.status_code == 200, response.text
-    assert codes(goals.objective("ana")) == []
+    assert codes(goals.objective("analyst")) == []
 
 
 def test_a_sixth_key_result_is_stored_with_a_warning(
     client: httpx.Client, admin: Headers, goals: Goals
 ) -> None:
     goals.open_cycle()
-    objective = goals.objective("ana")
+    objective = goals.objective("analyst")
     first = [goals.key_result(objective["id"]) for _ in range(5)]
     # The first key result leaves the objective with fewer than 2: no warning on a write.
     assert [codes(body) for body in first] == [[]] * 5
@@ -63,8 +63,8 @@ def test_scores_show_the_plan_size_now_and_replayed(
     client: httpx.Client, admin: Headers, goals: Goals, ledger: GoalLedger
 ) -> None:
     goals.open_cycle()
-    small, large, *_ = [goals.objective("ana") for _ in range(4)]
-    goals.objective("ben")
+    small, large, *_ = [goals.objective("analyst") for _ in range(4)]
+    goals.objective("engineer")
     goals.key_result(small["id"])
     for _ in range(6):
         goals.key_result(large["id"])
@@ -82,8 +82,8 @@ def test_scores_show_the_plan_size_now_and_replayed(
         assert objectives[small["id"]] == ["too_few_key_results"]
         assert objectives[large["id"]] == ["too_many_key_results"]
         assert {row["owner"]: codes(row) for row in board["owners"]} == {
-            "ana": ["too_many_objectives"],
-            "ben": [],
+            "analyst": ["too_many_objectives"],
+            "engineer": [],
         }
 
 
@@ -91,10 +91,10 @@ def test_the_change_report_flags_the_creation_past_a_bound(
     client: httpx.Client, goals: Goals, ledger: GoalLedger, tokens: Tokens
 ) -> None:
     goals.open_cycle()
-    ana = [goals.objective("ana") for _ in range(4)]
-    goals.objective("ben")
-    key_results = [goals.key_result(ana[0]["id"]) for _ in range(6)]
-    auditor = tokens.headers("audrey", Role.AUDITOR)  # issuing a token is a write too
+    analyst = [goals.objective("analyst") for _ in range(4)]
+    goals.objective("engineer")
+    key_results = [goals.key_result(analyst[0]["id"]) for _ in range(6)]
+    auditor = tokens.headers("auditor-b", Role.AUDITOR)  # issuing a token is a write too
     worker = worker_for(ledger)
     worker.create_tables()
     worker.run_until_caught_up()
@@ -103,7 +103,7 @@ def test_the_change_report_flags_the_creation_past_a_bound(
     rows = response.json()["items"]
     # Only the two creations that crossed a bound are reported, each flagged.
     assert [(row["goal_id"], row["flags"]) for row in rows] == [
-        (ana[3]["id"], ["plan_oversized"]),
+        (analyst[3]["id"], ["plan_oversized"]),
         (key_results[5]["id"], ["plan_oversized"]),
     ]
     assert [row["goal_kind"] for row in rows] == ["objective", "key_result"]
@@ -113,6 +113,6 @@ def test_the_change_report_flags_the_creation_past_a_bound(
         headers=auditor,
     )
     assert [row["goal_id"] for row in flagged.json()["items"]] == [
-        ana[3]["id"],
+        analyst[3]["id"],
         key_results[5]["id"],
     ]

@@ -135,18 +135,20 @@ def test_bad_goals_are_problems_naming_their_field(
     objective = quarter["objective"]["id"]
     # A title of 200 characters is fine elsewhere; 201 is one too many.
     problem(
-        client.post("/v1/objectives", json=objective_body("ana", title="x" * 201), headers=admin),
+        client.post(
+            "/v1/objectives", json=objective_body("analyst", title="x" * 201), headers=admin
+        ),
         422,
         field="title",
     )
     # A blank title, an unknown kind, an owner that is no identifier.
     problem(
-        client.post("/v1/objectives", json=objective_body("ana", title="   "), headers=admin),
+        client.post("/v1/objectives", json=objective_body("analyst", title="   "), headers=admin),
         422,
         field="title",
     )
     problem(
-        client.post("/v1/objectives", json=objective_body("ana", kind="vague"), headers=admin),
+        client.post("/v1/objectives", json=objective_body("analyst", kind="vague"), headers=admin),
         422,
         field="kind",
     )
@@ -158,13 +160,13 @@ def test_bad_goals_are_problems_naming_their_field(
     # Unknown ids inside a body are the body's fault: 422 naming the field.
     problem(
         client.post(
-            "/v1/objectives", json=objective_body("ana", cycle_id="2099-Q1"), headers=admin
+            "/v1/objectives", json=objective_body("analyst", cycle_id="2099-Q1"), headers=admin
         ),
         422,
         field="cycle_id",
     )
     problem(
-        client.post("/v1/key-results", json=key_result_body(UNKNOWN, "ana"), headers=admin),
+        client.post("/v1/key-results", json=key_result_body(UNKNOWN, "analyst"), headers=admin),
         422,
         field="objective_id",
     )
@@ -181,7 +183,9 @@ def test_bad_goals_are_problems_naming_their_field(
         ({"effective_on": "2099-07-01"}, "effective_on"),
     ]:
         response = client.post(
-            "/v1/key-results", json=key_result_body(objective, "ana", **overrides), headers=admin
+            "/v1/key-results",
+            json=key_result_body(objective, "analyst", **overrides),
+            headers=admin,
         )
         problem(response, 422, field=field)
     # A cycle that ends before it starts, or with a date that is no date.

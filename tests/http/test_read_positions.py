@@ -75,7 +75,7 @@ def urls(quarter: dict[str, Any], kpi: dict[str, Any]) -> dict[str, str]:
             objective_id=quarter["objective"]["id"],
             kpi_id=kpi["id"],
             cycle_id=quarter["cycle"]["id"],
-            person="ana",
+            person="analyst",
         )
         + ("?from=2026-07-01&to=2026-09-30" if route.endswith("/evidence") else "")
         for route in READ_ROUTES
@@ -109,7 +109,7 @@ def stands(response: httpx.Response, head: int) -> tuple[int, int]:
 def test_with_the_worker_stopped_every_read_model_route_waits_for_min_position_then_refuses(
     client: httpx.Client, goals: Goals, admin: Headers, ledger: GoalLedger, impatient: None
 ) -> None:
-    # A quarter, its read models caught up; then the worker stops and Ana checks in.
+    # A quarter, its read models caught up; then the worker stops and the analyst checks in.
     quarter = open_quarter(goals)
     kpi = goals.kpi()
     project(ledger)
@@ -194,7 +194,7 @@ def test_readiness_turns_unready_when_a_read_model_stops_advancing_behind_the_lo
         tokens = Tokens(ledger)
 
         # An event the read models have not applied: behind, but only just.
-        tokens.issue("ana", Role.MEMBER)
+        tokens.issue("analyst", Role.MEMBER)
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert all(m["lag"] > 0 for m in ready.json()["read_models"].values())
@@ -224,7 +224,7 @@ def test_readiness_turns_unready_when_a_read_model_stops_advancing_behind_the_lo
 
         eventually(lambda: idle() > 2, "idle for longer than the setting")
         assert client.get("/readyz").status_code == 200
-        tokens.issue("kim", Role.MEMBER)
+        tokens.issue("newcomer", Role.MEMBER)
         fresh = client.get("/readyz")
         assert fresh.status_code == 200, fresh.text
         assert fresh.json()["read_models"]["scores"]["lag"] > 0

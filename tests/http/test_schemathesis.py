@@ -147,13 +147,13 @@ def test_every_operation_keeps_the_published_contract(
     worker.start()
     request.addfinalizer(worker.stop)
     # Real ids for path parameters, so that generated requests also reach existing goals.
-    kpi = client.post("/v1/kpis", json=kpi_body("ana"), headers=admin).json()["id"]
+    kpi = client.post("/v1/kpis", json=kpi_body("analyst"), headers=admin).json()["id"]
     real_ids = {
         "cycle_id": "2026-Q3",
         "objective_id": quarter["objective"]["id"],
         "key_result_id": quarter["key_result"]["id"],
         "kpi_id": kpi,
-        "person": "ana",
+        "person": "analyst",
     }
     calls: Counter[str] = Counter()
     statuses: Counter[int] = Counter()

@@ -66,7 +66,7 @@ WHOLE_CYCLE = figures(
     stale=2,
     net="0.5000",
 )
-ANA = figures(
+ANALYST = figures(
     "0.5000",
     "amber",
     objectives=1,
@@ -77,7 +77,7 @@ ANA = figures(
     stale=1,
     net="1.0000",
 )
-BEN = figures(
+ENGINEER = figures(
     "0.0000",
     "red",
     objectives=1,
@@ -106,26 +106,28 @@ def body(response: httpx.Response) -> dict[str, Any]:
 
 @pytest.fixture
 def member(tokens: Tokens) -> Headers:
-    return tokens.headers("carla", Role.MEMBER)
+    return tokens.headers("controller", Role.MEMBER)
 
 
 @pytest.fixture
 def story(goals: Goals, ledger: GoalLedger) -> dict[str, Any]:
-    """Ana's NPS at 41 (0.5, on track) and Ben's key result without a check-in."""
+    """The analyst's NPS at 41 (0.5, on track) and the engineer's key result without a check-in."""
     goals.open_cycle()
     # Aspirational: judged by the spec's own lights (committed ones: test_bars).
-    ana = goals.objective("ana", kind="aspirational")
-    nps = goals.key_result(ana["id"], "ana")
+    analyst = goals.objective("analyst", kind="aspirational")
+    nps = goals.key_result(analyst["id"], "analyst")
     goals.check_in(nps["id"], value="41")
     recorded = datetime.now(UTC)
-    ben = goals.objective("ben", title="Earn the right to sell upmarket", kind="aspirational")
+    engineer = goals.objective(
+        "engineer", title="Earn the right to sell upmarket", kind="aspirational"
+    )
     deals = goals.key_result(
-        ben["id"], "ben", title="Enterprise deals", baseline="0", target="5", unit="deals"
+        engineer["id"], "engineer", title="Enterprise deals", baseline="0", target="5", unit="deals"
     )
     return {
-        "ana": ana,
+        "analyst": analyst,
         "nps": nps,
-        "ben": ben,
+        "engineer": engineer,
         "deals": deals,
         "recorded": recorded,
         "position": project(ledger),
@@ -152,26 +154,28 @@ def test_scores_now_from_the_read_model(
     assert rows[story["deals"]["id"]]["score"] == "0.0000"
     assert rows[story["deals"]["id"]]["confidence"] is None
     objectives = {row["id"]: row for row in found["objectives"]}
-    assert objectives[story["ana"]["id"]]["score"] == "0.5000"
-    assert objectives[story["ana"]["id"]]["score_against_original_plan"] == "0.5000"
-    assert objectives[story["ben"]["id"]]["traffic_light"] == "red"
+    assert objectives[story["analyst"]["id"]]["score"] == "0.5000"
+    assert objectives[story["analyst"]["id"]]["score_against_original_plan"] == "0.5000"
+    assert objectives[story["engineer"]["id"]]["traffic_light"] == "red"
     # One of two on track, none off track.
     assert found["cycles"] == [{"cycle_id": CYCLE["id"], **WHOLE_CYCLE}]
     assert found["owners"] == [
-        {"cycle_id": CYCLE["id"], "owner": "ana", **ANA, "warnings": []},
-        {"cycle_id": CYCLE["id"], "owner": "ben", **BEN, "warnings": []},
+        {"cycle_id": CYCLE["id"], "owner": "analyst", **ANALYST, "warnings": []},
+        {"cycle_id": CYCLE["id"], "owner": "engineer", **ENGINEER, "warnings": []},
     ]
 
 
 def test_filters_by_owner_and_cycle(
     client: httpx.Client, member: Headers, story: dict[str, Any], goals: Goals, ledger: GoalLedger
 ) -> None:
-    bens = body(client.get("/v1/scores", params={"owner": "ben"}, headers=member))
-    assert [row["id"] for row in bens["key_results"]] == [story["deals"]["id"]]
-    assert [row["id"] for row in bens["objectives"]] == [story["ben"]["id"]]
-    # The cycle's figures stay the whole cycle's; the owners' are Ben's alone.
-    assert bens["cycles"] == [{"cycle_id": CYCLE["id"], **WHOLE_CYCLE}]
-    assert bens["owners"] == [{"cycle_id": CYCLE["id"], "owner": "ben", **BEN, "warnings": []}]
+    engineers = body(client.get("/v1/scores", params={"owner": "engineer"}, headers=member))
+    assert [row["id"] for row in engineers["key_results"]] == [story["deals"]["id"]]
+    assert [row["id"] for row in engineers["objectives"]] == [story["engineer"]["id"]]
+    # The cycle's figures stay the whole cycle's; the owners' are the engineer's alone.
+    assert engineers["cycles"] == [{"cycle_id": CYCLE["id"], **WHOLE_CYCLE}]
+    assert engineers["owners"] == [
+        {"cycle_id": CYCLE["id"], "owner": "engineer", **ENGINEER, "warnings": []}
+    ]
     same = body(client.get("/v1/scores", params={"cycle_id": CYCLE["id"]}, headers=member))
     assert len(same["key_results"]) == 2
     # A cycle never opened is not found; one opened without goals yet has an empty row.
@@ -235,7 +239,7 @@ def test_as_of_and_known_at_replay_the_goals(
     before = body(
         client.get(
             "/v1/scores",
-            params={"cycle_id": CYCLE["id"], "as_of": "2026-08-01", "owner": "ana"},
+            params={"cycle_id": CYCLE["id"], "as_of": "2026-08-01", "owner": "analyst"},
             headers=member,
         )
     )
@@ -243,7 +247,7 @@ def test_as_of_and_known_at_replay_the_goals(
     [nps] = before["key_results"]
     assert nps["id"] == story["nps"]["id"]
     assert nps["score"] == "0.0000" and nps["value"] == "32" and nps["confidence"] is None
-    assert [row["id"] for row in before["objectives"]] == [story["ana"]["id"]]
+    assert [row["id"] for row in before["objectives"]] == [story["analyst"]["id"]]
     # Nothing checked in by then: both at their baselines, both red, neither on track.
     [cycle] = before["cycles"]
     assert cycle["cycle_id"] == CYCLE["id"]
@@ -251,9 +255,9 @@ def test_as_of_and_known_at_replay_the_goals(
     assert (cycle["score"], cycle["traffic_light"]) == ("0.0000", "red")
     assert (cycle["green"], cycle["amber"], cycle["red"]) == (0, 0, 2)
     assert cycle["net_confidence"] == "0.0000"
-    [ana] = before["owners"]
-    assert (ana["owner"], ana["objectives"], ana["key_results"]) == ("ana", 1, 1)
-    assert ana["score"] == "0.0000"
+    [analyst] = before["owners"]
+    assert (analyst["owner"], analyst["objectives"], analyst["key_results"]) == ("analyst", 1, 1)
+    assert analyst["score"] == "0.0000"
     known = body(
         client.get(
             "/v1/scores",
@@ -261,7 +265,7 @@ def test_as_of_and_known_at_replay_the_goals(
             headers=member,
         )
     )
-    # Known before Ben's objective was created: only Ana's.
+    # Known before the engineer's objective was created: only the analyst's.
     assert [row["id"] for row in known["key_results"]] == [story["nps"]["id"]]
     assert known["key_results"][0]["score"] == "0.5000"
     problem(

@@ -68,10 +68,11 @@ def test_signals_reach_the_feed_and_webhooks_by_type_owner_and_cycle(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GOALPOST_WEBHOOK_ALLOW_PRIVATE", "true")
-    # HRMS wants Ana's stale key results, and the end of 2026-Q3 coming; not Li's goals.
+    # HRMS wants the analyst's stale key results, and the end of 2026-Q3 coming; not the
+    # planner's goals.
     by_owner = client.post(
         "/v1/webhooks",
-        json={"url": receiver.url("/ana"), "event_types": [STALE], "owner": "ana"},
+        json={"url": receiver.url("/analyst"), "event_types": [STALE], "owner": "analyst"},
         headers=hrms,
     ).json()
     by_cycle = client.post(
@@ -79,10 +80,11 @@ def test_signals_reach_the_feed_and_webhooks_by_type_owner_and_cycle(
         json={"url": receiver.url("/q3"), "event_types": [ENDING], "cycle_id": "2026-Q3"},
         headers=hrms,
     ).json()
-    # Li's key result in the same quarter, left alone too; Ana's weekly KPI out of range
+    # The planner's key result in the same quarter, left alone too; the analyst's weekly KPI
+    # out of range
     # twice today.
-    goals.key_result(quarter["objective"]["id"], "li")
-    kpi = goals.kpi("ana")
+    goals.key_result(quarter["objective"]["id"], "planner")
+    kpi = goals.kpi("analyst")
     for value in ("3", "4"):
         response = client.post(
             f"/v1/kpis/{kpi['id']}/readings",
@@ -101,7 +103,7 @@ def test_signals_reach_the_feed_and_webhooks_by_type_owner_and_cycle(
     every = feed(client, hrms, STALE, OVERDUE, CANDIDATE, ENDING)
     assert sorted(e["type"] for e in every) == sorted([STALE, STALE, ENDING, CANDIDATE, OVERDUE])
     stale = feed(client, hrms, STALE)
-    assert {e["data"]["owner"] for e in stale} == {"ana", "li"}
+    assert {e["data"]["owner"] for e in stale} == {"analyst", "planner"}
     assert {e["data"]["stale_on"] for e in stale} == {"2026-07-22"}
     assert stale[0]["subject"].startswith("signals/")
     (ending,) = feed(client, hrms, ENDING)
@@ -111,7 +113,7 @@ def test_signals_reach_the_feed_and_webhooks_by_type_owner_and_cycle(
         "ends_on": "2026-09-30",
     }
     (candidate,) = feed(client, hrms, CANDIDATE)
-    assert candidate["data"]["kpi_id"] == kpi["id"] and candidate["data"]["owner"] == "ana"
+    assert candidate["data"]["kpi_id"] == kpi["id"] and candidate["data"]["owner"] == "analyst"
     # An unknown type is refused, naming the signal types among the known ones.
     refused = problem(
         client.get("/v1/events", params={"type": "goalpost.signal.nope.v1"}, headers=hrms),
@@ -120,7 +122,7 @@ def test_signals_reach_the_feed_and_webhooks_by_type_owner_and_cycle(
     )
     assert STALE in refused["detail"] and ENDING in refused["detail"]
 
-    # Delivered: Ana's stale key result alone to one, the quarter's end to the other.
+    # Delivered: the analyst's stale key result alone to one, the quarter's end to the other.
     dispatcher = WebhookDispatcher(
         open_ledger(pg_url), DispatchSettings(allow_private=True, timeout_seconds=2)
     )
@@ -129,9 +131,9 @@ def test_signals_reach_the_feed_and_webhooks_by_type_owner_and_cycle(
     finally:
         dispatcher.ledger.close()
         dispatcher.close()
-    (to_ana,) = receiver.received("/ana")
+    (to_ana,) = receiver.received("/analyst")
     assert to_ana.verify(by_owner["secret"])["type"] == STALE
-    assert to_ana.event["data"]["owner"] == "ana"
+    assert to_ana.event["data"]["owner"] == "analyst"
     assert to_ana.event["data"]["key_result_id"] == quarter["key_result"]["id"]
     (to_q3,) = receiver.received("/q3")
     assert to_q3.verify(by_cycle["secret"])["type"] == ENDING

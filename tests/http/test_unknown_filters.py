@@ -28,7 +28,7 @@ def project(ledger: GoalLedger) -> None:
 
 @pytest.fixture
 def member(tokens: Tokens) -> Headers:
-    return tokens.headers("carla", Role.MEMBER)
+    return tokens.headers("controller", Role.MEMBER)
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def auditor(tokens: Tokens) -> Headers:
 @pytest.fixture
 def reviewer(tokens: Tokens, ledger: GoalLedger) -> Headers:
     # Assigned to each person it asks about, so the answers are about the person (ADR 42).
-    assign(ledger, "appraisals", "ana", "Ana", "nobody", "ben")
+    assign(ledger, "appraisals", "analyst", "Analyst", "nobody", "engineer")
     return tokens.headers("appraisals", Role.REVIEWER)
 
 
@@ -47,14 +47,15 @@ def reviewer(tokens: Tokens, ledger: GoalLedger) -> Headers:
 def story(
     goals: Goals, ledger: GoalLedger, client: httpx.Client, auditor: Headers, reviewer: Headers
 ) -> dict[str, Any]:
-    """2026-Q3 opened; then Ana's objective and key result, and Ben's KPI (no OKR); the
-    audit trail holds it all (the change report and evidence wait for the whole log)."""
+    """2026-Q3 opened; then the analyst's objective and key result, and the engineer's KPI
+    (no OKR); the audit trail holds it all (the change report and evidence wait for the
+    whole log)."""
     goals.open_cycle()
-    # After the quarter opened and before Ana's first goal.
+    # After the quarter opened and before the analyst's first goal.
     between = datetime.now(UTC)
-    objective = goals.objective("ana")
-    goals.key_result(objective["id"], "ana")
-    response = client.post("/v1/kpis", json=kpi_body("ben"), headers=goals.admin)
+    objective = goals.objective("analyst")
+    goals.key_result(objective["id"], "analyst")
+    response = client.post("/v1/kpis", json=kpi_body("engineer"), headers=goals.admin)
     assert response.status_code == 201, response.text
     project(ledger)
     return {"between": between.isoformat()}
@@ -78,15 +79,15 @@ def test_scores_refuse_a_cycle_or_owner_that_names_nothing(
     unknown(scores(cycle_id="2026-q3", as_of="2026-08-01"), "query.cycle_id")
     # An owner who owns nothing, or a name in the wrong case, is not found either.
     unknown(scores(owner="nobody"), "query.owner")
-    unknown(scores(owner="Ana"), "query.owner")
+    unknown(scores(owner="Analyst"), "query.owner")
     unknown(scores(cycle_id=QUARTER, owner="nobody", as_of="2026-08-01"), "query.owner")
-    # Known ones answer, Ben too: he owns a KPI, though no key result to score.
-    assert scores(cycle_id=QUARTER, owner="ana").json()["key_results"]
-    bens = scores(owner="ben")
-    assert bens.status_code == 200 and bens.json()["key_results"] == []
-    # As known before Ana's first goal, she owned none; the quarter was open already.
+    # Known ones answer, the engineer too: he owns a KPI, though no key result to score.
+    assert scores(cycle_id=QUARTER, owner="analyst").json()["key_results"]
+    engineers = scores(owner="engineer")
+    assert engineers.status_code == 200 and engineers.json()["key_results"] == []
+    # As known before the analyst's first goal, she owned none; the quarter was open already.
     before = {"cycle_id": QUARTER, "known_at": story["between"]}
-    unknown(scores(**before, owner="ana"), "query.owner")
+    unknown(scores(**before, owner="analyst"), "query.owner")
     assert scores(**before).status_code == 200
 
 
@@ -98,16 +99,16 @@ def test_lists_refuse_a_cycle_or_owner_that_names_nothing(
 
     unknown(get("/v1/objectives", cycle_id="2026-q3"), "query.cycle_id")
     unknown(get("/v1/objectives", owner="nobody"), "query.owner")
-    assert len(get("/v1/objectives", cycle_id=QUARTER, owner="ana").json()["items"]) == 1
+    assert len(get("/v1/objectives", cycle_id=QUARTER, owner="analyst").json()["items"]) == 1
     unknown(get("/v1/kpis", owner="nobody"), "query.owner")
-    assert len(get("/v1/kpis", owner="ben").json()["items"]) == 1
+    assert len(get("/v1/kpis", owner="engineer").json()["items"]) == 1
     # KPI health, now and replayed.
     unknown(get("/v1/kpis/health", owner="nobody"), "query.owner")
     unknown(get("/v1/kpis/health", owner="nobody", as_of="2026-08-01"), "query.owner")
-    health = get("/v1/kpis/health", owner="ben", include="all")
-    assert [kpi["owner"] for kpi in health.json()["items"]] == ["ben"]
-    # Ana owns no KPI, but goals: she is known, and has no KPI to list.
-    assert get("/v1/kpis/health", owner="ana").json()["items"] == []
+    health = get("/v1/kpis/health", owner="engineer", include="all")
+    assert [kpi["owner"] for kpi in health.json()["items"]] == ["engineer"]
+    # The analyst owns no KPI, but goals: she is known, and has no KPI to list.
+    assert get("/v1/kpis/health", owner="analyst").json()["items"] == []
 
 
 def test_the_change_report_refuses_an_owner_that_names_nothing(
@@ -117,7 +118,7 @@ def test_the_change_report_refuses_an_owner_that_names_nothing(
     unknown(client.get(path, params={"owner": "nobody"}, headers=auditor), "query.owner")
     csv = {"owner": "nobody", "format": "csv"}
     unknown(client.get(path, params=csv, headers=auditor), "query.owner")
-    assert client.get(path, params={"owner": "ana"}, headers=auditor).status_code == 200
+    assert client.get(path, params={"owner": "analyst"}, headers=auditor).status_code == 200
     # The cycle is in the path: unknown there, the path parameter is named.
     unknown(client.get("/v1/cycles/2026-q3/changes", headers=auditor), "cycle_id")
 
@@ -126,14 +127,14 @@ def test_evidence_refuses_a_person_who_owns_nothing(
     client: httpx.Client, reviewer: Headers, story: dict[str, Any]
 ) -> None:
     period = {"from": "2026-07-01", "to": "2026-09-30"}
-    found = client.get("/v1/people/ana/evidence", params=period, headers=reviewer)
+    found = client.get("/v1/people/analyst/evidence", params=period, headers=reviewer)
     assert found.status_code == 200, found.text
-    for person in ("Ana", "nobody"):
+    for person in ("Analyst", "nobody"):
         response = client.get(f"/v1/people/{person}/evidence", params=period, headers=reviewer)
         unknown(response, "person")
-    # Ben owns a KPI: his evidence is his KRA, with no OKRs.
-    bens = client.get("/v1/people/ben/evidence", params=period, headers=reviewer)
-    assert bens.status_code == 200 and bens.json()["objectives"] == []
+    # The engineer owns a KPI: his evidence is his KRA, with no OKRs.
+    engineers = client.get("/v1/people/engineer/evidence", params=period, headers=reviewer)
+    assert engineers.status_code == 200 and engineers.json()["objectives"] == []
 
 
 def test_a_subscription_refuses_filters_that_would_deliver_nothing(
@@ -149,7 +150,7 @@ def test_a_subscription_refuses_filters_that_would_deliver_nothing(
     found = unknown(subscribe(cycle_id="2026-q3"), "cycle_id")
     assert "did you mean 2026-Q3" in found["detail"]
     assert client.get("/v1/webhooks", headers=hrms).json()["webhooks"] == []
-    assert subscribe(owner="ana", cycle_id=QUARTER).status_code == 201
+    assert subscribe(owner="analyst", cycle_id=QUARTER).status_code == 201
 
 
 def test_an_owner_is_known_from_the_log_before_the_read_models_catch_up(

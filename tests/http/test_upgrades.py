@@ -52,7 +52,7 @@ def test_a_store_that_fails_a_read_is_a_503_problem(
     cycle = goals.open_cycle()
     worker_for(ledger).create_tables()
     hrms = tokens.headers("hrms", Role.SERVICE)
-    auditor = tokens.headers("audra", Role.AUDITOR)
+    auditor = tokens.headers("auditor-a", Role.AUDITOR)
     # Caught up, so that the change report's only trouble is its missing table.
     worker_for(ledger).run_until_caught_up()
     assert client.get("/v1/webhooks", headers=hrms).status_code == 200

@@ -48,14 +48,14 @@ def receiver() -> Iterator[Receiver]:
 def test_a_service_subscribes_and_sees_the_signing_secret_once(
     client: httpx.Client, hrms: Headers, ledger: GoalLedger, goals: Goals
 ) -> None:
-    # Ana owns an objective; HRMS subscribes to check-ins of her goals: 201, a generated
+    # The analyst owns an objective; HRMS subscribes to check-ins of her goals: 201, a generated
     # whsec_ secret.
     goals.open_cycle()
-    goals.objective("ana")
-    created = subscribe(client, hrms, event_types=[CHECK_IN], owner="ana")
+    goals.objective("analyst")
+    created = subscribe(client, hrms, event_types=[CHECK_IN], owner="analyst")
     assert created["secret"].startswith("whsec_")
     assert len(base64.b64decode(created["secret"].removeprefix("whsec_"))) == 32
-    assert created["event_types"] == [CHECK_IN] and created["owner"] == "ana"
+    assert created["event_types"] == [CHECK_IN] and created["owner"] == "analyst"
     # It starts at the log's head: only events from now on, nothing behind.
     assert created["state"] == "active" and created["position"] == position(ledger)
     assert created["lag"] == 0 and created["created_by"] == "hrms"
@@ -108,7 +108,7 @@ def test_bad_subscriptions_are_refused_as_problems(
     refused("secret", secret="whsec_" + base64.b64encode(b"short").decode())
     refused("secret", secret="whsec_not base64!")
     # Filters are people, teams and cycle keys; a cursor cannot be past the log's head.
-    refused("owner", owner="ana smith")
+    refused("owner", owner="analyst smith")
     refused("cycle_id", cycle_id="")
     refused("after", after=position(ledger) + 1)
     refused("after", after=-1)
@@ -196,7 +196,7 @@ def test_failures_backoff_and_pausing_show_on_the_webhook_and_resume_delivers(
 ) -> None:
     # The receiver is on this machine: a private destination, allowed for this test.
     monkeypatch.setenv("GOALPOST_WEBHOOK_ALLOW_PRIVATE", "true")
-    # HRMS subscribes to Ana's check-ins; its endpoint is down (500).
+    # HRMS subscribes to the analyst's check-ins; its endpoint is down (500).
     receiver.status = lambda _path: 500
     hook = subscribe(client, hrms, url=receiver.url("/hrms"), event_types=[CHECK_IN])
     path = f"/v1/webhooks/{hook['id']}"

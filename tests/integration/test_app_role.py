@@ -205,7 +205,7 @@ def test_the_append_function_stores_nothing_its_caller_could_forge(
         # A completed request filed under another actor, who could then replay it.
         result = json.dumps({"id": str(issued.id), "version": 2})
         with refused("actor"):
-            append_as(dsn, pg_schema, [revoked], request=("mallory", "k1", "fp", result))
+            append_as(dsn, pg_schema, [revoked], request=("intruder", "k1", "fp", result))
         # A request whose result names an event this save does not store.
         elsewhere = json.dumps({"id": str(issued.id), "version": 1})
         with refused("names no event"):
@@ -213,7 +213,7 @@ def test_the_append_function_stores_nothing_its_caller_could_forge(
 
         # Nothing of it was stored: no event, no record time, no request to replay.
         assert ledger.recorder.select_events(issued.id)[-1].originator_version == 1
-        assert ledger.recorder.find_request("mallory", "k1") is None  # type: ignore[attr-defined]
+        assert ledger.recorder.find_request("intruder", "k1") is None  # type: ignore[attr-defined]
         with pg_admin(pg_database) as conn:
             indexed = conn.execute(
                 sql.SQL("SELECT originator_version FROM {} WHERE originator_id = %s").format(

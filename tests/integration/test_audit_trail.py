@@ -72,7 +72,7 @@ def key_result(
 
 def check_in(ledger: GoalLedger, key_result_id: UUID, value: str, effective_on: date) -> Saved:
     return ledger.record_check_in(
-        actor="maria",
+        actor="marketer",
         key_result_id=key_result_id,
         value=value,
         confidence="on_track",
@@ -91,33 +91,34 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
         actor="cfo", key="this-quarter", starts_on=starts_on, ends_on=utc_today() + timedelta(30)
     )
 
-    # Maria sets up her objective late, dated from the quarter's first day (not a backdating).
+    # The marketer sets up her objective late, dated from the quarter's first day (not a
+    # backdating).
     ids["support"] = ledger.create_objective(
-        actor="maria",
+        actor="marketer",
         cycle_id="this-quarter",
         title="Customers love our support",
-        owner="maria",
+        owner="marketer",
         kind="committed",
     ).id
     ids["nps"] = key_result(
-        ledger, ids["support"], "NPS", "maria", "increase", "32", "50", starts_on
+        ledger, ids["support"], "NPS", "marketer", "increase", "32", "50", starts_on
     )
     ids["churn"] = key_result(
-        ledger, ids["support"], "Churn", "maria", "decrease", "3.1", "2.0", starts_on
+        ledger, ids["support"], "Churn", "marketer", "decrease", "3.1", "2.0", starts_on
     )
     ids["tickets"] = key_result(
-        ledger, ids["support"], "Tickets solved", "li", "increase", "0", "500", starts_on
+        ledger, ids["support"], "Tickets solved", "planner", "increase", "0", "500", starts_on
     )
-    # Li's own objective: the community forum, going well.
+    # The planner's own objective: the community forum, going well.
     ids["forum"] = ledger.create_objective(
-        actor="li",
+        actor="planner",
         cycle_id="this-quarter",
         title="Launch the community forum",
-        owner="li",
+        owner="planner",
         kind="aspirational",
     ).id
     ids["members"] = key_result(
-        ledger, ids["forum"], "Forum members", "li", "increase", "0", "100", starts_on
+        ledger, ids["forum"], "Forum members", "planner", "increase", "0", "100", starts_on
     )
 
     # Check-ins: one for last week (seven days back, on time), one for eight days back.
@@ -135,7 +136,7 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
     # The backdated check-in was mistyped; corrected while the quarter is open.
     pos["correction"] = at(
         ledger.correct_check_in(
-            actor="maria",
+            actor="marketer",
             key_result_id=ids["nps"],
             check_in_id=check_ins["backdated"],
             value="36",
@@ -143,20 +144,20 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
             reason_code="data_error",
         )
     )
-    # Li's tickets count twice as much now.
+    # The planner's tickets count twice as much now.
     pos["reweight"] = at(
         ledger.reweight_key_result(
-            actor="li",
+            actor="planner",
             key_result_id=ids["tickets"],
             weight="2",
             reason="tickets matter more this quarter",
             reason_code="priorities_changed",
         )
     )
-    # Past the midpoint, Maria lowers the NPS target from 50 to 45.
+    # Past the midpoint, the marketer lowers the NPS target from 50 to 45.
     pos["rebaseline_nps"] = at(
         ledger.rebaseline_key_result(
-            actor="maria",
+            actor="marketer",
             key_result_id=ids["nps"],
             baseline="32",
             target="45",
@@ -167,7 +168,7 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
     # And tightens churn from 2.0 to 1.8: a lower number, but a harder target.
     pos["rebaseline_churn"] = at(
         ledger.rebaseline_key_result(
-            actor="maria",
+            actor="marketer",
             key_result_id=ids["churn"],
             baseline="3.1",
             target="1.8",
@@ -175,10 +176,10 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
             reason_code="priorities_changed",
         )
     )
-    # Li retires her tickets key result while it scores red (100 of 500).
+    # The planner retires her tickets key result while it scores red (100 of 500).
     pos["retire_tickets"] = at(
         ledger.retire_key_result(
-            actor="li",
+            actor="planner",
             key_result_id=ids["tickets"],
             reason="rewards closing over solving",
             reason_code="wrong_metric",
@@ -187,7 +188,7 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
     # And her forum objective while it is green (80 of 100).
     pos["retire_forum"] = at(
         ledger.retire_objective(
-            actor="li",
+            actor="planner",
             objective_id=ids["forum"],
             reason="the forum moved to the community team",
             reason_code="priorities_changed",
@@ -199,7 +200,7 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
     pos["close"] = at(ledger.close_cycle(actor="cfo", key="this-quarter"))
     pos["late_correction"] = at(
         ledger.correct_check_in(
-            actor="maria",
+            actor="marketer",
             key_result_id=ids["nps"],
             check_in_id=check_ins["on_time"],
             value="39",
@@ -216,14 +217,18 @@ def walk_the_quarter(ledger: GoalLedger, worker: ProjectionWorker) -> Story:
         ends_on=utc_today() + timedelta(80),
     )
     ids["hiring"] = ledger.create_objective(
-        actor="maria", cycle_id="next-quarter", title="Hire well", owner="maria", kind="committed"
+        actor="marketer",
+        cycle_id="next-quarter",
+        title="Hire well",
+        owner="marketer",
+        kind="committed",
     ).id
     ids["hires"] = key_result(
-        ledger, ids["hiring"], "Hires", "maria", "increase", "0", "10", days_ago(10)
+        ledger, ids["hiring"], "Hires", "marketer", "increase", "0", "10", days_ago(10)
     )
     pos["rebaseline_hires"] = at(
         ledger.rebaseline_key_result(
-            actor="maria",
+            actor="marketer",
             key_result_id=ids["hires"],
             baseline="0",
             target="12",
@@ -240,10 +245,10 @@ def define_kpis(ledger: GoalLedger, story: Story) -> None:
 
     def define(name: str, direction: str, target: str, **range_: str) -> UUID:
         return ledger.define_kpi(
-            actor="maria",
+            actor="marketer",
             area="Customer support" if name != "Attrition" else "People",
             name=name,
-            owner="maria" if name != "Attrition" else "li",
+            owner="marketer" if name != "Attrition" else "planner",
             unit="",
             formula=f"{name} over the week",
             data_source="warehouse",
@@ -256,7 +261,7 @@ def define_kpis(ledger: GoalLedger, story: Story) -> None:
 
     def reading(kpi_id: UUID, value: str, days: int) -> Saved:
         return ledger.record_kpi_reading(
-            actor="maria", kpi_id=kpi_id, value=value, effective_on=days_ago(days)
+            actor="marketer", kpi_id=kpi_id, value=value, effective_on=days_ago(days)
         )
 
     # First-response time: healthy between 0 and 2 hours; 1.5, then 2.5, then 3.
@@ -272,7 +277,7 @@ def define_kpis(ledger: GoalLedger, story: Story) -> None:
     pos["late_reading"] = at(reading(ids["offers"], "75", 10))
     # The 85 was a typo for 78: corrected, the last two readings are both out of range.
     ledger.correct_kpi_reading(
-        actor="maria",
+        actor="marketer",
         kpi_id=ids["offers"],
         reading_id=good.check_in_id,  # type: ignore[arg-type]
         value="78",
@@ -281,7 +286,7 @@ def define_kpis(ledger: GoalLedger, story: Story) -> None:
     # The bar comes down from 80 to 75 (from today: past readings keep their judgement).
     pos["kpi_target"] = at(
         ledger.change_kpi_target(
-            actor="maria",
+            actor="marketer",
             kpi_id=ids["offers"],
             target="75",
             reason="market got tighter",
@@ -294,7 +299,7 @@ def define_kpis(ledger: GoalLedger, story: Story) -> None:
     reading(ids["attrition"], "12", 4)
     reading(ids["attrition"], "13", 2)
     ledger.retire_kpi(
-        actor="li",
+        actor="planner",
         kpi_id=ids["attrition"],
         reason="merged into the retention KPI",
         reason_code="duplicate",
@@ -363,14 +368,14 @@ def test_the_change_report_lists_the_quarters_changes_with_values_before_and_aft
 
     # Exactly the changes of plan, corrections and the backdated check-in, in log order.
     assert [(r.position, r.event, r.title, r.owner) for r in report] == [
-        (pos["backdated"], "check_in_recorded", "NPS", "maria"),
-        (pos["correction"], "check_in_corrected", "NPS", "maria"),
-        (pos["reweight"], "reweighted", "Tickets solved", "li"),
-        (pos["rebaseline_nps"], "rebaselined", "NPS", "maria"),
-        (pos["rebaseline_churn"], "rebaselined", "Churn", "maria"),
-        (pos["retire_tickets"], "retired", "Tickets solved", "li"),
-        (pos["retire_forum"], "retired", "Launch the community forum", "li"),
-        (pos["late_correction"], "check_in_corrected", "NPS", "maria"),
+        (pos["backdated"], "check_in_recorded", "NPS", "marketer"),
+        (pos["correction"], "check_in_corrected", "NPS", "marketer"),
+        (pos["reweight"], "reweighted", "Tickets solved", "planner"),
+        (pos["rebaseline_nps"], "rebaselined", "NPS", "marketer"),
+        (pos["rebaseline_churn"], "rebaselined", "Churn", "marketer"),
+        (pos["retire_tickets"], "retired", "Tickets solved", "planner"),
+        (pos["retire_forum"], "retired", "Launch the community forum", "planner"),
+        (pos["late_correction"], "check_in_corrected", "NPS", "marketer"),
     ]
     rows = {r.position: r for r in report}
 
@@ -392,7 +397,7 @@ def test_the_change_report_lists_the_quarters_changes_with_values_before_and_aft
         {"baseline": "32", "target": "45"},
     )
     assert (nps.actor, nps.reason, nps.reason_code) == (
-        "maria",
+        "marketer",
         "survey vendor changed mid-quarter",
         "wrong_metric",
     )
@@ -428,15 +433,19 @@ def test_the_change_report_filters_by_owner_flag_and_recorded_date(
     def positions(**filters: Any) -> list[int]:
         return [r.position for r in change_report(db, "this-quarter", **filters)]
 
-    # Li's changes: the reweight and her two retirements.
-    assert positions(owner="li") == [pos["reweight"], pos["retire_tickets"], pos["retire_forum"]]
+    # The planner's changes: the reweight and her two retirements.
+    assert positions(owner="planner") == [
+        pos["reweight"],
+        pos["retire_tickets"],
+        pos["retire_forum"],
+    ]
     # One flag, then any of two.
     assert positions(flags=[Flag.TARGET_LOWERED]) == [pos["rebaseline_nps"]]
     assert positions(flags=[Flag.CHANGED_AFTER_CLOSE, Flag.RETIRED_WHILE_RED]) == [
         pos["retire_tickets"],
         pos["late_correction"],
     ]
-    assert positions(owner="li", flags=[Flag.TARGET_LOWERED]) == []
+    assert positions(owner="planner", flags=[Flag.TARGET_LOWERED]) == []
     with pytest.raises(ValueError, match="flag"):
         positions(flags=["moved_the_goalposts"])
     # Everything was recorded today (UTC): both bounds are inclusive days.
@@ -512,7 +521,7 @@ def test_kpis_out_of_range_twice_running_are_okr_candidates(
     assert (frt.area, frt.name, frt.owner, frt.direction) == (
         "Customer support",
         "First-response time",
-        "maria",
+        "marketer",
         "stay_below",
     )
     assert (frt.target, frt.healthy_low, frt.healthy_high) == (Decimal(2), Decimal(0), Decimal(2))
@@ -540,7 +549,7 @@ def test_kpis_out_of_range_twice_running_are_okr_candidates(
     assert [
         r.kpi_id for r in kpi_health(worker.database, area="People", candidates_only=False)[0]
     ] == [ids["attrition"]]
-    assert kpi_health(worker.database, owner="li")[0] == []
+    assert kpi_health(worker.database, owner="planner")[0] == []
     # One a page, after the cursor of the last.
     page, more = kpi_health(worker.database, limit=1)
     assert more and [r.kpi_id for r in page] == [ids["frt"]]
@@ -566,14 +575,21 @@ def test_values_before_and_after_are_plain_decimals_never_exponents(ledger: Goal
     worker.create_tables()
     ledger.open_cycle(actor="cfo", key="tiny", starts_on=days_ago(20), ends_on=utc_today())
     objective = ledger.create_objective(
-        actor="maria", cycle_id="tiny", title="Precision", owner="maria", kind="committed"
+        actor="marketer", cycle_id="tiny", title="Precision", owner="marketer", kind="committed"
     ).id
     goal = key_result(
-        ledger, objective, "Error rate", "maria", "decrease", "0.000001", "0.0000001", days_ago(20)
+        ledger,
+        objective,
+        "Error rate",
+        "marketer",
+        "decrease",
+        "0.000001",
+        "0.0000001",
+        days_ago(20),
     )
     check_in(ledger, goal, "0.0000005", days_ago(5))
     ledger.reweight_key_result(
-        actor="maria", key_result_id=goal, weight="0.0000002", reason="tiny", reason_code="other"
+        actor="marketer", key_result_id=goal, weight="0.0000002", reason="tiny", reason_code="other"
     )
     worker.run_until_caught_up()
     rows = goal_history(worker.database, goal, "key_result", limit=10)[0]
@@ -595,20 +611,23 @@ def test_creations_past_the_plan_size_are_flagged_and_reported(ledger: GoalLedge
             actor=owner, cycle_id="2026-P", title="grow", owner=owner, kind="aspirational"
         )
 
-    ana = [objective("ana") for _ in range(3)]
-    objective("ben")
-    fourth = objective("ana")
+    analyst = [objective("analyst") for _ in range(3)]
+    objective("engineer")
+    fourth = objective("analyst")
     krs = [
-        key_result(ledger, ana[0].id, f"kr{n}", "ana", "increase", "0", "10", days_ago(1))
+        key_result(ledger, analyst[0].id, f"kr{n}", "analyst", "increase", "0", "10", days_ago(1))
         for n in range(6)
     ]
     for retired in krs[:2]:
         ledger.retire_key_result(
-            actor="ana", key_result_id=retired, reason="dropped", reason_code="priorities_changed"
+            actor="analyst",
+            key_result_id=retired,
+            reason="dropped",
+            reason_code="priorities_changed",
         )
     # Four live: the next makes five, then six.
-    key_result(ledger, ana[0].id, "kr6", "ana", "increase", "0", "10", days_ago(1))
-    sixth = key_result(ledger, ana[0].id, "kr7", "ana", "increase", "0", "10", days_ago(1))
+    key_result(ledger, analyst[0].id, "kr6", "analyst", "increase", "0", "10", days_ago(1))
+    sixth = key_result(ledger, analyst[0].id, "kr7", "analyst", "increase", "0", "10", days_ago(1))
     worker = worker_for(ledger)
     worker.create_tables()
     worker.run_until_caught_up()

@@ -100,7 +100,7 @@ def one_line_error(result: Result) -> str:
 def test_an_import_names_who_ran_it_and_prints_each_key_result_then_the_total(
     quarter: Quarter, tmp_path: Path
 ) -> None:
-    # Ana imports the team's spreadsheet: two rows for incidents, one for deploys.
+    # The analyst imports the team's spreadsheet: two rows for incidents, one for deploys.
     csv_file = write(
         tmp_path,
         f"{HEADER}\n"
@@ -108,7 +108,7 @@ def test_an_import_names_who_ran_it_and_prints_each_key_result_then_the_total(
         f"{quarter.deploys},4,at_risk,2026-04-17,pipeline flaky\n"
         f"{quarter.incidents},6,on_track,2026-05-15,alert tuning\n",
     )
-    first = quarter.import_(csv_file, "--actor", "ana")
+    first = quarter.import_(csv_file, "--actor", "analyst")
     assert first.exit_code == 0, first.output
 
     # Each key result on a line of its own, in the file's order: id, title, the counts.
@@ -116,11 +116,11 @@ def test_an_import_names_who_ran_it_and_prints_each_key_result_then_the_total(
     assert lines[0].split() == ["key", "result", "title", "imported", "already", "there"]
     assert lines[2].split() == [quarter.incidents, "P1", "incidents", "2", "0"]
     assert lines[3].split() == [quarter.deploys, "Deploys", "a", "week", "1", "0"]
-    assert lines[4] == "Imported 3 check-ins; 0 were already there. Recorded as actor ana."
-    # The check-ins record Ana as their actor.
+    assert lines[4] == "Imported 3 check-ins; 0 were already there. Recorded as actor analyst."
+    # The check-ins record the analyst as their actor.
     assert quarter.check_ins(quarter.incidents) == [
-        ("2026-04-10", "8", "ana"),
-        ("2026-05-15", "6", "ana"),
+        ("2026-04-10", "8", "analyst"),
+        ("2026-05-15", "6", "analyst"),
     ]
 
     # A week later the sheet has grown by a row; run without --actor, the operator's.
@@ -133,7 +133,7 @@ def test_an_import_names_who_ran_it_and_prints_each_key_result_then_the_total(
     assert lines[3].split() == [quarter.deploys, "Deploys", "a", "week", "1", "1"]
     assert lines[4] == "Imported 1 check-ins; 3 were already there. Recorded as actor operator."
     assert quarter.check_ins(quarter.deploys) == [
-        ("2026-04-17", "4", "ana"),
+        ("2026-04-17", "4", "analyst"),
         ("2026-05-22", "6", "operator"),
     ]
 
@@ -142,7 +142,7 @@ def test_an_actor_that_is_not_a_name_is_refused_before_anything_is_stored(
     quarter: Quarter, tmp_path: Path
 ) -> None:
     csv_file = write(tmp_path, f"{HEADER}\n{quarter.incidents},8,on_track,2026-04-10,\n")
-    error = one_line_error(quarter.import_(csv_file, "--actor", "Ana Lopez"))
+    error = one_line_error(quarter.import_(csv_file, "--actor", "Support Analyst"))
     assert "--actor must be 1-120 letters, digits or . _ @ -" in error
     assert quarter.check_ins(quarter.incidents) == []
 
@@ -210,7 +210,7 @@ def test_errors_name_the_line_of_the_file_counting_the_header_and_multi_line_not
             id="missing-column",
         ),
         pytest.param(
-            f"{HEADER},owner\n{{kr}},8,on_track,2026-04-10,,ana\n",
+            f"{HEADER},owner\n{{kr}},8,on_track,2026-04-10,,analyst\n",
             f"line 1 must be the header {HEADER} (unknown owner)",
             id="unknown-column",
         ),

@@ -25,18 +25,18 @@ def grant_for(ledger: GoalLedger, subject: str, *roles: Role) -> AccessGrant:
     return ledger.authenticate(token)
 
 
-def bobs_key_result(ledger: GoalLedger) -> UUID:
+def buyers_key_result(ledger: GoalLedger) -> UUID:
     ledger.open_cycle(
         actor="cfo", key="2026-Q3", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30)
     )
     objective = ledger.create_objective(
-        actor="bob", cycle_id="2026-Q3", title="Grow", owner="bob", kind="committed"
+        actor="buyer", cycle_id="2026-Q3", title="Grow", owner="buyer", kind="committed"
     )
     key_result = ledger.create_key_result(
-        actor="bob",
+        actor="buyer",
         objective_id=objective.id,
         title="NPS",
-        owner="bob",
+        owner="buyer",
         unit="points",
         direction="increase",
         baseline=32,
@@ -51,9 +51,9 @@ def bobs_key_result(ledger: GoalLedger) -> UUID:
 def test_a_command_authorises_the_callers_grant_on_the_goal_it_loaded(
     ledger: GoalLedger,
 ) -> None:
-    key_result_id = bobs_key_result(ledger)
-    ana = grant_for(ledger, "ana", Role.MEMBER)
-    bob = grant_for(ledger, "bob", Role.MEMBER)
+    key_result_id = buyers_key_result(ledger)
+    analyst = grant_for(ledger, "analyst", Role.MEMBER)
+    buyer = grant_for(ledger, "buyer", Role.MEMBER)
     check_in = {
         "key_result_id": key_result_id,
         "value": 41,
@@ -62,22 +62,24 @@ def test_a_command_authorises_the_callers_grant_on_the_goal_it_loaded(
     }
     before = head(ledger)
 
-    # Ana's grant does not reach Bob's key result: refused, nothing stored.
+    # The analyst's grant does not reach the buyer's key result: refused, nothing stored.
     with pytest.raises(ForbiddenError) as refused:
-        ledger.record_check_in(actor="ana", grant=ana, **check_in)
-    assert refused.value.message == "ana may not record_check_in on goals owned by bob (other)"
+        ledger.record_check_in(actor="analyst", grant=analyst, **check_in)
+    assert (
+        refused.value.message == "analyst may not record_check_in on goals owned by buyer (other)"
+    )
     assert head(ledger) == before
 
-    # Bob's does; and an operator at the store (no grant) is not asked.
-    assert ledger.record_check_in(actor="bob", grant=bob, **check_in).version == 2
+    # The buyer's does; and an operator at the store (no grant) is not asked.
+    assert ledger.record_check_in(actor="buyer", grant=buyer, **check_in).version == 2
     assert ledger.record_check_in(actor="ops", **check_in).version == 3
 
 
 def test_a_request_given_twice_stores_once_and_answers_the_same(ledger: GoalLedger) -> None:
-    key_result_id = bobs_key_result(ledger)
-    request = IdempotentRequest(actor="bob", key="k-1", fingerprint="check-in 41")
+    key_result_id = buyers_key_result(ledger)
+    request = IdempotentRequest(actor="buyer", key="k-1", fingerprint="check-in 41")
     check_in = {
-        "actor": "bob",
+        "actor": "buyer",
         "key_result_id": key_result_id,
         "value": 41,
         "confidence": "on_track",
@@ -93,7 +95,7 @@ def test_a_request_given_twice_stores_once_and_answers_the_same(ledger: GoalLedg
     assert again == first
     assert ledger.get_key_result(key_result_id).version == first.version == 2
     # The same key for another request is the caller's error, and stores nothing.
-    other = IdempotentRequest(actor="bob", key="k-1", fingerprint="check-in 42")
+    other = IdempotentRequest(actor="buyer", key="k-1", fingerprint="check-in 42")
     with pytest.raises(IdempotencyKeyReusedError):
         ledger.record_check_in(request=other, **{**check_in, "value": 42})
     assert head(ledger) == after_first

@@ -55,13 +55,13 @@ def quarter_with_key_result(ledger: GoalLedger) -> tuple[Any, Any]:
         actor="ceo", key=CYCLE, starts_on=today - timedelta(days=30), ends_on=today + timedelta(60)
     )
     objective = ledger.create_objective(
-        actor="ceo", cycle_id=CYCLE, title="Grow", owner="ana", kind="committed"
+        actor="ceo", cycle_id=CYCLE, title="Grow", owner="analyst", kind="committed"
     ).id
     key_result = ledger.create_key_result(
-        actor="ana",
+        actor="analyst",
         objective_id=objective,
         title="NPS",
-        owner="ana",
+        owner="analyst",
         unit="points",
         direction="increase",
         baseline=32,
@@ -86,7 +86,7 @@ def test_a_check_in_racing_the_close_is_refused(
 
     with pytest.raises(CycleClosedError):
         racing.record_check_in(
-            actor="ana", key_result_id=key_result, value=41, confidence="on_track"
+            actor="analyst", key_result_id=key_result, value=41, confidence="on_track"
         )
 
     assert other.get_cycle(CYCLE).is_closed
@@ -106,12 +106,14 @@ def test_a_change_of_plan_racing_the_close_is_refused(
     reason: dict[str, Any] = {"reason": "scope moved", "reason_code": "priorities_changed"}
     commands: dict[str, Callable[[], Any]] = {
         "rebaseline": lambda: racing.rebaseline_key_result(
-            actor="ana", key_result_id=key_result, baseline=30, target=40, **reason
+            actor="analyst", key_result_id=key_result, baseline=30, target=40, **reason
         ),
         "reweight": lambda: racing.reweight_key_result(
-            actor="ana", key_result_id=key_result, weight=3, **reason
+            actor="analyst", key_result_id=key_result, weight=3, **reason
         ),
-        "retire": lambda: racing.retire_key_result(actor="ana", key_result_id=key_result, **reason),
+        "retire": lambda: racing.retire_key_result(
+            actor="analyst", key_result_id=key_result, **reason
+        ),
     }
 
     with pytest.raises(CycleClosedError):
@@ -130,10 +132,10 @@ def test_a_new_key_result_racing_the_close_is_refused(
 
     with pytest.raises(CycleClosedError):
         racing.create_key_result(
-            actor="ana",
+            actor="analyst",
             objective_id=objective,
             title="Churn",
-            owner="ana",
+            owner="analyst",
             unit="%",
             direction="decrease",
             baseline=3,
@@ -176,11 +178,11 @@ def test_another_change_to_the_cycle_only_makes_the_check_in_decide_again(
     racing, other = ledgers
     _, key_result = quarter_with_key_result(other)
     racing.midway = lambda: other.create_objective(
-        actor="ceo", cycle_id=CYCLE, title="Keep", owner="ben", kind="aspirational"
+        actor="ceo", cycle_id=CYCLE, title="Keep", owner="engineer", kind="aspirational"
     )
 
     saved = racing.record_check_in(
-        actor="ana", key_result_id=key_result, value=41, confidence="on_track"
+        actor="analyst", key_result_id=key_result, value=41, confidence="on_track"
     )
 
     found = other.get_key_result(key_result)

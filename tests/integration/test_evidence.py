@@ -1,4 +1,4 @@
-"""Appraisal evidence on real stores: a quarter of Ana's goals, reviewed as it was known."""
+"""Appraisal evidence on real stores: a quarter of the analyst's goals, reviewed as it was known."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def check_in(
     ledger: GoalLedger, kr: UUID, value: str, confidence: str, day: date, note: str
 ) -> UUID:
     saved = ledger.record_check_in(
-        actor="ana",
+        actor="analyst",
         key_result_id=kr,
         value=value,
         confidence=confidence,
@@ -79,12 +79,12 @@ def check_in(
 
 
 def reading(ledger: GoalLedger, kpi: UUID, value: str, day: date) -> None:
-    ledger.record_kpi_reading(actor="ana", kpi_id=kpi, value=value, effective_on=day)
+    ledger.record_kpi_reading(actor="analyst", kpi_id=kpi, value=value, effective_on=day)
 
 
 def quarter(ledger: GoalLedger) -> Quarter:
-    """Ana's 2026-Q3: two key results and a KPI, with a re-baseline and a retirement."""
-    # The quarter opens; the CEO owns the objective, Ana owns two of its key results.
+    """The analyst's 2026-Q3: two key results and a KPI, with a re-baseline and a retirement."""
+    # The quarter opens; the CEO owns the objective, the analyst owns two of its key results.
     ledger.open_cycle(actor="ceo", key="2026-Q3", starts_on=FROM, ends_on=TO)
     objective = ledger.create_objective(
         actor="ceo",
@@ -94,11 +94,13 @@ def quarter(ledger: GoalLedger) -> Quarter:
         kind="aspirational",
     ).id
     nps = key_result(
-        ledger, objective, "Onboarding NPS from 32 to 50", "ana", "increase", ("32", "50")
+        ledger, objective, "Onboarding NPS from 32 to 50", "analyst", "increase", ("32", "50")
     )
-    tickets = key_result(ledger, objective, "Onboarding tickets", "ana", "decrease", ("120", "70"))
-    # Bob's key result sits in the same objective and must not reach Ana's evidence.
-    key_result(ledger, objective, "Bob's own", "bob", "increase", ("0", "1"))
+    tickets = key_result(
+        ledger, objective, "Onboarding tickets", "analyst", "decrease", ("120", "70")
+    )
+    # The buyer's key result sits in the same objective and must not reach the analyst's evidence.
+    key_result(ledger, objective, "the buyer's own", "buyer", "increase", ("0", "1"))
 
     # Two check-ins in July, none in August, one in September.
     july = check_in(ledger, nps, "35", "on_track", date(2026, 7, 10), "survey redesigned")
@@ -115,7 +117,7 @@ def quarter(ledger: GoalLedger) -> Quarter:
         effective_on=date(2026, 8, 14),
     )
     ledger.retire_key_result(
-        actor="ana",
+        actor="analyst",
         key_result_id=tickets,
         reason="duplicate of the support team's KR",
         reason_code="duplicate",
@@ -125,10 +127,10 @@ def quarter(ledger: GoalLedger) -> Quarter:
 
     # Her KPI: one reading a month; September's is out of range once the target tightens.
     response_time = ledger.define_kpi(
-        actor="ana",
+        actor="analyst",
         area="Customer support",
         name="First-response time",
-        owner="ana",
+        owner="analyst",
         unit="hours",
         formula="median(first_reply_at - opened_at)",
         data_source="helpdesk",
@@ -140,7 +142,7 @@ def quarter(ledger: GoalLedger) -> Quarter:
     reading(ledger, response_time, "1.8", date(2026, 7, 31))
     reading(ledger, response_time, "1.6", date(2026, 8, 31))
     ledger.change_kpi_target(
-        actor="ana",
+        actor="analyst",
         kpi_id=response_time,
         target="1.5",
         reason="enterprise SLA",
@@ -153,7 +155,7 @@ def quarter(ledger: GoalLedger) -> Quarter:
 
 def correct_july(ledger: GoalLedger, story: Quarter) -> None:
     ledger.correct_check_in(
-        actor="ana",
+        actor="analyst",
         key_result_id=story.nps,
         check_in_id=story.july_check_in,
         value="36",
@@ -195,19 +197,19 @@ def citations(item: Any) -> Iterator[Citation]:
 def test_evidence_covers_every_month_of_the_period(ledger: GoalLedger, view: EvidenceView) -> None:
     story = quarter(ledger)
     caught_up(ledger)
-    evidence = view.for_person("ana", FROM, TO)
+    evidence = view.for_person("analyst", FROM, TO)
 
-    # Every month of the period is there, August too, though Ana did not check in then.
+    # Every month of the period is there, August too, though the analyst did not check in then.
     assert [m.month for m in evidence.months] == ["2026-07", "2026-08", "2026-09"]
     assert [m.check_ins for m in evidence.months] == [3, 0, 1]
-    # In August both of Ana's key results were in play (tickets until its retirement on
+    # In August both of the analyst's key results were in play (tickets until its retirement on
     # the 7th) and neither had a check-in: a gap, shown as one.
     assert [m.key_results for m in evidence.months] == [2, 2, 1]
     assert [m.key_results_without_check_in for m in evidence.months] == [0, 2, 0]
     assert [m.readings for m in evidence.months] == [1, 1, 1]
     assert [m.changes for m in evidence.months] == [0, 2, 1]  # re-baseline, retirement; target
 
-    # OKR contribution: Ana's key results only, under the CEO's objective.
+    # OKR contribution: the analyst's key results only, under the CEO's objective.
     [objective] = evidence.objectives
     assert objective.title == "Make onboarding a delight" and not objective.owned_by_person
     nps, tickets = objective.key_results
@@ -251,10 +253,10 @@ def test_the_same_known_at_gives_the_same_bytes(ledger: GoalLedger, view: Eviden
     story = quarter(ledger)
     caught_up(ledger)
     # The reviewer reads the evidence; the answer states the known_at it used.
-    first = view.for_person("ana", FROM, TO)
+    first = view.for_person("analyst", FROM, TO)
     known_at = first.known_at
     assert known_at <= utc_now()
-    again = view.for_person("ana", FROM, TO, known_at)
+    again = view.for_person("analyst", FROM, TO, known_at)
     assert as_json(again) == as_json(first)
     assert render_evidence(again) == render_evidence(first)
 
@@ -264,12 +266,12 @@ def test_the_same_known_at_gives_the_same_bytes(ledger: GoalLedger, view: Eviden
     caught_up(ledger)
 
     # Asked again as known at the first time, the evidence is byte for byte the same.
-    reproduced = view.for_person("ana", FROM, TO, known_at)
+    reproduced = view.for_person("analyst", FROM, TO, known_at)
     assert as_json(reproduced) == as_json(first)
     assert render_evidence(reproduced) == render_evidence(first)
 
     # Asked as known now, it shows the correction beside the value first recorded.
-    latest = view.for_person("ana", FROM, TO)
+    latest = view.for_person("analyst", FROM, TO)
     assert latest.known_at > known_at
     july = latest.objectives[0].key_results[0].months[0].check_ins[0]
     assert texts(july.value, july.recorded_value) == ("36", "35")
@@ -282,7 +284,7 @@ def test_every_item_cites_a_real_event(ledger: GoalLedger, view: EvidenceView) -
     story = quarter(ledger)
     correct_july(ledger, story)
     caught_up(ledger)
-    evidence = view.for_person("ana", FROM, TO)
+    evidence = view.for_person("analyst", FROM, TO)
 
     cited = list(citations(evidence))
     # The objective, two key results, four check-ins, a correction, a re-baseline, a
@@ -303,7 +305,7 @@ def test_a_lagging_read_model_never_gives_a_partial_answer(
 ) -> None:
     story = quarter(ledger)
     caught_up(ledger)
-    settled = view.for_person("ana", FROM, TO)
+    settled = view.for_person("analyst", FROM, TO)
     # A check-in is recorded; the worker has not applied it yet.
     check_in(ledger, story.nps, "46", "on_track", date(2026, 9, 25), "late win")
     [pending] = ledger.recorder.select_notifications(
@@ -312,17 +314,17 @@ def test_a_lagging_read_model_never_gives_a_partial_answer(
     recorded_at = cast(LedgerAggregate.Event, ledger.mapper.to_domain_event(pending)).timestamp
 
     # Unasked, known_at stops just before what the read model has not seen ...
-    partial = view.for_person("ana", FROM, TO)
+    partial = view.for_person("analyst", FROM, TO)
     assert settled.known_at <= partial.known_at < recorded_at
     assert partial.objectives[0].key_results[0].check_in_count == 3
     # ... and a known_at it cannot answer in full is refused, not answered in part.
     with pytest.raises(ReadModelBehindError):
-        view.for_person("ana", FROM, TO, utc_now())
+        view.for_person("analyst", FROM, TO, utc_now())
 
     # Once the worker catches up, the same request is answered, the late check-in included.
     caught_up(ledger)
-    assert view.for_person("ana", FROM, TO).objectives[0].key_results[0].check_in_count == 4
-    assert as_json(view.for_person("ana", FROM, TO, partial.known_at)) == as_json(partial)
+    assert view.for_person("analyst", FROM, TO).objectives[0].key_results[0].check_in_count == 4
+    assert as_json(view.for_person("analyst", FROM, TO, partial.known_at)) == as_json(partial)
 
 
 def test_a_review_names_a_real_period_a_past_time_and_an_owner(
@@ -331,22 +333,22 @@ def test_a_review_names_a_real_period_a_past_time_and_an_owner(
     quarter(ledger)
     caught_up(ledger)
     with pytest.raises(InvalidInputError) as backwards:
-        view.for_person("ana", TO, FROM)
+        view.for_person("analyst", TO, FROM)
     assert backwards.value.field == "to"
     with pytest.raises(InvalidInputError) as future:
-        view.for_person("ana", FROM, TO, utc_now() + timedelta(hours=1))
+        view.for_person("analyst", FROM, TO, utc_now() + timedelta(hours=1))
     assert future.value.field == "known_at"
     with pytest.raises(NotFoundError):
         view.for_person("nobody", FROM, TO)
-    # Before any of Ana's goals were recorded, she owned nothing to review.
+    # Before any of the analyst's goals were recorded, she owned nothing to review.
     with pytest.raises(NotFoundError):
-        view.for_person("ana", FROM, TO, datetime(2026, 1, 1, tzinfo=UTC))
+        view.for_person("analyst", FROM, TO, datetime(2026, 1, 1, tzinfo=UTC))
     # A period outside her goals' lives has evidence that says so: every month, empty.
-    empty = view.for_person("ana", date(2025, 1, 1), date(2025, 3, 31))
+    empty = view.for_person("analyst", date(2025, 1, 1), date(2025, 3, 31))
     assert [m.check_ins for m in empty.months] == [0, 0, 0]
     assert empty.objectives == () and empty.areas == ()
     # Over the whole year, the key results are in play in their quarter only.
-    year = view.for_person("ana", date(2026, 1, 1), date(2026, 12, 31))
+    year = view.for_person("analyst", date(2026, 1, 1), date(2026, 12, 31))
     nps = year.objectives[0].key_results[0]
     assert [m.month for m in nps.months if m.active] == ["2026-07", "2026-08", "2026-09"]
     assert [m.key_results for m in year.months] == [0] * 6 + [2, 2, 1] + [0] * 3
@@ -385,7 +387,7 @@ def test_the_plan_in_force_is_the_key_results_own(ledger: GoalLedger, view: Evid
         effective_on=date(2026, 8, 14),
     )
     caught_up(ledger)
-    nps = view.for_person("ana", FROM, TO).objectives[0].key_results[0]
+    nps = view.for_person("analyst", FROM, TO).objectives[0].key_results[0]
     domain = ledger.get_key_result(story.nps)
 
     # The evidence keeps every plan the key result keeps, from the same events.

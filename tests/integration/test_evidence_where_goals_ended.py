@@ -45,7 +45,7 @@ def test_every_key_result_shows_its_score_where_it_ended(
 ) -> None:
     story = quarter(ledger)
     caught_up(ledger)
-    [objective] = view.for_person("ana", FROM, TO).objectives
+    [objective] = view.for_person("analyst", FROM, TO).objectives
     nps, tickets = objective.key_results
 
     # NPS is still active: scored on the quarter's last day, 44 against the re-baselined
@@ -62,7 +62,7 @@ def test_every_key_result_shows_its_score_where_it_ended(
     assert tickets.score_at_end.traffic_light == tickets.retired.traffic_light_then
 
     # Both show on the page, the active one as plainly as the retired one.
-    page = render_evidence(view.for_person("ana", FROM, TO))
+    page = render_evidence(view.for_person("analyst", FROM, TO))
     assert 'Score at the end <b class="good">0.9231</b>' in page
     assert f'Score when retired <b class="bad">{tickets.score_at_end.score}</b>' in page
 
@@ -74,7 +74,7 @@ def test_a_score_rests_on_the_last_check_in_even_before_the_period(
     caught_up(ledger)
     # Reviewed over August alone: no NPS check-in in it; July's last (38) still stands,
     # against the plan re-baselined on the 14th (32 → 45).
-    [objective] = view.for_person("ana", *AUGUST).objectives
+    [objective] = view.for_person("analyst", *AUGUST).objectives
     nps = objective.key_results[0]
     assert nps.check_in_count == 0 and nps.final is None
     assert all(not m.check_ins for m in nps.months)
@@ -88,10 +88,10 @@ def test_months_before_a_kpi_existed_are_not_gaps(ledger: GoalLedger, view: Evid
     quarter(ledger)
     # A KPI defined mid-August (target set then) and retired at the end of August.
     defined = ledger.define_kpi(
-        actor="ana",
+        actor="analyst",
         area="Customer support",
         name="Reopened tickets",
-        owner="ana",
+        owner="analyst",
         unit="% of tickets",
         formula="reopened / closed",
         data_source="helpdesk",
@@ -102,14 +102,14 @@ def test_months_before_a_kpi_existed_are_not_gaps(ledger: GoalLedger, view: Evid
     ).id
     reading(ledger, defined, "3.5", date(2026, 8, 25))
     ledger.retire_kpi(
-        actor="ana",
+        actor="analyst",
         kpi_id=defined,
         reason="folded into first-response time",
         reason_code="duplicate",
         effective_on=date(2026, 8, 31),
     )
     caught_up(ledger)
-    evidence = view.for_person("ana", FROM, TO)
+    evidence = view.for_person("analyst", FROM, TO)
     kpis = {k.name: k for k in evidence.areas[0].kpis}
     reopened = kpis["Reopened tickets"]
     # It lived in August only; the older KPI all quarter.
@@ -132,12 +132,12 @@ def test_known_at_is_to_the_second_unless_a_row_falls_in_its_fraction(
 ) -> None:
     quarter(ledger)
     caught_up(ledger)
-    evidence = view.for_person("ana", FROM, TO)
+    evidence = view.for_person("analyst", FROM, TO)
     # Either a whole second, or a row read was recorded within the fraction cut off.
     second = evidence.known_at.replace(microsecond=0)
     recorded = [c.recorded_at for c in citations(evidence)]
     assert evidence.known_at == second or any(at > second for at in recorded)
     # Asked as the last row's record time, that row is read: its fraction is kept.
-    assert view.for_person("ana", FROM, TO, max(recorded)).known_at == max(recorded)
+    assert view.for_person("analyst", FROM, TO, max(recorded)).known_at == max(recorded)
     # Asked again at the time it answered, the same evidence.
-    assert view.for_person("ana", FROM, TO, evidence.known_at) == evidence
+    assert view.for_person("analyst", FROM, TO, evidence.known_at) == evidence

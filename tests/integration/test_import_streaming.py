@@ -24,10 +24,10 @@ from tests.integration.test_cycle_close_race import quarter_with_key_result
 
 def _key_result(ledger: GoalLedger, objective: UUID, n: int) -> UUID:
     return ledger.create_key_result(
-        actor="ana",
+        actor="analyst",
         objective_id=objective,
         title=f"Key result {n}",
-        owner="ana",
+        owner="analyst",
         unit="points",
         direction="increase",
         baseline=0,

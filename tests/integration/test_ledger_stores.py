@@ -56,17 +56,17 @@ def plan_quarter(ledger: GoalLedger) -> Quarter:
     starts_on, ends_on = days_ago(60), utc_today() + timedelta(days=30)
     ledger.open_cycle(actor="cfo", key="this-quarter", starts_on=starts_on, ends_on=ends_on)
     objective = ledger.create_objective(
-        actor="maria",
+        actor="marketer",
         cycle_id="this-quarter",
         title="Customers love our support",
         owner="support-team",
         kind="committed",
     )
     nps = ledger.create_key_result(
-        actor="maria",
+        actor="marketer",
         objective_id=objective.id,
         title="NPS",
-        owner="maria",
+        owner="marketer",
         unit="points",
         direction="increase",
         baseline=32,
@@ -86,7 +86,7 @@ def check_in(
     **kwargs: Any,
 ) -> Saved:
     return ledger.record_check_in(
-        actor="maria",
+        actor="marketer",
         key_result_id=key_result_id,
         value=value,
         confidence="on_track",
@@ -113,10 +113,10 @@ def test_a_quarters_scores_read_back_the_same_after_a_restart(store_url: str) ->
 
         # A second key result, twice the weight: churn down from 3.1 % to 2.0 %.
         churn = ledger.create_key_result(
-            actor="maria",
+            actor="marketer",
             objective_id=quarter.objective_id,
             title="Churn",
-            owner="li",
+            owner="planner",
             unit="%",
             direction="decrease",
             baseline="3.1",
@@ -180,7 +180,7 @@ def test_bitemporal_reads_answer_as_of_a_date_and_known_at_a_time(ledger: GoalLe
     # The survey export double-counted detractors: week two is corrected to 44.
     assert week_two.check_in_id is not None
     ledger.correct_check_in(
-        actor="maria",
+        actor="marketer",
         key_result_id=quarter.nps_id,
         check_in_id=week_two.check_in_id,
         value=44,
@@ -219,7 +219,7 @@ def test_bitemporal_reads_answer_as_of_a_date_and_known_at_a_time(ledger: GoalLe
     assert status_now.last_check_in is not None
     assert status_now.last_check_in.original_value == 41
     (correction,) = status_now.last_check_in.corrections
-    assert (correction.value, correction.actor) == (44, "maria")
+    assert (correction.value, correction.actor) == (44, "marketer")
     assert correction.reason == "survey export double-counted detractors"
 
     # The objective's view agrees, with as_of and known_at together.
@@ -347,7 +347,7 @@ def test_history_cannot_be_updated_deleted_or_truncated_in_the_database(
     week_two = check_in(ledger, quarter.nps_id, 41, days_ago(10))
     assert week_two.check_in_id is not None
     ledger.correct_check_in(
-        actor="maria",
+        actor="marketer",
         key_result_id=quarter.nps_id,
         check_in_id=week_two.check_in_id,
         value=44,
@@ -424,7 +424,7 @@ def test_an_event_stored_under_an_older_schema_reads_after_the_schema_changes(
         assert event.source == "manual"
         assert event.check_in_id == saved.check_in_id
         assert (event.value, event.effective_on) == (Decimal(41), days_ago(3))
-        assert (event.actor, event.note) == ("maria", "next: call the detractors")
+        assert (event.actor, event.note) == ("marketer", "next: call the detractors")
         assert event.originator_version == saved.version
 
         # The key result replays through the new class to exactly the same state.
@@ -464,7 +464,7 @@ def test_refused_commands_store_nothing_and_a_closed_cycle_takes_only_correction
     # A change of plan without a reason is refused.
     with refused(ledger, InvalidInputError):
         ledger.rebaseline_key_result(
-            actor="maria",
+            actor="marketer",
             key_result_id=quarter.nps_id,
             baseline=30,
             target=45,
@@ -480,10 +480,10 @@ def test_refused_commands_store_nothing_and_a_closed_cycle_takes_only_correction
 
     # A second key result is retired with a reason; it takes no more check-ins.
     retired = ledger.create_key_result(
-        actor="maria",
+        actor="marketer",
         objective_id=quarter.objective_id,
         title="Tickets closed",
-        owner="li",
+        owner="planner",
         unit="tickets",
         direction="increase",
         baseline=0,
@@ -493,7 +493,7 @@ def test_refused_commands_store_nothing_and_a_closed_cycle_takes_only_correction
         effective_on=quarter.starts_on,
     )
     ledger.retire_key_result(
-        actor="maria",
+        actor="marketer",
         key_result_id=retired.id,
         reason="rewards closing over solving",
         reason_code="wrong_metric",
@@ -508,7 +508,7 @@ def test_refused_commands_store_nothing_and_a_closed_cycle_takes_only_correction
         check_in(ledger, quarter.nps_id, 45, days_ago(1))
     with refused(ledger, CycleClosedError):
         ledger.rebaseline_key_result(
-            actor="maria",
+            actor="marketer",
             key_result_id=quarter.nps_id,
             baseline=32,
             target=45,
@@ -517,10 +517,10 @@ def test_refused_commands_store_nothing_and_a_closed_cycle_takes_only_correction
         )
     with refused(ledger, CycleClosedError):
         ledger.create_objective(
-            actor="maria",
+            actor="marketer",
             cycle_id=quarter.cycle,
             title="Late objective",
-            owner="maria",
+            owner="marketer",
             kind="aspirational",
         )
 
@@ -528,7 +528,7 @@ def test_refused_commands_store_nothing_and_a_closed_cycle_takes_only_correction
     position = ledger.recorder.max_notification_id()
     assert position is not None
     corrected = ledger.correct_check_in(
-        actor="maria",
+        actor="marketer",
         key_result_id=quarter.nps_id,
         check_in_id=week_one.check_in_id,
         value=37,

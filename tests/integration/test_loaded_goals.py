@@ -39,7 +39,9 @@ def test_another_process_write_shows_on_the_next_load(
     kr = key_result(first)
     assert len(first.get_key_result(kr).check_ins) == 0  # now in the first's memory
 
-    saved = second.record_check_in(actor="ana", key_result_id=kr, value=41, confidence="on_track")
+    saved = second.record_check_in(
+        actor="analyst", key_result_id=kr, value=41, confidence="on_track"
+    )
 
     loaded = first.get_key_result(kr)
     assert loaded.version == saved.version
@@ -52,12 +54,12 @@ def test_a_failed_command_leaves_nothing_behind_in_memory(
     first, second = two
     kr = key_result(first)
     version = first.get_key_result(kr).version
-    second.record_check_in(actor="ana", key_result_id=kr, value=41, confidence="on_track")
+    second.record_check_in(actor="analyst", key_result_id=kr, value=41, confidence="on_track")
 
     # Decided on a version that is no longer the latest: refused, nothing kept.
     with pytest.raises(StaleVersionError):
         first.record_check_in(
-            actor="ana",
+            actor="analyst",
             key_result_id=kr,
             value=45,
             confidence="at_risk",
@@ -65,7 +67,7 @@ def test_a_failed_command_leaves_nothing_behind_in_memory(
         )
     # Refused by a rule after loading: nothing kept either.
     with pytest.raises(InvalidInputError):
-        first.record_check_in(actor="ana", key_result_id=kr, value="NaN", confidence="on_track")
+        first.record_check_in(actor="analyst", key_result_id=kr, value="NaN", confidence="on_track")
 
     for ledger in (first, second):
         loaded = ledger.get_key_result(kr)

@@ -236,19 +236,21 @@ def test_the_worker_listens_again_after_its_listen_connection_is_killed(
             first = listener()
 
             # A write wakes it at once.
-            opened = ledger.issue_token(actor="operator", subject="sam", roles=[Role.MEMBER])[1]
+            opened = ledger.issue_token(actor="operator", subject="staffer", roles=[Role.MEMBER])[1]
             assert wait_until(views, "audit_trail", max(opened.positions), timeout=10)
 
             # The LISTEN connection is killed, and a write follows straight away.
             admin.execute("SELECT pg_terminate_backend(%s)", (first,))
-            written = ledger.issue_token(actor="operator", subject="kim", roles=[Role.MEMBER])[1]
+            written = ledger.issue_token(actor="operator", subject="newcomer", roles=[Role.MEMBER])[
+                1
+            ]
 
             # The worker notices, catches up from its position and listens again.
             assert wait_until(views, "audit_trail", max(written.positions), timeout=10)
             eventually(lambda: listener() not in (None, first), "it listens again", timeout=10)
 
             # And the next write wakes it again, well before any poll.
-            later = ledger.issue_token(actor="operator", subject="lee", roles=[Role.MEMBER])[1]
+            later = ledger.issue_token(actor="operator", subject="joiner", roles=[Role.MEMBER])[1]
             assert wait_until(views, "audit_trail", max(later.positions), timeout=10)
     finally:
         worker.stop()
@@ -391,14 +393,14 @@ def a_quarter_with_a_kpi(ledger: GoalLedger) -> tuple[UUID, UUID]:
         actor="ceo",
         cycle_id="2026-Q3",
         title="Stop the leaky bucket",
-        owner="ana",
+        owner="analyst",
         kind="committed",
     ).id
     key_result = ledger.create_key_result(
         actor="ceo",
         objective_id=objective,
         title="NPS from 32 to 50",
-        owner="ana",
+        owner="analyst",
         unit="points",
         direction="increase",
         baseline=32,
@@ -411,7 +413,7 @@ def a_quarter_with_a_kpi(ledger: GoalLedger) -> tuple[UUID, UUID]:
         actor="ceo",
         area="Customer support",
         name="First-response time",
-        owner="ana",
+        owner="analyst",
         unit="hours",
         formula="median(first_reply_at - opened_at)",
         data_source="helpdesk",
@@ -450,12 +452,12 @@ def test_a_read_model_that_cannot_apply_an_event_says_so_and_the_others_go_on(
             # A reading the buggy handler cannot apply, then a check-in after it.
             poisoned = max(
                 ledger.record_kpi_reading(
-                    actor="ana", kpi_id=kpi, value=3, effective_on=date(2026, 8, 3), note=POISON
+                    actor="analyst", kpi_id=kpi, value=3, effective_on=date(2026, 8, 3), note=POISON
                 ).positions
             )
             later = max(
                 ledger.record_check_in(
-                    actor="ana", key_result_id=key_result, value=41, confidence="on_track",
+                    actor="analyst", key_result_id=key_result, value=41, confidence="on_track",
                     effective_on=date(2026, 8, 4),
                 ).positions
             )  # fmt: skip

@@ -106,7 +106,7 @@ class GoalpostRecorderContract(ABC):
 
     @staticmethod
     def event(
-        originator_id: UUID, version: int, at: datetime | None = None, actor: str = "ana"
+        originator_id: UUID, version: int, at: datetime | None = None, actor: str = "analyst"
     ) -> StoredEvent:
         """A stored event as the JSON transcoder writes one: its record time inside it."""
         moment = (at or datetime.now(tz=UTC)).isoformat()
@@ -187,11 +187,12 @@ class GoalpostRecorderContract(ABC):
         goal = uuid4()
         result = json.dumps({"id": str(goal), "version": 1, "check_in_id": None})
 
-        # Ana's event with a request filed under Bob, or naming a version not stored: refused.
+        # The analyst's event with a request filed under the buyer, or naming a version not
+        # stored: refused.
         forged = [
-            (("bob", "key-1", "fingerprint", result), "actor"),
+            (("buyer", "key-1", "fingerprint", result), "actor"),
             (
-                ("ana", "key-1", "fingerprint", result.replace('"version": 1', '"version": 7')),
+                ("analyst", "key-1", "fingerprint", result.replace('"version": 1', '"version": 7')),
                 "names no event",
             ),
         ]
@@ -200,10 +201,10 @@ class GoalpostRecorderContract(ABC):
                 recorder.insert_events([self.event(goal, 1)], request=request)
         assert recorder.select_events(goal) == []
 
-        # Ana's own request, naming the event it stores: kept with it.
-        recorder.insert_events([self.event(goal, 1)], request=("ana", "key-1", "fp", result))
-        assert recorder.find_request("ana", "key-1") == ("fp", result)
-        assert recorder.find_request("bob", "key-1") is None
+        # The analyst's own request, naming the event it stores: kept with it.
+        recorder.insert_events([self.event(goal, 1)], request=("analyst", "key-1", "fp", result))
+        assert recorder.find_request("analyst", "key-1") == ("fp", result)
+        assert recorder.find_request("buyer", "key-1") is None
 
     def test_a_lost_race_is_an_integrity_error_at_once(self) -> None:
         """The loser of a race must hear IntegrityError (ConcurrencyError, 409) straight away.

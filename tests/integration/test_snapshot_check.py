@@ -38,7 +38,7 @@ def long_key_result(ledger: GoalLedger) -> Any:
     _, key_result = quarter_with_key_result(ledger)
     for n in range(250):
         ledger.record_check_in(
-            actor="ana",
+            actor="analyst",
             key_result_id=key_result,
             value=str(32 + n % 18),
             confidence="on_track",

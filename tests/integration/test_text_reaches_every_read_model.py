@@ -50,7 +50,7 @@ TEXT = st.one_of(st.sampled_from(TRICKY), st.text(max_size=30))
 def _sends(ledger: GoalLedger, cycle: str) -> list[tuple[str, Callable[[str], object]]]:
     """Each text field of each command, with a way to send it one text."""
     objective = ledger.create_objective(
-        actor="ana", cycle_id=cycle, title="Text", owner="ana", kind="committed"
+        actor="analyst", cycle_id=cycle, title="Text", owner="analyst", kind="committed"
     ).id
     key_result_fields = {
         "title": "Text",
@@ -62,7 +62,7 @@ def _sends(ledger: GoalLedger, cycle: str) -> list[tuple[str, Callable[[str], ob
     def key_result(**text: str) -> UUID:
         fields = key_result_fields | text
         return ledger.create_key_result(
-            actor="ana", objective_id=objective, owner="ana", direction="increase",
+            actor="analyst", objective_id=objective, owner="analyst", direction="increase",
             baseline="0", target="10", **fields,
         ).id  # fmt: skip
 
@@ -77,7 +77,7 @@ def _sends(ledger: GoalLedger, cycle: str) -> list[tuple[str, Callable[[str], ob
     def kpi(**text: str) -> UUID:
         fields = kpi_fields | text
         return ledger.define_kpi(
-            actor="ana", owner="ana", cadence="weekly", direction="stay_below", target="2",
+            actor="analyst", owner="analyst", cadence="weekly", direction="stay_below", target="2",
             **fields,
         ).id  # fmt: skip
 
@@ -85,18 +85,18 @@ def _sends(ledger: GoalLedger, cycle: str) -> list[tuple[str, Callable[[str], ob
     plain_kpi = kpi()
     return [
         ("objective title", lambda t: ledger.create_objective(
-            actor="ana", cycle_id=cycle, title=t, owner="ana", kind="committed"
+            actor="analyst", cycle_id=cycle, title=t, owner="analyst", kind="committed"
         )),
         ("key result title", lambda t: key_result(title=t)),
         ("unit", lambda t: key_result(unit=t)),
         ("measurement source", lambda t: key_result(measurement_source=t)),
         ("measurement query", lambda t: key_result(measurement_query=t)),
         ("check-in note", lambda t: ledger.record_check_in(
-            actor="ana", key_result_id=plain_key_result, value="1", confidence="on_track",
+            actor="analyst", key_result_id=plain_key_result, value="1", confidence="on_track",
             note=t,
         )),
         ("re-baseline reason", lambda t: ledger.rebaseline_key_result(
-            actor="ana", key_result_id=key_result(), baseline="0", target="8", reason=t,
+            actor="analyst", key_result_id=key_result(), baseline="0", target="8", reason=t,
             reason_code="other",
         )),
         ("KPI area", lambda t: kpi(area=t)),
@@ -104,10 +104,10 @@ def _sends(ledger: GoalLedger, cycle: str) -> list[tuple[str, Callable[[str], ob
         ("KPI formula", lambda t: kpi(formula=t)),
         ("KPI data source", lambda t: kpi(data_source=t)),
         ("reading note", lambda t: ledger.record_kpi_reading(
-            actor="ana", kpi_id=plain_kpi, value="3", note=t
+            actor="analyst", kpi_id=plain_kpi, value="3", note=t
         )),
         ("retirement reason", lambda t: ledger.retire_kpi(
-            actor="ana", kpi_id=kpi(), reason=t, reason_code="other"
+            actor="analyst", kpi_id=kpi(), reason=t, reason_code="other"
         )),
     ]  # fmt: skip
 

@@ -69,7 +69,9 @@ def test_a_token_issued_before_expiry_existed_still_loads_and_never_expires(
 
     monkeypatch.setattr(old_release.mapper, "to_stored_event", as_version_1)
     try:
-        token, saved = old_release.issue_token(actor="operator", subject="ana", roles=["member"])
+        token, saved = old_release.issue_token(
+            actor="operator", subject="analyst", roles=["member"]
+        )
     finally:
         old_release.close()
     monkeypatch.undo()
@@ -83,17 +85,17 @@ def test_a_token_issued_before_expiry_existed_still_loads_and_never_expires(
 
         # This release reads it, upcast: the token has no expiry, today or in ten years.
         grant = ledger.authenticate(token)
-        assert grant.subject == "ana"
+        assert grant.subject == "analyst"
         assert grant.expires_at is None
         assert refusal(ledger, token, datetime.now(UTC) + timedelta(days=3650)) is None
-        assert [g.expires_at for g in ledger.grants("ana")] == [None]
+        assert [g.expires_at for g in ledger.grants("analyst")] == [None]
 
         # It is revoked like any other, and refused from then on.
         ledger.revoke_grant(actor="operator", grant_id=saved.id, reason="rotated")
         assert refusal(ledger, token) is TokenRefusal.REVOKED
 
         # Tokens issued now carry their version and their expiry.
-        _, fresh = ledger.issue_token(actor="operator", subject="bob", roles=["member"])
+        _, fresh = ledger.issue_token(actor="operator", subject="buyer", roles=["member"])
         state = json.loads(ledger.recorder.select_events(fresh.id)[0].state)
         assert state["class_version"] == 2
         assert state["expires_at"] is not None
@@ -104,7 +106,7 @@ def test_a_token_issued_before_expiry_existed_still_loads_and_never_expires(
 def test_a_token_works_until_its_lifetime_is_over(ledger: GoalLedger) -> None:
     # A token for a day.
     token, saved = ledger.issue_token(
-        actor="operator", subject="ana", roles=[Role.MEMBER], expires_in=timedelta(days=1)
+        actor="operator", subject="analyst", roles=[Role.MEMBER], expires_in=timedelta(days=1)
     )
     grant = ledger.get_grant(saved.id)
     assert grant.expires_at == grant.created_on + timedelta(days=1)
@@ -112,7 +114,7 @@ def test_a_token_works_until_its_lifetime_is_over(ledger: GoalLedger) -> None:
     assert refusal(ledger, token, grant.created_on + timedelta(hours=23, minutes=59)) is None
     assert refusal(ledger, token, grant.created_on + timedelta(days=1)) is TokenRefusal.EXPIRED
     # Unsaid, a token lives 90 days.
-    _, default = ledger.issue_token(actor="operator", subject="ana", roles=[Role.MEMBER])
+    _, default = ledger.issue_token(actor="operator", subject="analyst", roles=[Role.MEMBER])
     issued = ledger.get_grant(default.id)
     assert timedelta(days=90) == DEFAULT_TOKEN_LIFETIME
     assert issued.expires_at == issued.created_on + DEFAULT_TOKEN_LIFETIME
@@ -120,7 +122,7 @@ def test_a_token_works_until_its_lifetime_is_over(ledger: GoalLedger) -> None:
     for lifetime in (timedelta(0), timedelta(days=-1), timedelta(days=3651)):
         with pytest.raises(InvalidInputError) as refused:
             ledger.issue_token(
-                actor="operator", subject="ana", roles=[Role.MEMBER], expires_in=lifetime
+                actor="operator", subject="analyst", roles=[Role.MEMBER], expires_in=lifetime
             )
         assert refused.value.field == "expires_in"
     # Unknown tokens are told apart from expired and revoked ones.
@@ -131,38 +133,40 @@ def test_a_token_works_until_its_lifetime_is_over(ledger: GoalLedger) -> None:
 def test_revoking_by_grant_or_every_token_of_an_actor_is_an_event_each(
     ledger: GoalLedger,
 ) -> None:
-    # Ana has three tokens (one already expired), Bob one.
-    anas = [
-        ledger.issue_token(actor="operator", subject="ana", roles=[Role.MEMBER]),
-        ledger.issue_token(actor="operator", subject="ana", roles=[Role.MANAGER]),
+    # The analyst has three tokens (one already expired), the buyer one.
+    analysts = [
+        ledger.issue_token(actor="operator", subject="analyst", roles=[Role.MEMBER]),
+        ledger.issue_token(actor="operator", subject="analyst", roles=[Role.MANAGER]),
         ledger.issue_token(
             actor="operator",
-            subject="ana",
+            subject="analyst",
             roles=[Role.MEMBER],
             expires_in=timedelta(microseconds=1),
         ),
     ]
-    bobs_token, _ = ledger.issue_token(actor="operator", subject="bob", roles=[Role.REVIEWER])
-    assert [g.id for g in ledger.grants("ana")] == [saved.id for _, saved in anas]
-    assert [g.subject for g in ledger.grants()] == ["ana", "ana", "ana", "bob"]
+    buyers_token, _ = ledger.issue_token(actor="operator", subject="buyer", roles=[Role.REVIEWER])
+    assert [g.id for g in ledger.grants("analyst")] == [saved.id for _, saved in analysts]
+    assert [g.subject for g in ledger.grants()] == ["analyst", "analyst", "analyst", "buyer"]
 
     # The operator revokes her first by its grant id.
-    first = anas[0][1].id
+    first = analysts[0][1].id
     ledger.revoke_grant(actor="operator", grant_id=first, reason="laptop lost")
     assert revocations(ledger, first) == ["laptop lost"]
     # Then every token she has left, the expired one too, in one go.
-    revoked = ledger.revoke_grants_of(actor="operator", subject="ana", reason="left the company")
-    assert revoked == [anas[1][1].id, anas[2][1].id]
-    for token, _ in anas:
+    revoked = ledger.revoke_grants_of(
+        actor="operator", subject="analyst", reason="left the company"
+    )
+    assert revoked == [analysts[1][1].id, analysts[2][1].id]
+    for token, _ in analysts:
         assert refusal(ledger, token) is TokenRefusal.REVOKED
     assert revocations(ledger, first) == ["laptop lost"]
-    assert revocations(ledger, anas[1][1].id) == ["left the company"]
-    # A second run has nothing left to revoke; Bob's token is untouched.
-    assert ledger.revoke_grants_of(actor="operator", subject="ana", reason="again") == []
-    assert refusal(ledger, bobs_token) is None
+    assert revocations(ledger, analysts[1][1].id) == ["left the company"]
+    # A second run has nothing left to revoke; the buyer's token is untouched.
+    assert ledger.revoke_grants_of(actor="operator", subject="analyst", reason="again") == []
+    assert refusal(ledger, buyers_token) is None
     # A name that never had a token is an error, not a quiet nothing (a typo, likely).
     with pytest.raises(NotFoundError):
-        ledger.revoke_grants_of(actor="operator", subject="anna", reason="left")
+        ledger.revoke_grants_of(actor="operator", subject="accountant", reason="left")
 
 
 def goalpost(url: str, *args: str) -> Result:
@@ -178,20 +182,29 @@ def issued(result: Result) -> tuple[str, str]:
 
 def test_tokens_are_issued_listed_and_revoked_from_the_command_line(store_url: str) -> None:
     assert goalpost(store_url, "db", "init").exit_code == 0
-    # The operator issues Ana a token for twelve hours, and two more with the default 90 days.
+    # The operator issues the analyst a token for twelve hours, and two more with the default
+    # 90 days.
     before = datetime.now(UTC)
     short = goalpost(
-        store_url, "tokens", "issue", "--actor", "ana", "--role", "member", "--expires-in", "12h"
+        store_url,
+        "tokens",
+        "issue",
+        "--actor",
+        "analyst",
+        "--role",
+        "member",
+        "--expires-in",
+        "12h",
     )
     short_id, short_token = issued(short)
     expires = datetime.fromisoformat(short.stdout.split("expires ")[1].split(":\n")[0])
     assert before + timedelta(hours=12) - timedelta(seconds=1) <= expires
     assert expires <= datetime.now(UTC) + timedelta(hours=12)
     manager_id, manager_token = issued(
-        goalpost(store_url, "tokens", "issue", "--actor", "ana", "--role", "manager")
+        goalpost(store_url, "tokens", "issue", "--actor", "analyst", "--role", "manager")
     )
     bob_id, _ = issued(
-        goalpost(store_url, "tokens", "issue", "--actor", "bob", "--role", "auditor")
+        goalpost(store_url, "tokens", "issue", "--actor", "buyer", "--role", "auditor")
     )
 
     # The list shows every grant: id, actor, roles, issued, expires, revoked; never a secret.
@@ -200,16 +213,16 @@ def test_tokens_are_issued_listed_and_revoked_from_the_command_line(store_url: s
     header, *rows = listed.stdout.strip().splitlines()
     assert header.split() == ["grant", "id", "actor", "roles", "issued", "expires", "revoked"]
     assert [row.split()[:3] for row in rows] == [
-        [short_id, "ana", "member"],
-        [manager_id, "ana", "manager"],
-        [bob_id, "bob", "auditor"],
+        [short_id, "analyst", "member"],
+        [manager_id, "analyst", "manager"],
+        [bob_id, "buyer", "auditor"],
     ]
     assert all(row.split()[-1] == "-" for row in rows)
     for token in (short_token, manager_token):
         assert token not in listed.stdout
         assert token_hash(token) not in listed.stdout
     # Filtered by actor.
-    only_bob = goalpost(store_url, "tokens", "list", "--actor", "bob")
+    only_bob = goalpost(store_url, "tokens", "list", "--actor", "buyer")
     assert [row.split()[0] for row in only_bob.stdout.strip().splitlines()[1:]] == [bob_id]
 
     # Revoking by grant id, by the token itself (as before), and all of an actor's.
@@ -218,10 +231,10 @@ def test_tokens_are_issued_listed_and_revoked_from_the_command_line(store_url: s
     by_token = goalpost(store_url, "tokens", "revoke", manager_token, "--reason", "promoted")
     assert by_token.exit_code == 0, by_token.output
     everything = goalpost(
-        store_url, "tokens", "revoke", "--actor", "bob", "--all", "--reason", "audit over"
+        store_url, "tokens", "revoke", "--actor", "buyer", "--all", "--reason", "audit over"
     )
     assert everything.exit_code == 0, everything.output
-    assert "Revoked 1 token(s) of bob." in everything.stdout
+    assert "Revoked 1 token(s) of buyer." in everything.stdout
     revoked = goalpost(store_url, "tokens", "list").stdout.strip().splitlines()[1:]
     assert all(row.split()[-1] != "-" for row in revoked)
 
@@ -238,12 +251,15 @@ def test_tokens_are_issued_listed_and_revoked_from_the_command_line(store_url: s
 @pytest.mark.parametrize(
     ("args", "mentions"),
     [
-        (["issue", "--actor", "ana", "--role", "member", "--expires-in", "90"], "--expires-in"),
-        (["issue", "--actor", "ana", "--role", "member", "--expires-in", "0d"], "--expires-in"),
-        (["issue", "--actor", "ana", "--role", "member", "--expires-in", "never"], "--expires-in"),
-        (["issue", "--actor", "ana", "--role", "member", "--expires-in", "3651d"], "3650 days"),
+        (["issue", "--actor", "analyst", "--role", "member", "--expires-in", "90"], "--expires-in"),
+        (["issue", "--actor", "analyst", "--role", "member", "--expires-in", "0d"], "--expires-in"),
+        (
+            ["issue", "--actor", "analyst", "--role", "member", "--expires-in", "never"],
+            "--expires-in",
+        ),
+        (["issue", "--actor", "analyst", "--role", "member", "--expires-in", "3651d"], "3650 days"),
         (["revoke", "--reason", "r"], "--grant-id"),
-        (["revoke", "--actor", "ana", "--reason", "r"], "--all"),
+        (["revoke", "--actor", "analyst", "--reason", "r"], "--all"),
         (["revoke", "--all", "--reason", "r"], "--actor"),
         (["revoke", "--grant-id", "not-a-uuid", "--reason", "r"], "not-a-uuid"),
         (["revoke", "--actor", "nobody", "--all", "--reason", "r"], "nobody"),

@@ -42,7 +42,7 @@ def assorted_filters(count: int) -> list[dict[str, Any]]:
         [_type("cycle.opened")],
         ["goalpost.no_longer.made.v1"],
     ]
-    owners = [None, None, "ana", "bo", "cy"]
+    owners = [None, None, "analyst", "broker", "coach"]
     cycles = [None, None, "2026-Q3", "2026-Q4", "2027-Q1"]
     return [
         {"event_types": pick(types), "owner": pick(owners), "cycle_id": pick(cycles)}
@@ -51,7 +51,7 @@ def assorted_filters(count: int) -> list[dict[str, Any]]:
 
 
 def test_each_event_reaches_exactly_the_subscriptions_it_matches(ledger: GoalLedger) -> None:
-    quarter = Quarter(ledger, owners=("ana", "bo"))
+    quarter = Quarter(ledger, owners=("analyst", "broker"))
     ledger.open_cycle(
         actor="ops", key="2026-Q4", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31)
     )
@@ -73,10 +73,10 @@ def test_each_event_reaches_exactly_the_subscriptions_it_matches(ledger: GoalLed
         ]
         created = _claimed_at(store)
         # A handful of events: check-ins of two owners, a Q4 objective, a new cycle.
-        quarter.check_ins("ana", 2)
-        quarter.check_ins("bo", 1)
+        quarter.check_ins("analyst", 2)
+        quarter.check_ins("broker", 1)
         ledger.create_objective(
-            actor="ops", cycle_id="2026-Q4", title="Q4", owner="ana", kind="committed"
+            actor="ops", cycle_id="2026-Q4", title="Q4", owner="analyst", kind="committed"
         )
         ledger.open_cycle(
             actor="ops", key="2027-Q1", starts_on=date(2027, 1, 1), ends_on=date(2027, 3, 31)
@@ -136,11 +136,13 @@ def _claimed_at(store: WebhookStore) -> dict[UUID, str]:
 def test_a_lease_holder_keeps_its_lease_when_the_fan_out_moved_it_ahead(
     ledger: GoalLedger,
 ) -> None:
-    Quarter(ledger).check_ins("ana", 3)
+    Quarter(ledger).check_ins("analyst", 3)
     head = ledger.recorder.max_notification_id() or 0
     store = WebhookStore(ViewDatabase(ledger))
     webhook = store.add(
-        WebhookSpec("hrms", "https://hooks.example.com/h", check_secret(None), [], "zed", None, 0)
+        WebhookSpec(
+            "hrms", "https://hooks.example.com/h", check_secret(None), [], "outsider", None, 0
+        )
     )
     lease = store.claim("test", head, 30.0)
     assert lease is not None and lease.webhook.id == webhook.id
@@ -153,14 +155,16 @@ def test_a_lease_holder_keeps_its_lease_when_the_fan_out_moved_it_ahead(
     assert current is not None and current.position == head
     # A subscription behind `low` may want an earlier event: the fan-out leaves it.
     other = store.add(
-        WebhookSpec("hrms", "https://hooks.example.com/o", check_secret(None), [], "zed", None, 1)
+        WebhookSpec(
+            "hrms", "https://hooks.example.com/o", check_secret(None), [], "outsider", None, 1
+        )
     )
     assert skip_unmatched(store, [other.id], 2, head) == 0
     assert (store.get(other.id) or other).position == 1
 
 
 def test_a_claim_among_given_subscriptions_takes_only_one_of_them(ledger: GoalLedger) -> None:
-    Quarter(ledger).check_ins("ana", 2)
+    Quarter(ledger).check_ins("analyst", 2)
     head = ledger.recorder.max_notification_id() or 0
     store = WebhookStore(ViewDatabase(ledger))
     first, second = (

@@ -65,7 +65,7 @@ def fast_settings(**overrides: Any) -> DispatchSettings:
 class Quarter:
     """2026-Q3 with one objective and key result per owner, written straight to the ledger."""
 
-    def __init__(self, ledger: GoalLedger, owners: tuple[str, ...] = ("ana",)) -> None:
+    def __init__(self, ledger: GoalLedger, owners: tuple[str, ...] = ("analyst",)) -> None:
         self.ledger = ledger
         ledger.open_cycle(actor="ops", key="2026-Q3", starts_on=Q3, ends_on=date(2026, 9, 30))
         self.objectives: dict[str, UUID] = {}
@@ -238,7 +238,7 @@ def test_a_dispatcher_killed_mid_delivery_again_and_again_loses_and_reorders_not
         # HRMS subscribes to everything from the start of the log; a quarter is written.
         quarter = Quarter(pg_ledger)
         store, webhook = subscribe(pg_ledger, receiver.url("/hrms"))
-        quarter.check_ins("ana", 20)
+        quarter.check_ins("analyst", 20)
 
         # A dispatcher is killed right after a delivery arrives, before it hears the
         # answer; more check-ins come in between kills. Each next one waits for the
@@ -252,7 +252,7 @@ def test_a_dispatcher_killed_mid_delivery_again_and_again_loses_and_reorders_not
                 finally:
                     kill(pid)
                 assert progressed, log.read_text()
-                quarter.check_ins("ana", 5, start=20 + 5 * round_)
+                quarter.check_ins("analyst", 5, start=20 + 5 * round_)
         finally:
             forker.close()
 
@@ -286,19 +286,22 @@ def test_subscriptions_get_only_the_types_owners_and_cycles_they_asked_for(
     ledger: GoalLedger,
 ) -> None:
     with receiving() as receiver:
-        # Ana and Bo each own an objective and key result in Q3; Ana also has one in Q4.
-        quarter = Quarter(ledger, owners=("ana", "bo"))
+        # The analyst and the broker each own an objective and key result in Q3; the analyst
+        # also has one in Q4.
+        quarter = Quarter(ledger, owners=("analyst", "broker"))
         ledger.open_cycle(
             actor="ops", key="2026-Q4", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31)
         )
         _, checkins = subscribe(ledger, receiver.url("/check-ins"), event_types=[CHECK_IN])
-        _, anas = subscribe(ledger, receiver.url("/ana"), owner="ana")
+        _, analysts = subscribe(ledger, receiver.url("/analyst"), owner="analyst")
         _, q4 = subscribe(ledger, receiver.url("/q4"), cycle_id="2026-Q4")
-        _, anas_q3 = subscribe(ledger, receiver.url("/ana-q3"), owner="ana", cycle_id="2026-Q3")
-        quarter.check_ins("ana", 3)
-        quarter.check_ins("bo", 2)
+        _, analyst_q3 = subscribe(
+            ledger, receiver.url("/analyst-q3"), owner="analyst", cycle_id="2026-Q3"
+        )
+        quarter.check_ins("analyst", 3)
+        quarter.check_ins("broker", 2)
         q4_objective = ledger.create_objective(
-            actor="ops", cycle_id="2026-Q4", title="Q4", owner="ana", kind="committed"
+            actor="ops", cycle_id="2026-Q4", title="Q4", owner="analyst", kind="committed"
         ).id
 
         dispatcher = WebhookDispatcher(ledger, fast_settings())
@@ -310,27 +313,27 @@ def test_subscriptions_get_only_the_types_owners_and_cycles_they_asked_for(
     def originators(path: str) -> list[str]:
         return [d.webhook_id.rsplit(":", 1)[0] for d in receiver.received(path)]
 
-    ana_goals = {str(quarter.objectives["ana"]), str(quarter.key_results["ana"])}
+    ana_goals = {str(quarter.objectives["analyst"]), str(quarter.key_results["analyst"])}
     q4_cycle = str(ledger.get_cycle("2026-Q4").id)
     # Check-ins only, of both owners, in log order.
     assert [d.webhook_id for d in receiver.received("/check-ins")] == log_ids(ledger, [CHECK_IN])
     assert len(receiver.received("/check-ins")) == 5
-    # Ana's goals only: her Q3 objective and key result, then her Q4 objective.
-    assert set(originators("/ana")) == {*ana_goals, str(q4_objective)}
-    assert [d.webhook_id for d in receiver.received("/ana")] == [
+    # The analyst's goals only: her Q3 objective and key result, then her Q4 objective.
+    assert set(originators("/analyst")) == {*ana_goals, str(q4_objective)}
+    assert [d.webhook_id for d in receiver.received("/analyst")] == [
         i for i in log_ids(ledger) if i.rsplit(":", 1)[0] in {*ana_goals, str(q4_objective)}
     ]
     # Q4: the cycle's own events and its objective, nothing of Q3.
     assert set(originators("/q4")) == {q4_cycle, str(q4_objective)}
-    # Both filters at once: Ana's Q3 goals only.
-    assert set(originators("/ana-q3")) == ana_goals
+    # Both filters at once: the analyst's Q3 goals only.
+    assert set(originators("/analyst-q3")) == ana_goals
     assert delivered == sum(
-        len(receiver.received(p)) for p in ("/check-ins", "/ana", "/q4", "/ana-q3")
+        len(receiver.received(p)) for p in ("/check-ins", "/analyst", "/q4", "/analyst-q3")
     )
     # Subscriptions stand at the head, whatever they skipped.
     head = ledger.recorder.max_notification_id()
     store = WebhookStore(ViewDatabase(ledger))
-    for webhook in (checkins, anas, q4, anas_q3):
+    for webhook in (checkins, analysts, q4, analyst_q3):
         current = store.get(webhook.id)
         assert current is not None and current.position == head
 
@@ -466,7 +469,7 @@ def test_two_dispatchers_at_once_never_interleave_one_subscription(pg_url: str) 
             for thread in threads:
                 thread.start()
             # Check-ins keep coming while they deliver.
-            quarter.check_ins("ana", 60)
+            quarter.check_ins("analyst", 60)
             expected = log_ids(setup)
             for n in range(3):
                 assert receiver.wait_until(

@@ -102,7 +102,7 @@ def test_data_schemas_follow_the_field_types() -> None:
     }  # fmt: skip
     validate = jsonschema.Draft7Validator(data, format_checker=jsonschema.FormatChecker())
     good = {
-        "actor": "ana", "target": "0.95", "healthy_low": None, "healthy_high": "-1.5",
+        "actor": "analyst", "target": "0.95", "healthy_low": None, "healthy_high": "-1.5",
         "reason": "r", "reason_code": "other", "effective_on": "2026-07-01",
     }  # fmt: skip
     assert validate.is_valid(good)

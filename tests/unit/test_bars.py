@@ -72,26 +72,26 @@ def test_calibration_counts_each_kind_against_its_own_line() -> None:
         return FinalScore(owner, cycle, kind, Decimal(score))
 
     stretch, promise = ObjectiveKind.ASPIRATIONAL, ObjectiveKind.COMMITTED
-    (ana,) = calibrate(
+    (analyst,) = calibrate(
         [
-            final("ana", stretch, "1"),
-            final("ana", stretch, "0.3"),  # at most 0.3: fantasy, boundary included
-            final("ana", stretch, "0.3001"),
-            final("ana", stretch, "0.99995", cycle="2026-Q4"),  # not 1: no sandbagging sign
-            final("ana", promise, "0.99995"),  # unrounded: a promise missed
-            final("ana", promise, "1"),
+            final("analyst", stretch, "1"),
+            final("analyst", stretch, "0.3"),  # at most 0.3: fantasy, boundary included
+            final("analyst", stretch, "0.3001"),
+            final("analyst", stretch, "0.99995", cycle="2026-Q4"),  # not 1: no sandbagging sign
+            final("analyst", promise, "0.99995"),  # unrounded: a promise missed
+            final("analyst", promise, "1"),
         ]
     )
-    assert (ana.cycles, ana.aspirational, ana.aspirational_at_one) == (2, 4, 1)
-    assert ana.aspirational_at_one_share == Decimal("0.25")
-    assert (ana.aspirational_at_most_fantasy, ana.aspirational_at_most_fantasy_share) == (
+    assert (analyst.cycles, analyst.aspirational, analyst.aspirational_at_one) == (2, 4, 1)
+    assert analyst.aspirational_at_one_share == Decimal("0.25")
+    assert (analyst.aspirational_at_most_fantasy, analyst.aspirational_at_most_fantasy_share) == (
         1,
         Decimal("0.25"),
     )
-    assert (ana.committed, ana.committed_below_one) == (2, 1)
-    assert ana.committed_below_one_share == Decimal("0.5")
+    assert (analyst.committed, analyst.committed_below_one) == (2, 1)
+    assert analyst.committed_below_one_share == Decimal("0.5")
     # None of a kind: no share, rather than a share of nothing.
-    (ben,) = calibrate([final("ben", promise, "1")])
-    assert ben.aspirational == 0 and ben.aspirational_at_one_share is None
-    assert ben.committed_below_one_share == 0
+    (engineer,) = calibrate([final("engineer", promise, "1")])
+    assert engineer.aspirational == 0 and engineer.aspirational_at_one_share is None
+    assert engineer.committed_below_one_share == 0
     assert calibrate([]) == []

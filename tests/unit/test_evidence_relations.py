@@ -33,21 +33,21 @@ def no_teams(_: date) -> Sequence[str]:
 def test_a_transfer_splits_ownership_and_a_retirement_ends_it() -> None:
     kr = uuid4()
     rows = [
-        row(kr, 1, "created", date(2026, 7, 1), "ana"),
-        row(kr, 2, "transferred", date(2026, 8, 15), "ben", owner="ben"),
-        row(kr, 3, "retired", date(2026, 9, 10), "ben"),
+        row(kr, 1, "created", date(2026, 7, 1), "analyst"),
+        row(kr, 2, "transferred", date(2026, 8, 15), "engineer", owner="engineer"),
+        row(kr, 3, "retired", date(2026, 9, 10), "engineer"),
     ]
-    [ana] = relations("ana", MONTHS, Q3, {kr: rows}, no_teams)
-    assert (ana.relation, ana.starts_on, ana.ends_on) == (
+    [analyst] = relations("analyst", MONTHS, Q3, {kr: rows}, no_teams)
+    assert (analyst.relation, analyst.starts_on, analyst.ends_on) == (
         "owner",
         date(2026, 7, 1),
         date(2026, 8, 14),
     )
-    assert ana.months == ("2026-07", "2026-08")
-    assert [c.event for c in ana.cites] == ["created", "transferred"]
-    [ben] = relations("ben", MONTHS, Q3, {kr: rows}, no_teams)
+    assert analyst.months == ("2026-07", "2026-08")
+    assert [c.event for c in analyst.cites] == ["created", "transferred"]
+    [engineer] = relations("engineer", MONTHS, Q3, {kr: rows}, no_teams)
     # Until the retirement, not the cycle's end.
-    assert (ben.starts_on, ben.ends_on, ben.months) == (
+    assert (engineer.starts_on, engineer.ends_on, engineer.months) == (
         date(2026, 8, 15), date(2026, 9, 10), ("2026-08", "2026-09"),
     )  # fmt: skip
     assert relations("cara", MONTHS, Q3, {kr: rows}, no_teams) == []
@@ -57,13 +57,13 @@ def test_a_team_goal_counts_for_the_months_its_member_belonged() -> None:
     kr = uuid4()
     rows = [
         row(kr, 1, "created", date(2026, 7, 1), "web-team"),
-        row(kr, 2, "contributor_added", date(2026, 9, 1), "web-team", contributor="ana"),
+        row(kr, 2, "contributor_added", date(2026, 9, 1), "web-team", contributor="analyst"),
     ]
 
     def teams_on(day: date) -> Sequence[str]:
         return ("web-team",) if day < date(2026, 8, 1) else ()
 
-    found = relations("ana", MONTHS, Q3, {kr: rows}, teams_on)
+    found = relations("analyst", MONTHS, Q3, {kr: rows}, teams_on)
     assert [(r.relation, r.team, r.months) for r in found] == [
         ("team_member", "web-team", ("2026-07",)),
         ("contributor", None, ("2026-09",)),

@@ -65,7 +65,7 @@ def test_required_text_must_show_something(text: str) -> None:
 
 def test_identifiers_refuse_a_trailing_newline() -> None:
     assert check_identifier("head-of-cs", "owner") == "head-of-cs"
-    for bad in ("head-of-cs\n", "ana\x00", "\u0663\u0662", ""):
+    for bad in ("head-of-cs\n", "analyst\x00", "\u0663\u0662", ""):
         with pytest.raises(InvalidInputError):
             check_identifier(bad, "owner")
 
@@ -137,13 +137,13 @@ def _every_text_field() -> list[tuple[str, Callable[[str], object]]]:
         definition = {
             "area": "Support",
             "name": "First response",
-            "owner": "ana",
+            "owner": "analyst",
             "unit": "hours",
             "formula": "median",
             "data_source": "helpdesk",
         } | fields
         return Kpi.define(
-            actor="ana",
+            actor="analyst",
             cadence="weekly",
             direction="stay_below",
             target="2",
@@ -153,7 +153,7 @@ def _every_text_field() -> list[tuple[str, Callable[[str], object]]]:
 
     def check_in(note: str) -> object:
         return key_result().record_check_in(
-            actor="ana", cycle=cycle, value="3", confidence="on_track", note=note,
+            actor="analyst", cycle=cycle, value="3", confidence="on_track", note=note,
             effective_on=Q3_START,
         )  # fmt: skip
 

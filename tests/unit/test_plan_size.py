@@ -10,10 +10,10 @@ def codes(warnings: list) -> list[str]:  # type: ignore[type-arg]
 
 
 def test_a_fourth_objective_for_an_owner_warns() -> None:
-    assert objectives_warnings("ana", 3) == []
-    [warning] = objectives_warnings("ana", 4)
+    assert objectives_warnings("analyst", 3) == []
+    [warning] = objectives_warnings("analyst", 4)
     assert warning.code is PlanWarningCode.TOO_MANY_OBJECTIVES
-    assert "ana has 4 objectives" in warning.message
+    assert "analyst has 4 objectives" in warning.message
 
 
 def test_a_sixth_key_result_warns_on_the_write_and_the_read() -> None:
