@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Response
@@ -37,9 +37,9 @@ from api.standbys import ReadStores, StandbyStatus, standby_metrics, standby_sta
 from application.ledger import GoalLedger
 from application.stores import open_ledger, open_read_ledgers
 from processes.kpi_check_ins import BackgroundKpiProcess
+from processes.signals import BackgroundSignals
 from projections.base import ReadModelStatus, read_model_status
 from projections.registry import READ_MODELS, background_worker_for
-from projections.worker import BackgroundWorker
 from storage.views import ViewDatabase
 
 MAX_BODY_BYTES = 64 * 1024
@@ -170,6 +170,24 @@ def _readiness(
     )
 
 
+@contextmanager
+def embedded_workers(ledger: GoalLedger) -> Iterator[None]:
+    """The read models' worker, the KPI process (ADR 38) and the signals (ADR 39) on
+    threads of this process: the embedded store's one-command demo."""
+    background = background_worker_for(ledger)
+    background.start()
+    kpi_process = BackgroundKpiProcess(ledger)
+    kpi_process.start()
+    signals = BackgroundSignals(ledger)
+    signals.start()
+    try:
+        yield
+    finally:
+        signals.stop()
+        kpi_process.stop()
+        background.stop()
+
+
 def create_app(
     ledger: GoalLedger,
     *,
@@ -181,28 +199,18 @@ def create_app(
     `read_ledgers`: ledgers on hot standbys of the ledger's store, which serve the
     read-model routes and the feed (ADR 31); the app closes them when it stops.
 
-    With `run_projections`, a projection worker runs on a thread of this process from
-    startup to shutdown (the embedded store's one-command demo); otherwise `goalpost
-    worker` keeps the read models, in a process of its own.
+    With `run_projections`, the projection worker, the KPI process and the signals run on
+    threads of this process from startup to shutdown (the embedded store's one-command
+    demo); otherwise `goalpost worker`, `goalpost processes run` and `goalpost signals
+    run` do, each in a process of its own.
     """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        background: BackgroundWorker | None = None
-        kpi_process: BackgroundKpiProcess | None = None
-        if run_projections:
-            background = background_worker_for(ledger)
-            background.start()
-            # The demo's one command runs the KPI process too (ADR 38).
-            kpi_process = BackgroundKpiProcess(ledger)
-            kpi_process.start()
         try:
-            yield
+            with embedded_workers(ledger) if run_projections else nullcontext():
+                yield
         finally:
-            if kpi_process is not None:
-                kpi_process.stop()
-            if background is not None:
-                background.stop()
             reads.close()
             ledger.close()
 

@@ -287,3 +287,32 @@ class SignalProcess:
         if len(self._recorded) >= REMEMBERED:
             self._recorded.clear()
         self._recorded.add(occurrence)
+
+
+class BackgroundSignals:
+    """The signal process on a thread of this process, on a ledger (and connections) of its
+    own, as the embedded store's `goalpost serve` runs its projection worker."""
+
+    def __init__(self, ledger: GoalLedger, *, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+        self._ledger = type(ledger)(env=dict(ledger.env))
+        self.process = SignalProcess(self._ledger)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self.process.run_forever,
+            args=(self._stop, interval),
+            name="goalpost-signals",
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the signals thread did not stop within %.0f s", timeout)
+            return
+        self._ledger.close()

@@ -21,7 +21,7 @@ from application.ledger import GoalLedger
 from application.stores import open_ledger
 from domain.signal import SIGNAL_KINDS, Signal
 from domain.values import utc_today
-from processes.signals import SignalProcess
+from processes.signals import BackgroundSignals, SignalProcess
 from projections.registry import worker_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -275,3 +275,24 @@ def test_a_killed_worker_restarted_ends_with_what_a_fresh_run_finds(store_url: s
         assert 0 < partial < 160
     finally:
         ledger.close()
+
+
+def test_the_embedded_stores_serve_records_signals_on_a_thread(ledger: GoalLedger) -> None:
+    # What `goalpost serve` runs beside the API on SQLite: a tick as it starts, then on
+    # its interval; read models kept by the worker `serve` runs too.
+    today = utc_today()
+    quarter(ledger, today - timedelta(days=40), today + timedelta(days=3))
+    caught_up(ledger)
+    background = BackgroundSignals(ledger, interval=0.2)
+    background.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len({kind for kind, _ in signal_events(ledger)}) < len(SIGNAL_KINDS):
+            assert time.monotonic() < deadline, signal_events(ledger)
+            time.sleep(0.1)
+    finally:
+        background.stop()
+    # Stopped, it records nothing more; a fresh process finds nothing new to record.
+    recorded = signal_events(ledger)
+    assert len(recorded) == len(set(recorded))
+    assert SignalProcess(ledger).run_once().recorded == []
