@@ -6,10 +6,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from uuid import UUID
 
+from domain.base import Retirement
 from domain.kpi import KpiStatus
 from domain.reports import CycleScoreboard, KeyResultLine, KpiLine, ObjectiveStatus
 from domain.scoring import rounded
-from domain.values import KpiDirection
+from domain.values import KpiDirection, ReasonCode
 
 NONE = "-"
 
@@ -146,7 +147,7 @@ def _key_result_rows(kr: KeyResultLine) -> list[list[str]]:
         status.traffic_light.value,
         status.pace.value.replace("_", " "),
         "yes" if status.stale else "no",
-        "retired *" if status.retired is not None else "active",
+        _closed(status.retired),
     ]
     rows = [row]
     if (plan.baseline, plan.target) != (original.baseline, original.target):
@@ -207,6 +208,19 @@ def _healthy_level(status: KpiStatus, direction: KpiDirection | None, unit: str)
         return f"{low} to {high}{suffix}"
     side = {KpiDirection.STAY_BELOW: "≤ ", KpiDirection.STAY_ABOVE: "≥ ", None: ""}[direction]
     return f"{side}{number(threshold.target)}{suffix}"
+
+
+# How a key result left its cycle early, by the reason code of its retirement.
+_CLOSED_AS = {
+    ReasonCode.CARRIED_FORWARD: "carried forward *",
+    ReasonCode.GRADUATED_TO_KPI: "graduated *",
+}
+
+
+def _closed(retired: Retirement | None) -> str:
+    if retired is None:
+        return "active"
+    return _CLOSED_AS.get(retired.reason_code, "retired *")
 
 
 def _latest(status: KpiStatus) -> str:
