@@ -133,7 +133,8 @@ class AuditTrail(ReadModel):
     # 4: graduations reported (ADR 36).
     # 5: carry-forwards and KPI target changes reported, objectives' scores before a
     #    retirement counting graduated and carried key results (ADR 37).
-    version = 5
+    # 6: a partial index on self-assessments, which scores read beside each goal (ADR 34).
+    version = 6
     _position = 0
     tables = (
         "CREATE TABLE IF NOT EXISTS {audit_trail} ("
@@ -164,6 +165,10 @@ class AuditTrail(ReadModel):
         # A change report reads a few hundred rows of a cycle of hundreds of thousands.
         "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_reported"
         " ON {audit_trail} (cycle_id, position) WHERE reported",
+        # Scores show each goal's latest self-assessment: a few rows among a goal's
+        # thousands of check-ins, found without reading the others.
+        "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_self_assessed"
+        " ON {audit_trail} (goal_id, position) WHERE event = 'self_assessed'",
     )
 
     # What the event is about to change, read from the goal as it stood.
