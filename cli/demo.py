@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 from application.demo_store import mark_demo_store
 from application.ledger import GoalLedger
@@ -26,7 +27,6 @@ from cli.demo_current import (
     SUPPORT_KEY_RESULT_TITLE,
     SUPPORT_KPI,
     SUPPORT_TARGET,
-    NewObjective,
 )
 from cli.demo_kpis import KPIS, ONBOARDING_GRADUATION_READING, ONBOARDING_READINGS, KpiSpec
 from cli.demo_ownership import ownership
@@ -174,32 +174,10 @@ def _previous_quarter(story: Story, calendar: DemoCalendar) -> None:
         ),
     )
     for number, objective in enumerate(OBJECTIVES):
-
-        def plan(objective: ObjectiveSpec = objective) -> None:
-            story.ids[objective.handle] = ledger.create_objective(
-                actor=objective.owner,
-                cycle_id=quarter.key,
-                title=objective.title,
-                owner=objective.owner,
-                kind=objective.kind,
-                parent_id=story.ids[objective.parent] if objective.parent else None,
-            ).id
-            for kr in objective.key_results:
-                story.ids[kr.handle] = ledger.create_key_result(
-                    actor=objective.owner,
-                    objective_id=story.ids[objective.handle],
-                    title=kr.title,
-                    owner=kr.owner,
-                    unit=kr.unit,
-                    direction=kr.direction,
-                    baseline=kr.baseline,
-                    target=kr.target,
-                    measurement_source=kr.source,
-                    measurement_query=kr.query,
-                    effective_on=quarter.starts_on,
-                ).id
-
-        story.at(moment(quarter.starts_on, 9, number), plan)
+        story.at(
+            moment(quarter.starts_on, 9, number),
+            partial(_plan, story, objective, quarter.key, quarter.starts_on),
+        )
     rebaseline = COVERAGE_REBASELINE
     story.at(
         moment(quarter.week(rebaseline.before_week), 10),
@@ -361,35 +339,37 @@ def _pilot(story: Story, calendar: DemoCalendar) -> None:
     _new_objective(story, PILOT, calendar.pilot_key, starts_on, (starts_on + timedelta(days=1),))
 
 
-def _new_objective(
-    story: Story, objective: NewObjective, cycle: str, starts_on: date, days: tuple[date, ...]
-) -> None:
+def _plan(story: Story, objective: ObjectiveSpec, cycle: str, starts_on: date) -> None:
+    """Create the objective (under its parent, if it names one) and its key results."""
     ledger = story.ledger
-
-    def plan() -> None:
-        story.ids[objective.handle] = ledger.create_objective(
+    story.ids[objective.handle] = ledger.create_objective(
+        actor=objective.owner,
+        cycle_id=cycle,
+        title=objective.title,
+        owner=objective.owner,
+        kind=objective.kind,
+        parent_id=story.ids[objective.parent] if objective.parent else None,
+    ).id
+    for kr in objective.key_results:
+        story.ids[kr.handle] = ledger.create_key_result(
             actor=objective.owner,
-            cycle_id=cycle,
-            title=objective.title,
-            owner=objective.owner,
-            kind=objective.kind,
+            objective_id=story.ids[objective.handle],
+            title=kr.title,
+            owner=kr.owner,
+            unit=kr.unit,
+            direction=kr.direction,
+            baseline=kr.baseline,
+            target=kr.target,
+            measurement_source=kr.source,
+            measurement_query=kr.query,
+            effective_on=starts_on,
         ).id
-        for kr in objective.key_results:
-            story.ids[kr.handle] = ledger.create_key_result(
-                actor=objective.owner,
-                objective_id=story.ids[objective.handle],
-                title=kr.title,
-                owner=kr.owner,
-                unit=kr.unit,
-                direction=kr.direction,
-                baseline=kr.baseline,
-                target=kr.target,
-                measurement_source=kr.source,
-                measurement_query=kr.query,
-                effective_on=starts_on,
-            ).id
 
-    story.at(moment(starts_on, 9, 30), plan)
+
+def _new_objective(
+    story: Story, objective: ObjectiveSpec, cycle: str, starts_on: date, days: tuple[date, ...]
+) -> None:
+    story.at(moment(starts_on, 9, 30), partial(_plan, story, objective, cycle, starts_on))
     for kr in objective.key_results:
         for week, day in enumerate(days, start=1):
             if week > len(kr.weeks):

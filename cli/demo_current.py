@@ -8,9 +8,7 @@ check-in at its start and none since: it goes stale, and the pilot ends within a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from cli.demo_quarter import OFF, ON, RISK, Week
+from cli.demo_quarter import OFF, ON, RISK, KeyResultSpec, ObjectiveSpec, Week
 from domain.values import Direction, ObjectiveKind
 
 CARRY_REASON = (
@@ -36,36 +34,14 @@ CARRIED_CHURN_WEEKS: tuple[Week, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class NewKeyResult:
-    handle: str
-    title: str
-    owner: str
-    unit: str
-    direction: Direction
-    baseline: str
-    target: str
-    source: str
-    query: str
-    weeks: tuple[Week, ...]
-
-
-@dataclass(frozen=True)
-class NewObjective:
-    handle: str
-    title: str
-    owner: str
-    kind: ObjectiveKind
-    key_results: tuple[NewKeyResult, ...]
-
-
-ENTERPRISE = NewObjective(
+ENTERPRISE = ObjectiveSpec(
     handle="logos-objective",
     title="Win our first enterprise logos",
     owner="cro",
     kind=ObjectiveKind.ASPIRATIONAL,
+    parent=None,
     key_results=(
-        NewKeyResult(
+        KeyResultSpec(
             handle="logos",
             title="Enterprise logos signed",
             owner="cro",
@@ -94,24 +70,26 @@ ENTERPRISE = NewObjective(
     ),
 )
 
-SUPPORT = NewObjective(
+SUPPORT = ObjectiveSpec(
     handle="support",
     title="Answer customers within the hour",
     owner="head-of-cs",
     kind=ObjectiveKind.COMMITTED,
+    parent=None,
     key_results=(),
 )
 SUPPORT_KPI = "First-response time"
 SUPPORT_KEY_RESULT_TITLE = "First-response time at 1.5 hours or less"
 SUPPORT_TARGET = "1.5"
 
-PILOT = NewObjective(
+PILOT = ObjectiveSpec(
     handle="pilot",
     title="Prove usage-drop alerts with design partners",
     owner="team-cs",
     kind=ObjectiveKind.ASPIRATIONAL,
+    parent=None,
     key_results=(
-        NewKeyResult(
+        KeyResultSpec(
             handle="partners",
             title="Design partners acting on usage-drop alerts weekly",
             owner="team-cs",
