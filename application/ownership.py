@@ -15,7 +15,7 @@ from domain.contributors import add_contributor, remove_contributor
 from domain.key_result import KeyResult
 from domain.kpi import Kpi
 from domain.objective import Objective
-from domain.ownership import transfer
+from domain.ownership import TransferredEvent, transfer
 from domain.values import check_identifier, utc_today
 from storage.requests import IdempotentRequest
 
@@ -34,22 +34,17 @@ class OwnershipCommands(LedgerCore):
         grant: AccessGrant | None = None,
         request: IdempotentRequest | None = None,
     ) -> Saved:
-        key_result = self.get_key_result(key_result_id)
-        # Giving it away needs the right on its owner, taking it the right on the new one.
-        authorise(grant, Command.TRANSFER_GOAL, key_result.owner, check_identifier(owner, "owner"))
-        self._check_version(key_result, expected_version)
-        cycle = self.get_cycle(key_result.cycle_id)
-        day = self.day_or_default(cycle, effective_on)
-        cycle.check_within(day)
-        transfer(
-            key_result,
+        return self._transfer_in_cycle(
+            self.get_key_result(key_result_id),
             KeyResult.Transferred,
             actor=actor,
             owner=owner,
             reason=reason,
-            effective_on=day,
+            effective_on=effective_on,
+            expected_version=expected_version,
+            grant=grant,
+            request=request,
         )
-        return self._save(key_result, request=request)
 
     @command
     def transfer_objective(
@@ -64,21 +59,40 @@ class OwnershipCommands(LedgerCore):
         grant: AccessGrant | None = None,
         request: IdempotentRequest | None = None,
     ) -> Saved:
-        objective = self.get_objective(objective_id)
-        authorise(grant, Command.TRANSFER_GOAL, objective.owner, check_identifier(owner, "owner"))
-        self._check_version(objective, expected_version)
-        cycle = self.get_cycle(objective.cycle_id)
-        day = self.day_or_default(cycle, effective_on)
-        cycle.check_within(day)
-        transfer(
-            objective,
+        return self._transfer_in_cycle(
+            self.get_objective(objective_id),
             Objective.Transferred,
             actor=actor,
             owner=owner,
             reason=reason,
-            effective_on=day,
+            effective_on=effective_on,
+            expected_version=expected_version,
+            grant=grant,
+            request=request,
         )
-        return self._save(objective, request=request)
+
+    def _transfer_in_cycle(
+        self,
+        goal: KeyResult | Objective,
+        event_class: type[TransferredEvent],
+        *,
+        actor: str,
+        owner: str,
+        reason: str,
+        effective_on: date | None,
+        expected_version: int | None,
+        grant: AccessGrant | None,
+        request: IdempotentRequest | None,
+    ) -> Saved:
+        """A goal of a cycle changes hands on a day within its cycle."""
+        # Giving it away needs the right on its owner, taking it the right on the new one.
+        authorise(grant, Command.TRANSFER_GOAL, goal.owner, check_identifier(owner, "owner"))
+        self._check_version(goal, expected_version)
+        cycle = self.get_cycle(goal.cycle_id)
+        day = self.day_or_default(cycle, effective_on)
+        cycle.check_within(day)
+        transfer(goal, event_class, actor=actor, owner=owner, reason=reason, effective_on=day)
+        return self._save(goal, request=request)
 
     @command
     def transfer_kpi(
