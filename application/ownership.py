@@ -88,9 +88,7 @@ class OwnershipCommands(LedgerCore):
         # Giving it away needs the right on its owner, taking it the right on the new one.
         authorise(grant, Command.TRANSFER_GOAL, goal.owner, check_identifier(owner, "owner"))
         self._check_version(goal, expected_version)
-        cycle = self.get_cycle(goal.cycle_id)
-        day = self.day_or_default(cycle, effective_on)
-        cycle.check_within(day)
+        day = self._day_in_cycle(goal.cycle_id, effective_on)
         transfer(goal, event_class, actor=actor, owner=owner, reason=reason, effective_on=day)
         return self._save(goal, request=request)
 
@@ -135,9 +133,7 @@ class OwnershipCommands(LedgerCore):
         key_result = self._load_to_change(
             KeyResult, key_result_id, grant, Command.MANAGE_CONTRIBUTORS, expected_version
         )
-        cycle = self.get_cycle(key_result.cycle_id)
-        day = self.day_or_default(cycle, effective_on)
-        cycle.check_within(day)
+        day = self._day_in_cycle(key_result.cycle_id, effective_on)
         add_contributor(
             key_result,
             KeyResult.ContributorAdded,
@@ -162,9 +158,7 @@ class OwnershipCommands(LedgerCore):
         key_result = self._load_to_change(
             KeyResult, key_result_id, grant, Command.MANAGE_CONTRIBUTORS, expected_version
         )
-        cycle = self.get_cycle(key_result.cycle_id)
-        day = self.day_or_default(cycle, effective_on)
-        cycle.check_within(day)
+        day = self._day_in_cycle(key_result.cycle_id, effective_on)
         remove_contributor(
             key_result,
             KeyResult.ContributorRemoved,
@@ -173,3 +167,11 @@ class OwnershipCommands(LedgerCore):
             effective_on=day,
         )
         return self._save(key_result, request=request)
+
+    def _day_in_cycle(self, cycle_id: str, effective_on: date | None) -> date:
+        """The day a change of hands takes effect: the one given, else the day reads are
+        as of; either way within the goal's cycle."""
+        cycle = self.get_cycle(cycle_id)
+        day = self.day_or_default(cycle, effective_on)
+        cycle.check_within(day)
+        return day
