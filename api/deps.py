@@ -1,17 +1,22 @@
-"""Typed dependencies: the ledger, the caller's grant, If-Match and Idempotency-Key."""
+"""Typed dependencies: the ledger, the caller's grant, If-Match and Idempotency-Key.
+
+A dependency that does no I/O is `async`: FastAPI runs a plain `def` one on its thread
+pool, and each such hop cost a request more than the work it wraps.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.json_body import parse_json
-from api.problems import ProblemError
+from api.problems import ProblemError, invalid_token
 from api.standbys import READ_FROM_HEADER, ReadStore, ReadStores
 from application.authority import authorise as authorise_grant
 from application.ledger import GoalLedger
@@ -25,7 +30,7 @@ MAX_IDEMPOTENCY_KEY = 255
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 
 
-def get_ledger(request: Request) -> GoalLedger:
+async def get_ledger(request: Request) -> GoalLedger:
     ledger: GoalLedger = request.app.state.ledger
     return ledger
 
@@ -33,7 +38,7 @@ def get_ledger(request: Request) -> GoalLedger:
 LedgerDep = Annotated[GoalLedger, Depends(get_ledger)]
 
 
-def read_store(request: Request, response: Response) -> ReadStore:
+async def read_store(request: Request, response: Response) -> ReadStore:
     """The store this request reads read models and the feed from: a standby in turn, or
     the primary (ADR 31); one per request, named in `Goalpost-Read-From`."""
     reads: ReadStores = request.app.state.reads
@@ -45,14 +50,14 @@ def read_store(request: Request, response: Response) -> ReadStore:
 ReadStoreDep = Annotated[ReadStore, Depends(read_store)]
 
 
-def get_views(store: ReadStoreDep) -> ViewDatabase:
+async def get_views(store: ReadStoreDep) -> ViewDatabase:
     return store.views
 
 
 ViewsDep = Annotated[ViewDatabase, Depends(get_views)]
 
 
-def get_read_ledger(store: ReadStoreDep) -> GoalLedger:
+async def get_read_ledger(store: ReadStoreDep) -> GoalLedger:
     """The ledger on the store this request reads from: for reads that must see the log
     as the read models beside it do (the feed, evidence, the seal). Never for writes."""
     return store.ledger
@@ -67,7 +72,21 @@ _bearer = HTTPBearer(
 )
 
 
+_COMMAND_ROUTE = "_goalpost_command_route"
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def command_route(endpoint: E) -> E:
+    """Mark a route whose only use of the caller's grant is to hand it to one ledger command
+    (and to name the actor of its Idempotency-Key). Its grant is the one this process last
+    loaded, with no round trip to the store: the command's save refuses it if it has been
+    revoked since, and a command that runs again checks it first (ADR 46)."""
+    setattr(endpoint, _COMMAND_ROUTE, True)
+    return endpoint
+
+
 def current_grant(
+    request: Request,
     ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AccessGrant:
@@ -82,24 +101,13 @@ def current_grant(
             field="Authorization",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    token = credentials.credentials.strip()
+    from_memory = bool(getattr(request.scope.get("endpoint"), _COMMAND_ROUTE, False))
     try:
         # A manager's reports are also whoever reports to them today (ADR 42).
-        return with_reporting_lines(ledger, ledger.authenticate(credentials.credentials.strip()))
+        return with_reporting_lines(ledger, ledger.authenticate(token, from_memory=from_memory))
     except TokenRefusedError as refused:
-        # Unknown, expired or revoked, and nothing else: not whose, not since when.
-        description = refused.refusal.description
-        raise ProblemError(
-            401,
-            "invalid-token",
-            "Invalid token",
-            description,
-            field="Authorization",
-            headers={
-                "WWW-Authenticate": (
-                    f'Bearer error="invalid_token", error_description="{description}"'
-                )
-            },
-        ) from None
+        raise invalid_token(refused) from None
 
 
 GrantDep = Annotated[AccessGrant, Depends(current_grant)]
@@ -112,7 +120,7 @@ def authorise(grant: AccessGrant, command: Command) -> None:
     authorise_grant(grant, command)
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(

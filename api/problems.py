@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.access import TokenRefusedError
 from domain.errors import (
     ConcurrencyError,
     ConflictError,
@@ -69,6 +70,22 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
+def invalid_token(refused: TokenRefusedError) -> ProblemError:
+    """401 for a refused bearer token: unknown, expired or revoked, and nothing else (not
+    whose, not since when)."""
+    description = refused.refusal.description
+    return ProblemError(
+        401,
+        "invalid-token",
+        "Invalid token",
+        description,
+        field="Authorization",
+        headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'
+        },
+    )
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -119,6 +136,11 @@ def _field_name(location: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(TokenRefusedError)
+    async def token_refused(request: Request, error: TokenRefusedError) -> JSONResponse:
+        # A command refuses a grant taken from memory that was revoked since (ADR 46).
+        return await api_problem(request, invalid_token(error))
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
         status, slug, title = next(

@@ -70,12 +70,19 @@ class AccessCommands(LedgerCore):
         found = (self.get_grant(i) for i in self._created_ids(AccessGrant.Issued))
         return [g for g in found if subject is None or g.subject == subject]
 
-    def authenticate(self, token: str, now: datetime | None = None) -> AccessGrant:
-        """The grant a token carries; TokenRefusedError says if unknown, expired or revoked."""
+    def authenticate(
+        self, token: str, now: datetime | None = None, *, from_memory: bool = False
+    ) -> AccessGrant:
+        """The grant a token carries; TokenRefusedError says if unknown, expired or revoked.
+
+        `from_memory`: the grant as this process last loaded it, without asking the store,
+        only for a caller that hands it to one command and nothing else: the command
+        refuses a grant revoked meanwhile, at its save or before it runs again (ADR 46).
+        """
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             raise TokenRefusedError(TokenRefusal.UNKNOWN)
         try:
-            grant = self.get_grant(grant_id_for(token))
+            grant = self.get_grant(grant_id_for(token), from_memory=from_memory)
         except NotFoundError:
             raise TokenRefusedError(TokenRefusal.UNKNOWN) from None
         refusal = grant.refusal(now if now is not None else datetime.now(UTC))

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
-from datetime import date, datetime
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
@@ -23,19 +24,20 @@ from eventsourcing.application import (
     Repository,
 )
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
-from eventsourcing.utils import Environment, EnvType, get_topic
+from eventsourcing.utils import Environment, EnvType, get_topic, strtobool
 
 from application.authority import authorise
-from application.goal_cache import bounded_in_bytes
+from application.goal_cache import GoalRepository, bounded_in_bytes
 from application.transcoding import DateAsISO, DecimalAsPlainText
 from application.values import Saved
-from domain.access import AccessGrant
+from domain.access import AccessGrant, TokenRefusedError
 from domain.authority import Command
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.errors import (
     ConcurrencyError,
     ConflictError,
+    DomainError,
     IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
@@ -100,6 +102,62 @@ def replay(
     return aggregate
 
 
+@dataclass
+class _FirstAttempt:
+    """A command's first attempt, decided on goals as this process last saw them (ADR 46):
+    each goal it read, at the version it read, so that its save can check them all."""
+
+    read: dict[UUID, int] = field(default_factory=dict)
+    saved: bool = False
+
+
+@dataclass(frozen=True)
+class _Running:
+    """The command running in this thread (or task): on which ledger, and its first attempt
+    while it is on it. A command that another command of the same ledger calls runs inside
+    the caller's attempt."""
+
+    ledger: object
+    attempt: _FirstAttempt | None = None
+
+
+_running: ContextVar[_Running | None] = ContextVar("running_command", default=None)
+
+
+def _attempt_of(ledger: object) -> _FirstAttempt | None:
+    """The first attempt the ledger's running command is on, until it has saved."""
+    running = _running.get()
+    if running is None or running.ledger is not ledger or running.attempt is None:
+        return None
+    return running.attempt if not running.attempt.saved else None
+
+
+def _first_attempt_result(
+    method: Callable[Concatenate[L, P], Saved], ledger: L, *args: P.args, **kwargs: P.kwargs
+) -> Saved | None:
+    """Run the command on the goals this process keeps, without asking the store about
+    them first; None if that did not end in a save, for the command to run again on fresh
+    state. The save refuses (as a lost race) unless every goal read is still at the
+    version read, so a stale goal can cost a re-run, never a wrong write."""
+    attempt = _FirstAttempt()
+    grant = kwargs.get("grant")
+    if isinstance(grant, AccessGrant):
+        # Revoked since this process loaded it: the save fails, and the re-run says so.
+        attempt.read[grant.id] = grant.version
+    token = _running.set(_Running(ledger, attempt))
+    try:
+        result = method(ledger, *args, **kwargs)
+    except DomainError:
+        # Refused, or a lost race: perhaps only on stale goals. Decided again on fresh ones,
+        # with the completed-request check first, so a retried request replays its result.
+        if attempt.saved:
+            raise
+        return None
+    finally:
+        _running.reset(token)
+    return result if attempt.saved else None
+
+
 def command(method: Callable[Concatenate[L, P], Saved]) -> Callable[Concatenate[L, P], Saved]:
     """A write: run at most once per idempotent request, re-run when it lost a race.
 
@@ -114,6 +172,27 @@ def command(method: Callable[Concatenate[L, P], Saved]) -> Callable[Concatenate[
 
     @functools.wraps(method)
     def run(ledger: L, /, *args: P.args, **kwargs: P.kwargs) -> Saved:
+        running = _running.get()
+        if running is not None and running.ledger is ledger:
+            return method(ledger, *args, **kwargs)
+        outer = _running.set(_Running(ledger))
+        try:
+            return attempts(ledger, *args, **kwargs)
+        finally:
+            _running.reset(outer)
+
+    def attempts(ledger: L, /, *args: P.args, **kwargs: P.kwargs) -> Saved:
+        # A caller that names the version it read is told of any later change (412), or
+        # of a lost race (409), as the store has it: its command goes to the store first.
+        if ledger.first_attempt_from_memory and kwargs.get("expected_version") is None:
+            first = _first_attempt_result(method, ledger, *args, **kwargs)
+            if first is not None:
+                return first
+        grant = kwargs.get("grant")
+        if isinstance(grant, AccessGrant):
+            # The grant may come from memory too (an API process's command route): before
+            # anything else, refused if it was revoked or has expired since.
+            ledger.check_grant_current(grant)
         request = cast(IdempotentRequest | None, kwargs.get("request"))
         if request is not None and (replayed := ledger.completed(request)) is not None:
             return replayed
@@ -173,6 +252,19 @@ class LedgerCore(Application[UUID]):
 
     def construct_repository(self) -> Repository[UUID]:
         return bounded_in_bytes(super().construct_repository(), self.env)
+
+    @functools.cached_property
+    def first_attempt_from_memory(self) -> bool:
+        """Whether a command first decides on the goals this process keeps (ADR 46);
+        FIRST_ATTEMPT_FROM_MEMORY=n makes every load ask the store first, as a bench's
+        comparison does."""
+        return bool(strtobool(self.env.get("FIRST_ATTEMPT_FROM_MEMORY", "y")))
+
+    def check_grant_current(self, grant: AccessGrant) -> None:
+        """TokenRefusedError if the grant was revoked, or expired, since it was loaded."""
+        refusal = self.get_grant(grant.id).refusal(datetime.now(UTC))
+        if refusal is not None:
+            raise TokenRefusedError(refusal)
 
     # A snapshot every this many events keeps a long key result quick to load.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {KeyResult: 100}
@@ -239,8 +331,17 @@ class LedgerCore(Application[UUID]):
             primary.id, primary.version, (), _pending_check_in_id(primary), tuple(warnings)
         )
         kwargs: dict[str, Any] = {}
-        if unchanged:
-            kwargs["unchanged"] = [(goal.id, goal.version) for goal in unchanged]
+        decided_on = {goal.id: goal.version for goal in unchanged}
+        attempt = _attempt_of(self)
+        if attempt is not None:
+            # Every goal read from memory and not written here must still be as read; a
+            # written one is checked by its next version's key.
+            written = {goal.id for goal in aggregates if goal.pending_events}
+            for goal_id, version in attempt.read.items():
+                if goal_id not in written:
+                    decided_on.setdefault(goal_id, version)
+        if decided_on:
+            kwargs["unchanged"] = list(decided_on.items())
         if request is not None:
             kwargs["request"] = (
                 request.actor,
@@ -255,6 +356,11 @@ class LedgerCore(Application[UUID]):
                 "another writer changed this goal at the same time; "
                 "nothing was stored, reload and try again"
             ) from None
+        if attempt is not None:
+            attempt.saved = True
+        if isinstance(self.repository, GoalRepository):
+            for goal in aggregates:
+                self.repository.keep_saved(goal)
         positions = tuple(r.notification.id for r in recordings if r.notification.id)
         return replace(result, positions=positions)
 
@@ -269,16 +375,39 @@ class LedgerCore(Application[UUID]):
 
     # Loading
 
-    def _get(self, cls: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
+    def _get(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        from_memory: bool = False,
+    ) -> A:
+        """The goal now, or at a version. `from_memory`: as this process last saw it, for a
+        caller whose write checks it is still so (ADR 46); a command's first attempt
+        loads every goal so, and its save checks them all."""
         label = _LABELS[cls]
+        attempt = _attempt_of(self)
         try:
-            aggregate: object = self.repository.get(
-                aggregate_id, version=version, projector_func=replay
-            )
+            if (attempt is not None or from_memory) and version is None:
+                aggregate: object = self._get_as_kept(aggregate_id, attempt)
+            else:
+                aggregate = self.repository.get(
+                    aggregate_id, version=version, projector_func=replay
+                )
         except AggregateNotFoundError:
             raise NotFoundError(f"no {label} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
             raise NotFoundError(f"no {label} {aggregate_id}")
+        return aggregate
+
+    def _get_as_kept(self, aggregate_id: UUID, attempt: _FirstAttempt | None) -> object:
+        repository = self.repository
+        if not isinstance(repository, GoalRepository):
+            return repository.get(aggregate_id, projector_func=replay)
+        aggregate = repository.get_as_kept(aggregate_id, projector_func=replay)
+        if attempt is not None:
+            attempt.read.setdefault(aggregate_id, aggregate.version)
         return aggregate
 
     def _get_known_at(self, cls: type[A], aggregate_id: UUID, known_at: datetime | None) -> A:
@@ -340,8 +469,8 @@ class LedgerCore(Application[UUID]):
     def get_kpi(self, kpi_id: UUID, known_at: datetime | None = None) -> Kpi:
         return self._get_known_at(Kpi, kpi_id, known_at)
 
-    def get_grant(self, grant_id: UUID) -> AccessGrant:
-        return self._get(AccessGrant, grant_id)
+    def get_grant(self, grant_id: UUID, *, from_memory: bool = False) -> AccessGrant:
+        return self._get(AccessGrant, grant_id, from_memory=from_memory)
 
     def _created_ids(self, event_class: type[Any]) -> Iterator[UUID]:
         """Ids of every aggregate created with this event type, in log order."""

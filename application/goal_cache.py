@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
@@ -116,13 +117,50 @@ class GoalCache(Cache[UUID, Any]):
 
 
 class GoalRepository(Repository[UUID]):
-    """The library's repository, weighing each goal again once a load has fast-forwarded it."""
+    """The library's repository, weighing each goal again once a load has fast-forwarded it,
+    and serving a command's first attempt from memory as it stands (ADR 46)."""
 
     def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         aggregate = super().get(aggregate_id, **kwargs)
         if kwargs.get("version") is None and isinstance(self.cache, GoalCache):
             self.cache.reweigh(aggregate_id)
         return aggregate
+
+    def get_as_kept(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        """A copy of the goal as this process last saw it, without asking the store
+        whether it has changed since; a goal not kept is loaded from the store. Only for
+        a decision whose save checks every goal it read is still at this version."""
+        if self.cache is not None:
+            lock = self._use_fastforward_lock(aggregate_id)
+            try:
+                # Under the goal's fast-forward lock: a copy is never taken half-way
+                # through another thread's bringing the same goal up to date.
+                with lock:
+                    kept = self.cache.get(aggregate_id)
+                    return deepcopy(kept)
+            except KeyError:
+                pass
+            finally:
+                self._disuse_fastforward_lock(aggregate_id)
+        return self.get(aggregate_id, **kwargs)
+
+    def keep_saved(self, aggregate: Any) -> None:
+        """Keep a copy of a goal just saved, unless a later version is kept already: the
+        next command on it starts from here rather than reading back its own event."""
+        if self.cache is None:
+            return
+        lock = self._use_fastforward_lock(aggregate.id)
+        try:
+            with lock:
+                try:
+                    kept = self.cache.get(aggregate.id)
+                except KeyError:
+                    kept = None
+                if kept is None or kept.version < aggregate.version:
+                    # A copy: the command may go on using its own after the save.
+                    self.cache.put(aggregate.id, deepcopy(aggregate))
+        finally:
+            self._disuse_fastforward_lock(aggregate.id)
 
 
 def bounded_in_bytes(library: Repository[UUID], env: Mapping[str, str]) -> Repository[UUID]:

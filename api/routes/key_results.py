@@ -12,6 +12,7 @@ from api.deps import (
     IdempotencyDep,
     LedgerDep,
     authorise,
+    command_route,
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, KnownAt, etag, utc, written
@@ -66,6 +67,7 @@ def create_key_result(
 
 
 @router.post("/{key_result_id}/check-ins", status_code=status.HTTP_201_CREATED)
+@command_route
 def record_check_in(
     key_result_id: UUID,
     body: CheckInCreate,
@@ -91,6 +93,7 @@ def record_check_in(
 
 
 @router.post("/{key_result_id}/corrections")
+@command_route
 def correct_check_in(
     key_result_id: UUID,
     body: CorrectionCreate,

@@ -16,6 +16,7 @@ from api.deps import (
     LedgerDep,
     ViewsDep,
     authorise,
+    command_route,
 )
 from api.json_body import StrictJSONRoute
 from api.routes.common import PROBLEMS, AsOf, Cursor, KnownAt, Limit, etag, paginate, utc, written
@@ -75,6 +76,7 @@ def define_kpi(
 
 
 @router.post("/{kpi_id}/readings", status_code=status.HTTP_201_CREATED)
+@command_route
 def record_reading(
     kpi_id: UUID,
     body: KpiReadingCreate,
@@ -102,6 +104,7 @@ def record_reading(
 
 
 @router.post("/{kpi_id}/readings/corrections")
+@command_route
 def correct_reading(
     kpi_id: UUID,
     body: KpiReadingCorrection,

@@ -1,4 +1,6 @@
-"""A write loads the goal it changes once: the command authorises on what it loaded.
+"""A write loads the goal it changes once at most: the command authorises on what it
+loaded. (A goal this process already holds is not read from the store at all on a
+command's first attempt, ADR 46: its save checks it is unchanged.)
 
 Counted at the store: every read of a goal's events goes through the PostgreSQL
 recorder's `select_events`, which the test wraps (the real query still runs) to count
@@ -181,7 +183,7 @@ def test_a_write_loads_the_goal_it_changes_once(
         response = client.post(write.path, json=write.body, headers=headers)
 
     assert response.is_success, response.text
-    assert loads[write.changes] == 1, loads
+    assert loads[write.changes] <= 1, loads
     # Nothing else is read twice either: the token's grant, the cycle the write is
     # decided on, an objective whose owner is asked about, each once at most.
     assert max(loads.values()) == 1, loads
