@@ -11,7 +11,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import consistency, docs_pages, problems
+from api import consistency, docs_pages, heap, problems
 from api.demo_mark import DemoStoreHeader, DemoStoreMark
 from api.routes import (
     audit,
@@ -313,8 +313,10 @@ def app_from_environment() -> FastAPI:
     except BaseException:
         ledger.close()
         raise
-    return create_app(
+    app = create_app(
         ledger,
         run_projections=getattr(ledger.recorder, "dialect", None) == "sqlite",
         read_ledgers=read_ledgers,
     )
+    heap.settle()
+    return app

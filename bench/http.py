@@ -31,6 +31,7 @@ from fastapi import FastAPI
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from api import heap
 from api.app import create_app
 from application.stores import init_store, open_ledger
 
@@ -61,6 +62,8 @@ def bench_app() -> FastAPI:
             conn.execute(statement, (row_id, b"x" * 300))
         return {"id": str(row_id)}
 
+    # As `goalpost serve` leaves each worker process (api.app.app_from_environment).
+    heap.settle()
     return app
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from copy import deepcopy
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -47,6 +50,43 @@ class Retirement:
     carried_to: UUID | None = None
 
 
+# Values no one changes in place: a copy of a goal shares them with the original.
+_IMMUTABLE = (str, int, float, bytes, Decimal, date, UUID, Enum, type(None))
+
+
+def _is_immutable(value: object) -> bool:
+    if isinstance(value, _IMMUTABLE):
+        return True
+    params = getattr(value, "__dataclass_params__", None)
+    return (
+        params is not None
+        and params.frozen
+        and is_dataclass(value)
+        and all(isinstance(getattr(value, f.name), _IMMUTABLE) for f in fields(value))
+    )
+
+
+def _copied(value: Any, memo: dict[int, Any]) -> Any:
+    """A copy of one attribute of a goal's state: containers copied, immutable values
+    shared, anything else deep-copied."""
+    if _is_immutable(value):
+        return value
+    kind = type(value)
+    if kind is list or kind is dict or kind is tuple:
+        found = memo.get(id(value))
+        if found is not None:
+            return found
+        if kind is list:
+            copy: Any = [_copied(item, memo) for item in value]
+        elif kind is dict:
+            copy = {key: _copied(item, memo) for key, item in value.items()}
+        else:
+            copy = tuple(_copied(item, memo) for item in value)
+        memo[id(value)] = copy
+        return copy
+    return deepcopy(value, memo)
+
+
 class LedgerAggregate(Aggregate):
     """Base of the goal aggregates.
 
@@ -54,6 +94,15 @@ class LedgerAggregate(Aggregate):
     Within one aggregate it never goes backwards, even across processes whose clocks
     differ slightly, so "what was known at T" is always a prefix of the stream.
     """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LedgerAggregate:
+        # Every command works on a copy of a goal held in memory (ADR 20, 46). The
+        # library's generic deepcopy rebuilt each date, time and UUID in it through
+        # __reduce_ex__: most of a copy's cost, for values that never change in place.
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update({name: _copied(v, memo) for name, v in self.__dict__.items()})
+        return clone
 
     class Event(Aggregate.Event):
         actor: str
