@@ -63,6 +63,10 @@ KEY_RESULTS_PER_PERSON = 10
 CYCLE_DAYS = 91
 # Check-ins fall in the last week, so none is flagged backdated (more than 7 days).
 RECENT_DAYS = 7
+# Beside the bench's heavy owners (10 key results of ~1,000 check-ins each): one person
+# with a realistic quarter, 10 key results checked in weekly.
+QUARTER_PERSON = "person-quarter"
+QUARTER_CHECK_INS = 13
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class History:
     key_results: list[UUID]
     owners: list[str]
     corrections: int
+    quarter_person: str
 
 
 def person(n: int) -> str:
@@ -118,6 +123,7 @@ def build_history(ledger: GoalLedger, events: int, cycles: int) -> History:
         ).id
         key_results.append(kr)
         by_cycle[cycle].append(kr)
+    _plan_quarter_person(ledger, keys[0], starts_on)
     # Fill up to `events` with check-ins, leaving room for one correction per key result
     # of the first cycle and the close of that cycle.
     corrections = len(by_cycle[keys[0]])
@@ -156,6 +162,35 @@ def build_history(ledger: GoalLedger, events: int, cycles: int) -> History:
         key_results=key_results,
         owners=sorted({person(n // KEY_RESULTS_PER_PERSON) for n in range(key_result_count)}),
         corrections=corrections,
+        quarter_person=QUARTER_PERSON,
+    )
+
+
+def _plan_quarter_person(ledger: GoalLedger, cycle: str, starts_on: date) -> None:
+    """One objective of 10 key results, each with a quarter's weekly check-ins (13)."""
+    objective = ledger.create_objective(
+        actor=ACTOR, cycle_id=cycle, title="A realistic quarter", owner=QUARTER_PERSON,
+        kind="committed",
+    ).id  # fmt: skip
+    key_results = [
+        ledger.create_key_result(
+            actor=ACTOR,
+            objective_id=objective,
+            title=f"Quarter key result {n}",
+            owner=QUARTER_PERSON,
+            unit="points",
+            direction="increase",
+            baseline=0,
+            target=100,
+            measurement_source="bench",
+            measurement_query=f"quarter({n})",
+            effective_on=starts_on,
+        ).id
+        for n in range(KEY_RESULTS_PER_PERSON)
+    ]
+    ledger.import_check_ins(
+        actor=ACTOR,
+        rows=_check_ins(key_results, 0, QUARTER_CHECK_INS * len(key_results), starts_on),
     )
 
 
@@ -320,7 +355,20 @@ def bench_reads(
     check_ins = sum(
         kr.check_in_count for objective in found.objectives for kr in objective.key_results
     )
+    person_quarter = evidence.for_person(history.quarter_person, history.starts_on, history.ends_on)
+    quarter_check_ins = sum(
+        kr.check_in_count for objective in person_quarter.objectives for kr in objective.key_results
+    )
     samples = [
+        (
+            f"(c) evidence of a person-quarter ({quarter_check_ins} check-ins)",
+            latencies(
+                lambda: evidence.for_person(
+                    history.quarter_person, history.starts_on, history.ends_on
+                ),
+                reads,
+            ),
+        ),
         (
             f"(c) change report of {cycle} ({len(report)} rows)",
             latencies(lambda: change_report(views, cycle), reads),
