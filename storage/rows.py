@@ -9,11 +9,14 @@ models' dataclasses are built from one row shape.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 Decoder = Callable[[Any], Any]
 Row = dict[str, Any]
@@ -45,9 +48,35 @@ def exact(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+# A run of 19 digits may be an integer past 64 bits, which orjson reads as a float.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+
+
+def json_loads(text: str | bytes | memoryview) -> Any:
+    """JSON a read model stored, parsed as `json.loads` parses it, faster (ADR 48).
+
+    Evidence of a heavy person decodes three JSON columns of each of thousands of trail
+    rows, and `json.loads` was a third of its time. orjson differs from `json` beyond the
+    standard: it refuses NaN and Infinity, and turns integers past 64 bits into floats.
+    Those documents go to `json`, so a document parses alike either way, and a malformed
+    one fails either way.
+    """
+    if isinstance(text, memoryview):
+        text = bytes(text)
+    digits = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS
+    if digits.search(text) is None:  # type: ignore[arg-type]
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def json_value(value: Any) -> Any:
-    # jsonb comes back parsed from PostgreSQL; SQLite keeps the text.
-    return json.loads(value) if isinstance(value, str) else value
+    # jsonb comes back parsed from PostgreSQL (with json_loads, storage/postgres.py);
+    # SQLite keeps the text.
+    return json_loads(value) if isinstance(value, str) else value
 
 
 def flag(value: Any) -> bool | None:

@@ -183,3 +183,28 @@ def test_a_retried_request_replays_its_first_result_and_stores_nothing(
     assert again == first and elsewhere == first
     assert ours.recorder.max_notification_id() == position
     assert stored_values(ours, key_result) == ["31"]
+
+
+def test_with_the_first_attempt_off_every_command_reads_its_goals_first(
+    ours: GoalLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_result = key_result_of(ours, "ceo")
+    check_in(ours, key_result, 31)
+    store_first = GoalLedger(env={**dict(ours.env), "FIRST_ATTEMPT_FROM_MEMORY": "n"})
+    try:
+        check_in(store_first, key_result, 32)  # now holds the key result and its cycle
+        reads: Counter[str] = Counter()
+        select_events = store_first.recorder.select_events
+
+        def counted(originator_id: UUID, **kwargs: Any) -> Any:
+            reads[str(originator_id)] += 1
+            return select_events(originator_id, **kwargs)
+
+        monkeypatch.setattr(store_first.recorder, "select_events", counted)
+        check_in(store_first, key_result, 33)
+        monkeypatch.undo()
+    finally:
+        store_first.close()
+
+    assert reads[str(key_result)] == 1 and len(reads) == 2  # the key result and its cycle
+    assert stored_values(ours, key_result) == ["31", "32", "33"]
