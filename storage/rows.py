@@ -62,15 +62,14 @@ def json_loads(text: str | bytes | memoryview) -> Any:
     Those documents go to `json`, so a document parses alike either way, and a malformed
     one fails either way.
     """
-    if isinstance(text, memoryview):
-        text = bytes(text)
-    digits = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS
+    # psycopg hands over a memoryview, which the regex and orjson read as it is.
+    digits = _LONG_DIGITS if type(text) is str else _LONG_DIGITS_BYTES
     if digits.search(text) is None:  # type: ignore[arg-type]
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text)
+    return json.loads(bytes(text) if isinstance(text, memoryview) else text)
 
 
 def json_value(value: Any) -> Any:

@@ -30,14 +30,17 @@ def test_any_document_parses_as_json_parses_it(document: Any) -> None:
     parsed = json_loads(text)
     assert parsed == json.loads(text)
     assert json_loads(text.encode()) == parsed
+    assert json_loads(memoryview(text.encode())) == parsed
     # Same types too: 1 stays an int, 1.0 a float.
     assert json.dumps(parsed) == json.dumps(json.loads(text))
 
 
 def test_what_only_json_accepts_parses_all_the_same() -> None:
     for huge in (2**70, -(2**63) - 1, -12104008006243876864, 2**64):
-        parsed = json_loads(json.dumps({"n": huge}))
-        assert parsed == {"n": huge} and type(parsed["n"]) is int
+        text = json.dumps({"n": huge})
+        for given in (text, memoryview(text.encode())):
+            parsed = json_loads(given)
+            assert parsed == {"n": huge} and type(parsed["n"]) is int
     assert math.isnan(json_loads("NaN")) and json_loads("[Infinity]") == [math.inf]
 
 
