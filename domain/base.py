@@ -27,10 +27,18 @@ def derived_id(kind: str, key: str) -> UUID:
     return uuid5(GOALPOST_NAMESPACE, f"{kind}:{key}")
 
 
+# Read models and the feed name every event they handle, of a few dozen classes.
+_CLASS_NAMES: dict[type, str] = {}
+
+
 def event_class_name(event_class: type) -> str:
     """`KeyResult.CheckInRecorded` -> `check_in_recorded`: one vocabulary for the audit
     trail and the feed's CloudEvents types."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+    name = _CLASS_NAMES.get(event_class)
+    if name is None:
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", event_class.__name__).lower()
+        _CLASS_NAMES[event_class] = name
+    return name
 
 
 def event_name(event: object) -> str:

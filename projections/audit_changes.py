@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -48,6 +49,9 @@ class Change:
     effective_on: date | None = None
 
 
+# Cached: equal decimals have one plain form, and a check-in's value before is mostly
+# the one the previous check-in wrote after; the canonical form is slow to compute.
+@lru_cache(maxsize=4096)
 def number(value: Decimal | None) -> str | None:
     return None if value is None else plain(value)
 

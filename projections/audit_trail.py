@@ -175,6 +175,8 @@ class AuditTrail(ReadModel):
 
     def before(self, event: LedgerAggregate.Event, position: int) -> dict[str, Any]:
         self._position = position
+        if isinstance(event, LedgerAggregate.Created):
+            return {}  # nothing stood before it, and the store need not be asked
         return changes.before(self.replicas.get(event.originator_id, position - 1), event, self)
 
     def cycle(self, key: str) -> Cycle | None:
@@ -201,7 +203,7 @@ class AuditTrail(ReadModel):
         self._position = stored.id
         if type(event) in changes.NOT_AUDITED:
             return
-        goal = self.replicas.get(event.originator_id, stored.id)
+        goal = self.replicas.after(event, stored.id)
         if goal is None:
             return
         change = changes.after(goal, event)
@@ -213,6 +215,7 @@ class AuditTrail(ReadModel):
         )
         flags = self._flags(goal, event, entry)
         kind = KINDS.get(type(goal), type(goal).__name__.lower())
+        name = event_name(event)
         tx.execute(
             "INSERT INTO {audit_trail} (position, goal_id, goal_kind, version, event, actor,"
             " recorded_at, effective_on, cycle_id, owner, reason, reason_code, subject_id,"
@@ -223,7 +226,7 @@ class AuditTrail(ReadModel):
                 event.originator_id,
                 kind,
                 event.originator_version,
-                event_name(event),
+                name,
                 event.actor,
                 event.timestamp,
                 entry.effective_on,
@@ -235,7 +238,7 @@ class AuditTrail(ReadModel):
                 entry.before,
                 entry.after,
                 flags,
-                _reported(kind, event_name(event), flags, entry.after),
+                _reported(kind, name, flags, entry.after),
             ),
         )
 

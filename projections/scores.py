@@ -36,7 +36,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
@@ -124,22 +124,30 @@ OBJECTIVE_COLUMNS = (
 )
 
 
-def _upsert(table: SQL, columns: tuple[str, ...]) -> Composed:
-    """Insert or replace everything but the key and `created_at` (the first sighting's)."""
+def _upsert(table: SQL, columns: tuple[str, ...]) -> str:
+    """Insert or replace everything but the key and `created_at` (the first sighting's).
+
+    As text, composed once: a transaction resolves a text template once, where a
+    composed one is rendered again for every row written.
+    """
     key = columns[0]
-    return SQL(
-        "INSERT INTO {table} ({columns}) VALUES ({values})"
-        " ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    ).format(
-        table=table,
-        columns=SQL(", ").join(Identifier(c) for c in columns),
-        values=SQL(", ").join(SQL("%s") for _ in columns),
-        key=Identifier(key),
-        updates=SQL(", ").join(
-            SQL("{column} = excluded.{column}").format(column=Identifier(c))
-            for c in columns
-            if c not in (key, "created_at")
-        ),
+    return (
+        SQL(
+            "INSERT INTO {table} ({columns}) VALUES ({values})"
+            " ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        )
+        .format(
+            table=table,
+            columns=SQL(", ").join(Identifier(c) for c in columns),
+            values=SQL(", ").join(SQL("%s") for _ in columns),
+            key=Identifier(key),
+            updates=SQL(", ").join(
+                SQL("{column} = excluded.{column}").format(column=Identifier(c))
+                for c in columns
+                if c not in (key, "created_at")
+            ),
+        )
+        .as_string(None)
     )
 
 
@@ -234,7 +242,7 @@ class Scores(ReadModel):
         before: Any,
     ) -> None:
         position = stored.id
-        goal = self.replicas.get(event.originator_id, position)
+        goal = self.replicas.after(event, position)
         if isinstance(goal, KeyResult):
             if self._cycle(goal.cycle_id, position) is None:
                 return
