@@ -282,6 +282,31 @@ class LedgerCore(Application[UUID]):
         ]
         return super()._record(processing_event)
 
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot a goal just saved from the copy in hand, when the save ends on the
+        snapshot's version: the library reloads it from the store instead (its snapshot
+        and up to a hundred events), one command in a hundred, which showed at p99."""
+        snapshots = self.snapshots
+        if snapshots is None or not self.snapshotting_intervals:
+            return
+        later: list[LedgerAggregate.Event] = []
+        for event in cast(list[LedgerAggregate.Event], processing_event.events):
+            goal = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(goal)) if goal is not None else None
+            if goal is None or interval is None or event.originator_version % interval:
+                continue
+            snapshot_class = getattr(type(goal), "Snapshot", None)
+            if (
+                snapshots is not None
+                and snapshot_class is not None
+                and (goal.version == event.originator_version)
+            ):
+                snapshots.put([snapshot_class.take(goal)])
+            else:
+                later.append(event)
+        for event in later:
+            self.take_snapshot(event.originator_id, event.originator_version, replay)
+
     # Saving
 
     def completed(self, request: IdempotentRequest) -> Saved | None:

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from application.ledger import GoalLedger
+from application.ledger import GoalLedger, replay
 from application.stores import open_ledger
 from domain.access import TokenRefusedError
 from domain.errors import CycleClosedError
@@ -208,3 +208,29 @@ def test_with_the_first_attempt_off_every_command_reads_its_goals_first(
 
     assert reads[str(key_result)] == 1 and len(reads) == 2  # the key result and its cycle
     assert stored_values(ours, key_result) == ["31", "32", "33"]
+
+
+def test_a_snapshot_taken_at_a_save_is_the_goal_its_events_make(
+    ours: GoalLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_result = key_result_of(ours, "ceo")
+    for value in range(98):
+        check_in(ours, key_result, value)
+    select_events = ours.recorder.select_events
+    reads: list[UUID] = []
+
+    def counted(originator_id: UUID, **kwargs: Any) -> Any:
+        reads.append(originator_id)
+        return select_events(originator_id, **kwargs)
+
+    monkeypatch.setattr(ours.recorder, "select_events", counted)
+    check_in(ours, key_result, 98)  # version 100: a snapshot, from the goal in hand
+    monkeypatch.undo()
+
+    assert reads == []
+    assert ours.snapshots is not None
+    snapshot = next(iter(ours.snapshots.get(key_result, desc=True, limit=1)))
+    assert snapshot.originator_version == 100
+    from_snapshot = snapshot.mutate(None)
+    from_events = replay(None, ours.events.get(key_result))
+    assert vars(from_snapshot) == {**vars(from_events), "_pending_events": []}
