@@ -38,8 +38,8 @@ def test_any_document_parses_as_json_parses_it(document: Any) -> None:
 def test_what_only_json_accepts_parses_all_the_same() -> None:
     for huge in (2**70, -(2**63) - 1, -12104008006243876864, 2**64):
         text = json.dumps({"n": huge})
-        for given in (text, memoryview(text.encode())):
-            parsed = json_loads(given)
+        for form in (text, memoryview(text.encode())):
+            parsed = json_loads(form)
             assert parsed == {"n": huge} and type(parsed["n"]) is int
     assert math.isnan(json_loads("NaN")) and json_loads("[Infinity]") == [math.inf]
 
