@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -74,28 +75,36 @@ def check_in(ledger: GoalLedger, key_result_id: UUID, value: int, **kwargs: Any)
     )
 
 
-def stored_values(ledger: GoalLedger, key_result_id: UUID) -> list[str]:
-    return [str(c.value) for c in ledger.get_key_result(key_result_id).check_ins]
-
-
-def test_a_command_on_a_goal_the_process_holds_reads_nothing_before_its_save(
-    ours: GoalLedger, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    key_result = key_result_of(ours, "ceo")
-    check_in(ours, key_result, 31)
+@contextmanager
+def store_reads(ledger: GoalLedger) -> Iterator[Counter[str]]:
+    """Count the store's reads of each goal's events while the block runs."""
     reads: Counter[str] = Counter()
-    select_events = ours.recorder.select_events
+    select_events = ledger.recorder.select_events
 
     def counted(originator_id: UUID, **kwargs: Any) -> Any:
         reads[str(originator_id)] += 1
         return select_events(originator_id, **kwargs)
 
-    monkeypatch.setattr(ours.recorder, "select_events", counted)
-    saved = check_in(ours, key_result, 32, request=IdempotentRequest("ceo", "k-32", "f"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger.recorder, "select_events", counted)
+        yield reads
+
+
+def stored_values(ledger: GoalLedger, key_result_id: UUID) -> list[str]:
+    return [str(c.value) for c in ledger.get_key_result(key_result_id).check_ins]
+
+
+def test_a_command_on_a_goal_the_process_holds_reads_nothing_before_its_save(
+    ours: GoalLedger,
+) -> None:
+    key_result = key_result_of(ours, "ceo")
+    check_in(ours, key_result, 31)
+
+    with store_reads(ours) as reads:
+        saved = check_in(ours, key_result, 32, request=IdempotentRequest("ceo", "k-32", "f"))
 
     # Neither the key result nor its cycle was read, nor was the request looked up.
     assert reads == Counter()
-    monkeypatch.undo()
     assert saved.version == 3
     assert stored_values(ours, key_result) == ["31", "32"]
 
@@ -186,23 +195,15 @@ def test_a_retried_request_replays_its_first_result_and_stores_nothing(
 
 
 def test_with_the_first_attempt_off_every_command_reads_its_goals_first(
-    ours: GoalLedger, monkeypatch: pytest.MonkeyPatch
+    ours: GoalLedger,
 ) -> None:
     key_result = key_result_of(ours, "ceo")
     check_in(ours, key_result, 31)
     store_first = GoalLedger(env={**dict(ours.env), "FIRST_ATTEMPT_FROM_MEMORY": "n"})
     try:
         check_in(store_first, key_result, 32)  # now holds the key result and its cycle
-        reads: Counter[str] = Counter()
-        select_events = store_first.recorder.select_events
-
-        def counted(originator_id: UUID, **kwargs: Any) -> Any:
-            reads[str(originator_id)] += 1
-            return select_events(originator_id, **kwargs)
-
-        monkeypatch.setattr(store_first.recorder, "select_events", counted)
-        check_in(store_first, key_result, 33)
-        monkeypatch.undo()
+        with store_reads(store_first) as reads:
+            check_in(store_first, key_result, 33)
     finally:
         store_first.close()
 
@@ -210,24 +211,15 @@ def test_with_the_first_attempt_off_every_command_reads_its_goals_first(
     assert stored_values(ours, key_result) == ["31", "32", "33"]
 
 
-def test_a_snapshot_taken_at_a_save_is_the_goal_its_events_make(
-    ours: GoalLedger, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_snapshot_taken_at_a_save_is_the_goal_its_events_make(ours: GoalLedger) -> None:
     key_result = key_result_of(ours, "ceo")
     for value in range(98):
         check_in(ours, key_result, value)
-    select_events = ours.recorder.select_events
-    reads: list[UUID] = []
 
-    def counted(originator_id: UUID, **kwargs: Any) -> Any:
-        reads.append(originator_id)
-        return select_events(originator_id, **kwargs)
+    with store_reads(ours) as reads:
+        check_in(ours, key_result, 98)  # version 100: a snapshot, from the goal in hand
 
-    monkeypatch.setattr(ours.recorder, "select_events", counted)
-    check_in(ours, key_result, 98)  # version 100: a snapshot, from the goal in hand
-    monkeypatch.undo()
-
-    assert reads == []
+    assert reads == Counter()
     assert ours.snapshots is not None
     snapshot = next(iter(ours.snapshots.get(key_result, desc=True, limit=1)))
     assert snapshot.originator_version == 100
