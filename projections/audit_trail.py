@@ -134,7 +134,8 @@ class AuditTrail(ReadModel):
     # 5: carry-forwards and KPI target changes reported, objectives' scores before a
     #    retirement counting graduated and carried key results (ADR 37).
     # 6: a partial index on self-assessments, which scores read beside each goal (ADR 34).
-    version = 6
+    # 7: a partial index on contributor rows, which every person's evidence reads.
+    version = 7
     _position = 0
     tables = (
         "CREATE TABLE IF NOT EXISTS {audit_trail} ("
@@ -169,6 +170,11 @@ class AuditTrail(ReadModel):
         # thousands of check-ins, found without reading the others.
         "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_self_assessed"
         " ON {audit_trail} (goal_id, position) WHERE event = 'self_assessed'",
+        # A person's evidence looks for the key results naming them as a contributor: a
+        # few rows, which without this a 1M-event store read by scanning every row
+        # (100 ms of a 120 ms person-quarter).
+        "CREATE INDEX IF NOT EXISTS goalpost_audit_trail_contributors"
+        " ON {audit_trail} (position) WHERE event = 'contributor_added'",
     )
 
     # What the event is about to change, read from the goal as it stood.

@@ -58,9 +58,6 @@ _PERIOD_ROWS = (
     + placeholders(len(DATED_VALUES))
     + SQL(") ORDER BY t.position")
 )
-# Every goal a relation could tie the person to: owned by them (or a team of theirs) at
-# some time, by the index on owners; or with contributors named (few rows).
-CONTRIBUTIONS = ("contributor_added",)
 # A person's joining and leaving teams (ADR 40): cited by the relations through a team.
 MEMBERSHIPS = ("joined_team", "left_team")
 READ_TOPICS = frozenset(get_topic(c) for c in (EvidenceReadLog.Started, EvidenceReadLog.Read))
@@ -207,8 +204,9 @@ class EvidenceView:
         return found.teams_on
 
     def related_goals(self, person: str, teams: Sequence[str], known_at: datetime) -> list[UUID]:
-        """Goals owned at some time by the person or one of their teams, and key results
-        naming either as a contributor, recorded by `known_at`."""
+        """Goals owned at some time by the person or one of their teams (by the index on
+        owners), and key results naming either as a contributor (by the partial index on
+        contributor rows), recorded by `known_at`."""
         holders = [person, *teams]
         owned = (
             SQL("SELECT DISTINCT t.goal_id FROM {audit_trail} t WHERE t.owner IN ")
@@ -223,13 +221,14 @@ class EvidenceView:
                 owned, (*holders, *GOAL_KINDS, known_at), types={"goal_id": uuid_value}
             )
         }
-        named = (
-            SQL("SELECT t.goal_id, t.after FROM {audit_trail} t WHERE t.event IN ")
-            + placeholders(len(CONTRIBUTIONS))
-            + SQL(" AND t.recorded_at <= %s")
+        # The event as a literal, not a parameter: a plan prepared for any event could not
+        # use the partial index on contributor rows.
+        named = SQL(
+            "SELECT t.goal_id, t.after FROM {audit_trail} t"
+            " WHERE t.event = 'contributor_added' AND t.recorded_at <= %s"
         )
         for row in self.database.query(
-            named, (*CONTRIBUTIONS, known_at), types={"goal_id": uuid_value, "after": json_value}
+            named, (known_at,), types={"goal_id": uuid_value, "after": json_value}
         ):
             if row["after"].get("contributor") in holders:
                 found.add(row["goal_id"])

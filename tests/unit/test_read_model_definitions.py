@@ -11,7 +11,7 @@ from projections.registry import READ_MODELS
 from storage.views import definition_version
 
 PINNED = {
-    "audit_trail": "v6:0c348f5f7aecd0c7",
+    "audit_trail": "v7:789e8d14911af8a9",
     "kpi_health": "v2:74eabf2b382e8b93",
     "seal": "v1:1e71b8330b60945d",
     "scores": "v3:a357e9cdb921f61b",
