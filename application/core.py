@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
@@ -27,6 +26,13 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType, get_topic, strtobool
 
 from application.authority import authorise
+from application.first_attempt import (
+    FirstAttempt,
+    attempt_of,
+    first_attempt_result,
+    running_command,
+    runs_a_command,
+)
 from application.goal_cache import GoalRepository, bounded_in_bytes
 from application.transcoding import DateAsISO, DecimalAsPlainText
 from application.values import Saved
@@ -37,7 +43,6 @@ from domain.cycle import Cycle
 from domain.errors import (
     ConcurrencyError,
     ConflictError,
-    DomainError,
     IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
@@ -102,62 +107,6 @@ def replay(
     return aggregate
 
 
-@dataclass
-class _FirstAttempt:
-    """A command's first attempt, decided on goals as this process last saw them (ADR 46):
-    each goal it read, at the version it read, so that its save can check them all."""
-
-    read: dict[UUID, int] = field(default_factory=dict)
-    saved: bool = False
-
-
-@dataclass(frozen=True)
-class _Running:
-    """The command running in this thread (or task): on which ledger, and its first attempt
-    while it is on it. A command that another command of the same ledger calls runs inside
-    the caller's attempt."""
-
-    ledger: object
-    attempt: _FirstAttempt | None = None
-
-
-_running: ContextVar[_Running | None] = ContextVar("running_command", default=None)
-
-
-def _attempt_of(ledger: object) -> _FirstAttempt | None:
-    """The first attempt the ledger's running command is on, until it has saved."""
-    running = _running.get()
-    if running is None or running.ledger is not ledger or running.attempt is None:
-        return None
-    return running.attempt if not running.attempt.saved else None
-
-
-def _first_attempt_result(
-    method: Callable[Concatenate[L, P], Saved], ledger: L, *args: P.args, **kwargs: P.kwargs
-) -> Saved | None:
-    """Run the command on the goals this process keeps, without asking the store about
-    them first; None if that did not end in a save, for the command to run again on fresh
-    state. The save refuses (as a lost race) unless every goal read is still at the
-    version read, so a stale goal can cost a re-run, never a wrong write."""
-    attempt = _FirstAttempt()
-    grant = kwargs.get("grant")
-    if isinstance(grant, AccessGrant):
-        # Revoked since this process loaded it: the save fails, and the re-run says so.
-        attempt.read[grant.id] = grant.version
-    token = _running.set(_Running(ledger, attempt))
-    try:
-        result = method(ledger, *args, **kwargs)
-    except DomainError:
-        # Refused, or a lost race: perhaps only on stale goals. Decided again on fresh ones,
-        # with the completed-request check first, so a retried request replays its result.
-        if attempt.saved:
-            raise
-        return None
-    finally:
-        _running.reset(token)
-    return result if attempt.saved else None
-
-
 def command(method: Callable[Concatenate[L, P], Saved]) -> Callable[Concatenate[L, P], Saved]:
     """A write: run at most once per idempotent request, re-run when it lost a race.
 
@@ -172,20 +121,16 @@ def command(method: Callable[Concatenate[L, P], Saved]) -> Callable[Concatenate[
 
     @functools.wraps(method)
     def run(ledger: L, /, *args: P.args, **kwargs: P.kwargs) -> Saved:
-        running = _running.get()
-        if running is not None and running.ledger is ledger:
+        if runs_a_command(ledger):
             return method(ledger, *args, **kwargs)
-        outer = _running.set(_Running(ledger))
-        try:
+        with running_command(ledger):
             return attempts(ledger, *args, **kwargs)
-        finally:
-            _running.reset(outer)
 
     def attempts(ledger: L, /, *args: P.args, **kwargs: P.kwargs) -> Saved:
         # A caller that names the version it read is told of any later change (412), or
         # of a lost race (409), as the store has it: its command goes to the store first.
         if ledger.first_attempt_from_memory and kwargs.get("expected_version") is None:
-            first = _first_attempt_result(method, ledger, *args, **kwargs)
+            first = first_attempt_result(method, ledger, *args, **kwargs)
             if first is not None:
                 return first
         grant = kwargs.get("grant")
@@ -357,7 +302,7 @@ class LedgerCore(Application[UUID]):
         )
         kwargs: dict[str, Any] = {}
         decided_on = {goal.id: goal.version for goal in unchanged}
-        attempt = _attempt_of(self)
+        attempt = attempt_of(self)
         if attempt is not None:
             # Every goal read from memory and not written here must still be as read; a
             # written one is checked by its next version's key.
@@ -412,7 +357,7 @@ class LedgerCore(Application[UUID]):
         caller whose write checks it is still so (ADR 46); a command's first attempt
         loads every goal so, and its save checks them all."""
         label = _LABELS[cls]
-        attempt = _attempt_of(self)
+        attempt = attempt_of(self)
         try:
             if (attempt is not None or from_memory) and version is None:
                 aggregate: object = self._get_as_kept(aggregate_id, attempt)
@@ -426,7 +371,7 @@ class LedgerCore(Application[UUID]):
             raise NotFoundError(f"no {label} {aggregate_id}")
         return aggregate
 
-    def _get_as_kept(self, aggregate_id: UUID, attempt: _FirstAttempt | None) -> object:
+    def _get_as_kept(self, aggregate_id: UUID, attempt: FirstAttempt | None) -> object:
         repository = self.repository
         if not isinstance(repository, GoalRepository):
             return repository.get(aggregate_id, projector_func=replay)
