@@ -108,19 +108,10 @@ def build_history(ledger: GoalLedger, events: int, cycles: int) -> History:
                 owner=person(n // KEY_RESULTS_PER_PERSON),
                 kind="committed",
             ).id
-        kr = ledger.create_key_result(
-            actor=ACTOR,
-            objective_id=objective,
-            title=f"Key result {n}",
-            owner=person(n // KEY_RESULTS_PER_PERSON),
-            unit="points",
-            direction="increase",
-            baseline=0,
-            target=100,
-            measurement_source="bench",
-            measurement_query=f"points({n})",
-            effective_on=starts_on,
-        ).id
+        kr = _key_result(
+            ledger, objective, person(n // KEY_RESULTS_PER_PERSON), f"Key result {n}",
+            f"points({n})", starts_on,
+        )  # fmt: skip
         key_results.append(kr)
         by_cycle[cycle].append(kr)
     _plan_quarter_person(ledger, keys[0], starts_on)
@@ -173,25 +164,34 @@ def _plan_quarter_person(ledger: GoalLedger, cycle: str, starts_on: date) -> Non
         kind="committed",
     ).id  # fmt: skip
     key_results = [
-        ledger.create_key_result(
-            actor=ACTOR,
-            objective_id=objective,
-            title=f"Quarter key result {n}",
-            owner=QUARTER_PERSON,
-            unit="points",
-            direction="increase",
-            baseline=0,
-            target=100,
-            measurement_source="bench",
-            measurement_query=f"quarter({n})",
-            effective_on=starts_on,
-        ).id
+        _key_result(
+            ledger, objective, QUARTER_PERSON, f"Quarter key result {n}", f"quarter({n})", starts_on
+        )
         for n in range(KEY_RESULTS_PER_PERSON)
     ]
     ledger.import_check_ins(
         actor=ACTOR,
         rows=_check_ins(key_results, 0, QUARTER_CHECK_INS * len(key_results), starts_on),
     )
+
+
+def _key_result(
+    ledger: GoalLedger, objective: UUID, owner: str, title: str, query: str, starts_on: date
+) -> UUID:
+    """A key result of points, 0 to 100, from the cycle's first day."""
+    return ledger.create_key_result(
+        actor=ACTOR,
+        objective_id=objective,
+        title=title,
+        owner=owner,
+        unit="points",
+        direction="increase",
+        baseline=0,
+        target=100,
+        measurement_source="bench",
+        measurement_query=query,
+        effective_on=starts_on,
+    ).id
 
 
 def _check_ins(
