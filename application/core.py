@@ -241,11 +241,7 @@ class LedgerCore(Application[UUID]):
             if goal is None or interval is None or event.originator_version % interval:
                 continue
             snapshot_class = getattr(type(goal), "Snapshot", None)
-            if (
-                snapshots is not None
-                and snapshot_class is not None
-                and (goal.version == event.originator_version)
-            ):
+            if snapshot_class is not None and goal.version == event.originator_version:
                 snapshots.put([snapshot_class.take(goal)])
             else:
                 later.append(event)
