@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from copy import deepcopy
 from typing import Any
 from uuid import UUID
@@ -126,22 +127,27 @@ class GoalRepository(Repository[UUID]):
             self.cache.reweigh(aggregate_id)
         return aggregate
 
+    @contextmanager
+    def _fast_forward_lock(self, aggregate_id: UUID) -> Iterator[None]:
+        """The library's lock on bringing one goal up to date: held, a copy is never taken
+        half-way through another thread's fast-forward of the same goal, nor put over it."""
+        lock = self._use_fastforward_lock(aggregate_id)
+        try:
+            with lock:
+                yield
+        finally:
+            self._disuse_fastforward_lock(aggregate_id)
+
     def get_as_kept(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         """A copy of the goal as this process last saw it, without asking the store
         whether it has changed since; a goal not kept is loaded from the store. Only for
         a decision whose save checks every goal it read is still at this version."""
         if self.cache is not None:
-            lock = self._use_fastforward_lock(aggregate_id)
-            try:
-                # Under the goal's fast-forward lock: a copy is never taken half-way
-                # through another thread's bringing the same goal up to date.
-                with lock:
-                    kept = self.cache.get(aggregate_id)
-                    return deepcopy(kept)
-            except KeyError:
-                pass
-            finally:
-                self._disuse_fastforward_lock(aggregate_id)
+            with self._fast_forward_lock(aggregate_id):
+                try:
+                    return deepcopy(self.cache.get(aggregate_id))
+                except KeyError:
+                    pass
         return self.get(aggregate_id, **kwargs)
 
     def keep_saved(self, aggregate: Any) -> None:
@@ -149,18 +155,14 @@ class GoalRepository(Repository[UUID]):
         next command on it starts from here rather than reading back its own event."""
         if self.cache is None:
             return
-        lock = self._use_fastforward_lock(aggregate.id)
-        try:
-            with lock:
-                try:
-                    kept = self.cache.get(aggregate.id)
-                except KeyError:
-                    kept = None
-                if kept is None or kept.version < aggregate.version:
-                    # A copy: the command may go on using its own after the save.
-                    self.cache.put(aggregate.id, deepcopy(aggregate))
-        finally:
-            self._disuse_fastforward_lock(aggregate.id)
+        with self._fast_forward_lock(aggregate.id):
+            try:
+                kept = self.cache.get(aggregate.id)
+            except KeyError:
+                kept = None
+            if kept is None or kept.version < aggregate.version:
+                # A copy: the command may go on using its own after the save.
+                self.cache.put(aggregate.id, deepcopy(aggregate))
 
 
 def bounded_in_bytes(library: Repository[UUID], env: Mapping[str, str]) -> Repository[UUID]:
