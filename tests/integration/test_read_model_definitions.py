@@ -136,7 +136,7 @@ def test_a_rebuild_by_the_new_release_switches_with_no_gap(ledger: GoalLedger) -
     before = snapshot(views, (Scores,))
     live = state(views)
 
-    done = Rebuild(ledger, ScoresNext).run()
+    [done] = Rebuild(ledger, ScoresNext).run()
 
     after = state(views)
     assert after.definition == ScoresNext.definition()

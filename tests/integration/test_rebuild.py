@@ -209,7 +209,7 @@ def test_a_rebuild_switches_while_reads_writes_and_the_live_worker_go_on(
     try:
         # The operator rebuilds the audit trail, in small batches so it takes a while.
         reads_before = len(reads)
-        rebuilt = Rebuild(elsewhere(), READ_MODELS[0], batch_size=50).run()
+        [rebuilt] = Rebuild(elsewhere(), READ_MODELS[0], batch_size=50).run()
         reads_during = len(reads) - reads_before
     finally:
         stop.set()

@@ -561,7 +561,7 @@ def test_a_rebuild_reseals_the_same_chain_and_refuses_to_launder_a_change(
 ) -> None:
     # Rebuilding the seal from an untouched log gives the same chain, hash for hash.
     before = sealed.verify()
-    rebuilt = Rebuild(sealed.ledger, Seal, batch_size=50).run()
+    [rebuilt] = Rebuild(sealed.ledger, Seal, batch_size=50).run()
     assert rebuilt.generation == 2
     after = sealed.verify()
     assert after.intact and after.head_hash == before.head_hash
