@@ -162,8 +162,11 @@ def elsewhere(store_url: str) -> Iterator[Callable[[], GoalLedger]]:
         ledger.close()
 
 
+@pytest.mark.parametrize("rebuilding", [READ_MODELS[:1], READ_MODELS], ids=["one", "all"])
 def test_a_rebuild_switches_while_reads_writes_and_the_live_worker_go_on(
-    projected: GoalLedger, elsewhere: Callable[[], GoalLedger]
+    projected: GoalLedger,
+    elsewhere: Callable[[], GoalLedger],
+    rebuilding: tuple[type[ReadModel], ...],
 ) -> None:
     ledger = projected
     views = ViewDatabase(ledger)
@@ -207,9 +210,10 @@ def test_a_rebuild_switches_while_reads_writes_and_the_live_worker_go_on(
     for thread in threads:
         thread.start()
     try:
-        # The operator rebuilds the audit trail, in small batches so it takes a while.
+        # The operator rebuilds the audit trail (alone, or with every other read model in
+        # one pass), in small batches so it takes a while.
         reads_before = len(reads)
-        [rebuilt] = Rebuild(elsewhere(), READ_MODELS[0], batch_size=50).run()
+        done = Rebuild(elsewhere(), *rebuilding, batch_size=50).run()
         reads_during = len(reads) - reads_before
     finally:
         stop.set()
@@ -217,14 +221,17 @@ def test_a_rebuild_switches_while_reads_writes_and_the_live_worker_go_on(
         for thread in threads:
             thread.join(timeout=30)
     assert not failures, failures
-    assert (rebuilt.name, rebuilt.replaced, rebuilt.generation) == ("audit_trail", 1, 2)
+    assert [(r.name, r.replaced, r.generation) for r in done] == [
+        (model.name, 1, 2) for model in rebuilding
+    ]
     assert reads_during > 0
 
     # Everything written is projected once the worker catches up, on generation 2.
     worker = worker_for(ledger)
     worker.run_until_caught_up()
-    assert worker.lag()["audit_trail"] == 0
-    assert views.generations()["audit_trail"] == 2
+    assert worker.lag() == {model.name: 0 for model in READ_MODELS}
+    generations = views.generations()
+    assert {generations[table] for model in rebuilding for table in model.table_names()} == {2}
     final = sorted(table_rows(views, "audit_trail"), key=lambda row: json.loads(row)["position"])
 
     # Every read, from either generation, was a prefix of the final trail: nothing
@@ -233,14 +240,16 @@ def test_a_rebuild_switches_while_reads_writes_and_the_live_worker_go_on(
         ordered = sorted(read_rows, key=lambda row: json.loads(row)["position"])
         assert ordered == final[: len(ordered)]
 
-    # The replaced generation is gone.
-    with pytest.raises(PersistenceError):
-        views.query(f"SELECT count(*) FROM {views.table('audit_trail', 1)}")
+    # The replaced generations are gone.
+    for model in rebuilding:
+        for table in model.table_names():
+            with pytest.raises(PersistenceError):
+                views.query(f"SELECT count(*) FROM {views.table(table, 1)}")
 
-    # And the live generation, handed over mid-stream, equals a fresh rebuild.
-    live_state = snapshot(views, READ_MODELS[:1])
-    Rebuild(ledger, READ_MODELS[0]).run()
-    assert snapshot(views, READ_MODELS[:1]) == live_state
+    # And the live generations, handed over mid-stream, equal a fresh rebuild of each.
+    live_state = snapshot(views)
+    rebuild_all(ledger)
+    assert snapshot(views) == live_state
 
 
 def test_rebuild_and_status_from_the_command_line(sqlite_url: str) -> None:
