@@ -32,6 +32,7 @@ from projections import audit_changes as changes
 from projections import audit_kpi_rows as kpi_rows
 from projections.audit_plan_size import oversized
 from projections.base import ReadModel
+from projections.frozen import quick_init
 from storage.rows import Decoder, Row, day, json_value, moment, uuid_value
 from storage.views import ViewDatabase, ViewTransaction
 
@@ -353,6 +354,7 @@ _FLAGS: dict[type[object], Callable[[AuditTrail, Any, Any, Entry], list[Flag]]] 
 # Reads
 
 
+@quick_init
 @dataclass(frozen=True)
 class TrailEntry:
     """One row of the audit trail, as stored; `title` only where the query looks it up."""

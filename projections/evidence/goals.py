@@ -110,6 +110,8 @@ def _values(
 
 
 def _corrections(rows: Sequence[TrailEntry]) -> tuple[Correction, ...]:
+    if not rows:  # most check-ins were never corrected: no generator to make and run
+        return ()
     return tuple(
         Correction(
             value=amount(r.after["value"]),

@@ -12,11 +12,13 @@ from typing import Any
 from uuid import UUID
 
 from projections.audit_trail import TrailEntry
+from projections.frozen import quick_init
 from storage.rows import exact
 
 # What the evidence says; every item carries the citation of the event it comes from.
 
 
+@quick_init
 @dataclass(frozen=True)
 class Citation:
     """The event an item comes from: its log position, its goal and the goal's version."""
@@ -33,6 +35,7 @@ class Citation:
         return cls(row.position, row.goal_id, row.version, row.event, row.actor, row.recorded_at)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Correction:
     value: Decimal
@@ -42,6 +45,7 @@ class Correction:
     cite: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class CheckInItem:
     """A check-in; `value` as known at `known_at`, `recorded_value` as first recorded."""
@@ -57,6 +61,7 @@ class CheckInItem:
     corrections: tuple[Correction, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class ReadingItem:
     """A KPI reading; `healthy` as judged when its latest known value was recorded."""
@@ -71,6 +76,7 @@ class ReadingItem:
     corrections: tuple[Correction, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class RetirementItem:
     effective_on: date
@@ -82,6 +88,7 @@ class RetirementItem:
     cite: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class PlanItem:
     """A key result's plan, in force from `effective_on`."""
@@ -98,6 +105,7 @@ class PlanItem:
         return self.cite.version
 
 
+@quick_init
 @dataclass(frozen=True)
 class PlanChangeItem:
     """A re-baseline (baseline and target) or a re-weight, with its reason."""
@@ -116,6 +124,7 @@ class PlanChangeItem:
     cite: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class ScoreItem:
     """A key result's score on a day, as the domain scores it: the value then (its latest
@@ -129,6 +138,7 @@ class ScoreItem:
     check_in: Citation | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class KeyResultMonth:
     """One month of a key result; `active` when the key result lived in it (its cycle,
@@ -144,6 +154,7 @@ class KeyResultMonth:
     check_ins: tuple[CheckInItem, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class SelfAssessmentItem:
     """The owner's latest self-assessment as known at the evidence's `known_at`: shown
@@ -155,6 +166,7 @@ class SelfAssessmentItem:
     cite: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class KeyResultEvidence:
     key_result_id: UUID
@@ -186,6 +198,7 @@ class KeyResultEvidence:
     carried_to: CarryItem | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class CarryItem:
     """A key result carried forward: its successor, the later cycle, why, its final score."""
@@ -199,6 +212,7 @@ class CarryItem:
     cite: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class LineOfWork:
     """Key results carried forward one to the next, earliest first: one piece of work
@@ -209,6 +223,7 @@ class LineOfWork:
     cycle_ids: tuple[str | None, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class ObjectiveEvidence:
     objective_id: UUID
@@ -223,6 +238,7 @@ class ObjectiveEvidence:
     self_assessment: SelfAssessmentItem | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class ThresholdItem:
     """A KPI's healthy level, in force from `set_on`."""
@@ -234,6 +250,7 @@ class ThresholdItem:
     cite: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class TargetChangeItem:
     effective_on: date
@@ -249,6 +266,7 @@ class TargetChangeItem:
     cite: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class Trend:
     """First against last reading of the period; `verdict` reads the KPI's direction."""
@@ -261,6 +279,7 @@ class Trend:
     verdict: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class KpiMonth:
     """One month of a KPI; `active` when the KPI lived in it (from its definition to its
@@ -274,6 +293,7 @@ class KpiMonth:
     readings: tuple[ReadingItem, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class KpiEvidence:
     kpi_id: UUID
@@ -296,6 +316,7 @@ class KpiEvidence:
     defined: Citation
 
 
+@quick_init
 @dataclass(frozen=True)
 class AreaEvidence:
     """A KRA: the person's KPIs in one area, and their readings in the healthy range."""
@@ -307,6 +328,7 @@ class AreaEvidence:
     kpis: tuple[KpiEvidence, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class MonthSummary:
     """How much evidence each month of the period holds, across every goal."""
@@ -323,6 +345,7 @@ class MonthSummary:
     changes: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class RelationItem:
     """How the person stood to a goal (`owner`, `contributor`, `team_member` through
@@ -339,6 +362,7 @@ class RelationItem:
     cites: tuple[Citation, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class PersonEvidence:
     person: str
@@ -401,6 +425,7 @@ def amount(value: Any) -> Decimal:
     return found
 
 
+@quick_init
 @dataclass(frozen=True)
 class Month:
     key: str
@@ -420,13 +445,17 @@ def months_of(starts_on: date, ends_on: date) -> list[Month]:
 
 
 def month_key(day: date) -> str:
-    return f"{day:%Y-%m}"
+    # The ISO date's first seven characters: `format` goes through strftime, several times
+    # slower, and this runs once per check-in. Dates start in 1970 (domain.values), so the
+    # year always has four digits either way.
+    return day.isoformat()[:7]
 
 
 def month_of(item: CheckInItem | ReadingItem) -> str:
     return month_key(item.effective_on)
 
 
+@quick_init
 @dataclass(frozen=True)
 class CycleDates:
     starts_on: date
