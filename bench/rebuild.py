@@ -9,7 +9,8 @@ database of its own on PostgreSQL and drops it at the end, even after a failure.
 (b) each read model rebuilt from the whole log (`Rebuild(ledger, Model).run()`), in
     turn, then all of them together in one pass (`Rebuild(ledger, *models).run()`,
     what `goalpost projections rebuild --all` does), in events/s and against (a);
-(c) read latency of the change report of one cycle and of one person's evidence.
+(c) read latency of the change report of one cycle, of one person's evidence and of scores,
+    timed in a process of its own started as an API worker is (bench/read_process.py).
 
 The history is ~1,000 key results over a few cycles, filled by `import_check_ins`, then
 one correction of each key result of the first cycle after it is closed. The cycles run
@@ -44,6 +45,7 @@ from bench.ledger import (
     timed,
     versions,
 )
+from bench.read_process import reads_in_own_process
 from domain.values import utc_today
 from projections.base import ReadModel
 from projections.change_report import change_report
@@ -498,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             sections = [
                 raw,
                 bench_rebuilds(ledger, history.events, recorder_s, raw_s, args.batch, args.models),
-                bench_reads(ledger, history, args.reads, args.models),
+                reads_in_own_process(server.ledger_url, history, args.reads, args.models),
             ]
         finally:
             ledger.close()
