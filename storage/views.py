@@ -78,6 +78,15 @@ def plain_rows(cursor: Any) -> None:
         cursor.row_factory = tuple_row
 
 
+# A batch (the worker's, a rebuild's) decodes events and loads goals between its
+# statements, and the store ends a session idle in a transaction after 5 s (the library's
+# default), meant for sessions a client abandoned. A worker resuming mid-log on a long
+# history loads hundreds of goals from their snapshots in its first batch: on a busy
+# machine that took longer, the batch was cut off, its goals were forgotten with it, and
+# every retry failed the same way. A batch is work in progress: it gets two minutes.
+BATCH_PATIENCE = "SET LOCAL idle_in_transaction_session_timeout = '120s'"
+
+
 class StoredLedger(Protocol):
     """What the read side needs of a ledger: its name, its recorder and its mapper."""
 
@@ -182,6 +191,8 @@ class ViewDatabase:
         `batched`: writes are held back and sent in runs (see ViewTransaction).
         """
         with write_cursor(self._datastore, self.dialect) as cursor:
+            if batched and self.dialect == "postgresql":
+                cursor.execute(BATCH_PATIENCE)
             tx = ViewTransaction(self, cursor, self._load_generations(cursor), batched=batched)
             yield tx
             tx.flush()
