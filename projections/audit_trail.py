@@ -379,11 +379,16 @@ class TrailEntry:
 
 
 # Every column of a `TrailEntry`, from the trail as `t`.
-COLUMNS = SQL(
+_LEADING_COLUMNS = (
     "t.position, t.goal_id, t.goal_kind, t.version, t.event, t.actor, t.recorded_at,"
-    " t.effective_on, t.cycle_id, t.owner, t.reason, t.reason_code, t.subject_id,"
-    " t.before, t.after, t.flags"
+    " t.effective_on, t.cycle_id, t.owner, t.reason, t.reason_code, t.subject_id, "
 )
+COLUMNS = SQL(_LEADING_COLUMNS + "t.before, t.after, t.flags")
+
+
+def columns_with_before(before: Composable) -> Composable:
+    """`COLUMNS`, with `before` taken from another expression."""
+    return SQL(_LEADING_COLUMNS) + before + SQL(" AS before, t.after, t.flags")
 
 
 def _names(value: Any) -> tuple[str, ...]:
