@@ -84,10 +84,11 @@ def flag(value: Any) -> bool | None:
 
 def decode(rows: list[Row], types: Mapping[str, Decoder]) -> list[Row]:
     """Each row with the named columns decoded; other columns as the store returned them."""
-    if not types:
+    if not types or not rows:
         return rows
+    # Every row of a query has the same columns: look them up once, not once a row.
+    present = [(column, decoder) for column, decoder in types.items() if column in rows[0]]
     for row in rows:
-        for column, decoder in types.items():
-            if column in row:
-                row[column] = decoder(row[column])
+        for column, decoder in present:
+            row[column] = decoder(row[column])
     return rows
