@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from bisect import bisect_right, insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from operator import itemgetter
 from sys import intern
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.values import Confidence, ReasonCode
 
-# A row is JSON-native: [effective_on, version, value, confidence, note, actor,
-# recorded_at, original_value, corrections]; a correction is [value, reason,
-# reason_code, actor, recorded_at, version]. Dates and times are ISO 8601, so
-# comparing their strings compares the moments.
-Row = list[Any]
+# A row as a snapshot stores it is JSON-native: [effective_on, version, value,
+# confidence, note, actor, recorded_at, original_value, corrections]; a correction is
+# [value, reason, reason_code, actor, recorded_at, version]. Dates and times are ISO
+# 8601, so comparing their strings compares the moments; rows are keyed by the check-in
+# id's hex. In memory (a worker holds a row for every check-in of every goal it keeps,
+# so each byte counts a million times over) a row is a tuple keyed by the id's integer,
+# its recorded_at the event's own datetime: 48 bytes each where the strings took 81.
+Row = tuple[Any, ...]
+StoredRow = list[Any]
 
 
 @dataclass(frozen=True)
@@ -70,44 +73,70 @@ class CheckIn:
 
 # A long-lived key result (a projection keeps thousands) holds its rows; objects are made
 # when asked for and only the last few kept, so each check-in is held once, not twice.
-_OBJECTS_KEPT = 32
+_OBJECTS_KEPT = 8
+
+# No corrections, the usual case: one empty tuple for every row.
+_NONE: tuple[Any, ...] = ()
 
 
 def _to_row(check_in: CheckIn) -> Row:
-    # Dates, confidences and actors repeat across check-ins: one string each.
-    return [
+    # Dates, confidences, actors and values repeat across check-ins (a value and its
+    # original are most often one): one string each, and no list for no corrections.
+    return (
         intern(check_in.effective_on.isoformat()),
         check_in.version,
-        str(check_in.value),
+        intern(str(check_in.value)),
         check_in.confidence.value,
         check_in.note,
         intern(check_in.actor),
-        check_in.recorded_at.isoformat(),
-        str(check_in.original_value),
-        [
-            [
-                str(c.value),
+        check_in.recorded_at,
+        intern(str(check_in.original_value)),
+        tuple(
+            (
+                intern(str(c.value)),
                 c.reason,
                 c.reason_code.value,
-                c.actor,
+                intern(c.actor),
                 c.recorded_at.isoformat(),
                 c.version,
-            ]
+            )
             for c in check_in.corrections
-        ],
-    ]
+        )
+        or _NONE,
+    )
 
 
-def _from_row(key: str, row: Row) -> CheckIn:
+def _compact(row: StoredRow | Row) -> Row:
+    """A row as a snapshot stores it, in the form `_to_row` makes."""
+    return (
+        intern(row[0]),
+        row[1],
+        intern(row[2]),
+        intern(row[3]),
+        row[4],
+        intern(row[5]),
+        datetime.fromisoformat(row[6]),
+        intern(row[7]),
+        tuple((intern(c[0]), c[1], intern(c[2]), intern(c[3]), c[4], c[5]) for c in row[8])
+        or _NONE,
+    )
+
+
+def _stored(row: Row) -> StoredRow:
+    """A row as a snapshot stores it (the JSON arrays snapshots have always held)."""
+    return [*row[:6], row[6].isoformat(), row[7], [list(c) for c in row[8]]]
+
+
+def _from_row(key: int, row: Row) -> CheckIn:
     return CheckIn(
-        id=UUID(key),
+        id=UUID(int=key),
         effective_on=date.fromisoformat(row[0]),
         version=row[1],
         value=Decimal(row[2]),
         confidence=Confidence(row[3]),
         note=row[4],
         actor=row[5],
-        recorded_at=datetime.fromisoformat(row[6]),
+        recorded_at=row[6],
         original_value=Decimal(row[7]),
         corrections=tuple(
             Correction(
@@ -128,20 +157,32 @@ class CheckInLog:
 
     __slots__ = ("_objects", "_order", "_rows")
 
-    def __init__(self, rows: dict[str, Row] | None = None) -> None:
-        self._rows: dict[str, Row] = rows if rows is not None else {}
-        self._objects: dict[str, CheckIn] = {}
-        # (effective_on, version, key) in order, built on first ask and kept by `put`:
+    def __init__(self, rows: Mapping[str, StoredRow] | None = None) -> None:
+        """The log of a snapshot's rows (check-in id hex -> row), made compact once."""
+        self._rows: dict[int, Row] = (
+            {int(key, 16): _compact(row) for key, row in rows.items()} if rows else {}
+        )
+        self._objects: dict[int, CheckIn] = {}
+        # The keys in (effective_on, version) order, built on first ask and kept by `put`:
         # scoring asks for the latest check-in on a day on every read and every projected
-        # event, and a scan per ask made a long history quadratic.
-        self._order: list[tuple[str, int, str]] | None = None
+        # event, and a scan per ask made a long history quadratic. Keys only (the rows
+        # hold the rest): eight bytes a check-in.
+        self._order: list[int] | None = None
 
     @property
-    def rows(self) -> dict[str, Row]:
-        return self._rows
+    def rows(self) -> dict[str, StoredRow]:
+        """Check-in id (hex) -> row, as a snapshot stores them."""
+        return {f"{key:032x}": _stored(row) for key, row in self._rows.items()}
+
+    def _effective_on(self, key: int) -> str:
+        return self._rows[key][0]  # type: ignore[no-any-return]
+
+    def _place(self, key: int) -> tuple[str, int]:
+        row = self._rows[key]
+        return row[0], row[1]
 
     def put(self, check_in: CheckIn) -> None:
-        key = check_in.id.hex
+        key = check_in.id.int
         earlier = self._rows.get(key)
         row = self._rows[key] = _to_row(check_in)
         self._objects.pop(key, None)
@@ -150,10 +191,12 @@ class CheckInLog:
         if earlier is not None:
             self._order = None
         else:
-            insort(self._order, (row[0], row[1], key))
+            insort(self._order, key, key=self._place)
 
     def __getitem__(self, check_in_id: UUID) -> CheckIn:
-        key = check_in_id.hex
+        return self._object(check_in_id.int)
+
+    def _object(self, key: int) -> CheckIn:
         found = self._objects.get(key)
         if found is None:
             if len(self._objects) >= _OBJECTS_KEPT:
@@ -162,10 +205,11 @@ class CheckInLog:
         return found
 
     def get(self, check_in_id: UUID) -> CheckIn | None:
-        return self[check_in_id] if check_in_id.hex in self._rows else None
+        key = check_in_id.int
+        return self._object(key) if key in self._rows else None
 
     def __contains__(self, check_in_id: object) -> bool:
-        return isinstance(check_in_id, UUID) and check_in_id.hex in self._rows
+        return isinstance(check_in_id, UUID) and check_in_id.int in self._rows
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -173,30 +217,31 @@ class CheckInLog:
     def __iter__(self) -> Iterator[CheckIn]:
         """Every check-in, in the order they were recorded."""
         for key in self._rows:
-            yield self[UUID(key)]
+            yield self._object(key)
 
     def values(self) -> Iterator[CheckIn]:
         return iter(self)
 
     def count_until(self, on: date) -> int:
         """How many check-ins are effective on or before `on`."""
-        return bisect_right(self._ordered(), on.isoformat(), key=itemgetter(0))
+        return bisect_right(self._ordered(), on.isoformat(), key=self._effective_on)
 
     def latest(self, on: date) -> CheckIn | None:
         """The latest check-in effective on or before `on`; the later recorded wins a tie."""
         before = self.count_until(on)
         if not before:
             return None
-        return self[UUID(self._ordered()[before - 1][2])]
+        return self._object(self._ordered()[before - 1])
 
-    def _ordered(self) -> list[tuple[str, int, str]]:
+    def _ordered(self) -> list[int]:
         if self._order is None:
-            self._order = sorted((row[0], row[1], key) for key, row in self._rows.items())
+            self._order = sorted(self._rows, key=self._place)
         return self._order
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CheckInLog:
-        # Rows are replaced, never mutated in place, so copying the containers suffices.
-        copy = CheckInLog(dict(self._rows))
+        # Rows are tuples, replaced and never changed, so copying the containers suffices.
+        copy = CheckInLog()
+        copy._rows = dict(self._rows)
         copy._objects = dict(self._objects)
         copy._order = list(self._order) if self._order is not None else None
         return copy

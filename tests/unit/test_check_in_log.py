@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -77,3 +78,30 @@ def test_latest_is_the_greatest_effective_date_then_version(
         # A snapshot's rows and a deep copy answer the same.
         assert CheckInLog(dict(log.rows)).latest(day) == brute_latest(log, day)
         assert copy.deepcopy(log).latest(day) == brute_latest(log, day)
+
+
+def test_a_snapshot_stores_rows_as_it_always_has_and_loads_them_compact() -> None:
+    # One check-in as recorded, one corrected once.
+    log = CheckInLog()
+    plain = check_in(0, 3)
+    log.put(plain)
+    corrected = check_in(1, 4)
+    fix = Correction(Decimal("7.5"), "typo", ReasonCode.DATA_ERROR, "lead", RECORDED, 9)
+    log.put(replace(corrected, value=Decimal("7.5"), corrections=(fix,)))
+
+    # The rows a snapshot stores: keyed by the id's hex, JSON arrays, ISO 8601 strings.
+    stored = log.rows
+    assert stored == {
+        plain.id.hex: ["2026-07-04", 2, "0", "on_track", "", "someone",
+                       "2026-07-01T00:00:00+00:00", "0", []],
+        corrected.id.hex: ["2026-07-05", 3, "7.5", "on_track", "", "someone",
+                           "2026-07-01T00:00:00+00:00", "1",
+                           [["7.5", "typo", "data_error", "lead", "2026-07-01T00:00:00+00:00", 9]]],
+    }  # fmt: skip
+
+    # Loaded back (as from a snapshot's JSON), the log is the same, and stores the same.
+    loaded = CheckInLog(json.loads(json.dumps(stored)))
+    assert loaded == log
+    assert loaded.rows == stored
+    assert list(loaded) == list(log)
+    assert loaded[corrected.id].corrections == (fix,)

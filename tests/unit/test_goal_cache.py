@@ -95,11 +95,11 @@ def test_the_estimate_is_what_a_loaded_goal_weighs_within_a_margin() -> None:
 
 
 def test_heavy_goals_are_evicted_by_their_bytes_not_their_count() -> None:
-    # One MiB for goals: three key results of 400 check-ins (about 340 KB each) fit.
+    # One MiB for goals: three key results of 800 check-ins (about 320 KB each) fit.
     ledger = _ledger(GOAL_CACHE_MB="1")
     cache = ledger.repository.cache
     assert isinstance(cache, GoalCache)
-    heavy = [_key_result(ledger, 400) for _ in range(5)]
+    heavy = [_key_result(ledger, 800) for _ in range(5)]
     for goal_id in heavy:
         ledger.get_key_result(goal_id)
     kept = set(cache.goal_ids())
