@@ -30,6 +30,7 @@ from projections.audit_trail import (
     placeholders,
     trail_entries,
 )
+from projections.collector import collector_paused
 from projections.evidence.goals import Scope
 from projections.evidence.items import CycleDates, PersonEvidence, months_of
 from projections.evidence.person import by_goal, objectives_served, person_evidence
@@ -177,6 +178,13 @@ class EvidenceView:
             raise InvalidInputError(
                 f"a review period covers at most {MAX_PERIOD_DAYS} days", field="to"
             )
+        # Thousands of rows and items, alive until the evidence returns, none in a cycle.
+        with collector_paused():
+            return self._evidence(person, period_from, period_to, known_at)
+
+    def _evidence(
+        self, person: str, period_from: date, period_to: date, known_at: datetime | None
+    ) -> PersonEvidence:
         moment = self.resolve_known_at(known_at)
         months = tuple(months_of(period_from, period_to))
         teams_on = self.teams_on(person, moment)

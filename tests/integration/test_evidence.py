@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -402,3 +403,31 @@ def test_the_plan_in_force_is_the_key_results_own(ledger: GoalLedger, view: Evid
     assert plan(nps.plan_at_end) == plan(domain.plan_on(TO))
     assert texts(nps.plan_at_end.baseline, nps.plan_at_end.target) == ("30", "44")
     assert texts(nps.plan_at_end.weight) == ("2",)
+
+
+def test_a_read_runs_no_collection(ledger: GoalLedger, view: EvidenceView) -> None:
+    """The collector is paused while the evidence is built (projections.collector): with a
+    collection due at every allocation, the read's thousands of objects run only the few
+    due on its way in and out, where objects made after it run one for every few."""
+    quarter(ledger)
+    caught_up(ledger)
+    collections: list[int] = []
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1)
+    gc.callbacks.append(counted)
+    try:
+        evidence = view.for_person("analyst", FROM, TO)
+        during = len(collections)
+        made_after = [[n] for n in range(1000)]
+    finally:
+        gc.callbacks.remove(counted)
+        gc.set_threshold(*thresholds)
+    assert len(as_json(evidence)) > 1000
+    assert during <= 10
+    assert len(collections) - during >= len(made_after) // 4
+    assert gc.isenabled()
