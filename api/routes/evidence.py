@@ -17,6 +17,7 @@ from api.routes.common import PROBLEMS, UNAVAILABLE, KnownAt, read_model_unavail
 from api.schemas.common import Day
 from api.schemas.evidence import EvidencePublic
 from projections.audit_trail import AuditTrail
+from projections.collector import collector_paused
 from projections.evidence import EvidenceView, ReadModelBehindError
 
 router = APIRouter(tags=["evidence"], responses=PROBLEMS, route_class=StrictJSONRoute)
@@ -125,8 +126,10 @@ def person_evidence(
         known_at=utc(known_at),
     )
     headers = {"Vary": "Accept", "Cache-Control": "private, no-store", **at.headers()}
-    names = evidence_names(ledger.name_book(evidence.known_at), evidence)
-    if wants_html(accept):
-        return HTMLResponse(render_evidence(evidence, names), headers=headers)
-    body = EvidencePublic.of(evidence).model_copy(update={"names": names}).model_dump_json()
+    # The answer is as many objects again as the evidence, none in a cycle either.
+    with collector_paused():
+        names = evidence_names(ledger.name_book(evidence.known_at), evidence)
+        if wants_html(accept):
+            return HTMLResponse(render_evidence(evidence, names), headers=headers)
+        body = EvidencePublic.of(evidence).model_copy(update={"names": names}).model_dump_json()
     return Response(body, media_type=JSON, headers=headers)
