@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from eventsourcing.persistence import Notification, Tracking
 
@@ -60,9 +61,9 @@ class _Building:
         """Where the generation being built records its position until the switch."""
         return self.database.tracking_name(self.model.name, self.generation)
 
-    def state(self, tx: ViewTransaction, lock: str) -> ReadModelState:
+    def state(self, tx: ViewTransaction, lock: Literal["share", "update"]) -> ReadModelState:
         """Its row, locked; raises if another rebuild has taken it over since `start`."""
-        state = tx.read_model(self.name, lock="update" if lock == "update" else "share")
+        state = tx.read_model(self.name, lock=lock)
         if state is None:
             raise RuntimeError(f"read model {self.name} has no row: run `goalpost db init`")
         if self.generation and state.building != self.generation:
@@ -112,7 +113,7 @@ class Rebuild:
             building.model.replicas = self.replicas
         # The seal works from the stored bytes: no event, no replicas.
         self._decoding = [m for m in self.models if type(m).process is ReadModel.process]
-        self._raw = [m for m in self.models if type(m).process is not ReadModel.process]
+        self._from_bytes = [m for m in self.models if type(m).process is not ReadModel.process]
         # Rows are locked in name order, as the worker locks the registry's (which is in
         # name order): two transactions taking the same rows in one order cannot deadlock.
         self._locking = sorted(self.building, key=lambda building: building.name)
@@ -314,7 +315,7 @@ class Rebuild:
 
     def _apply(self, tx: ViewTransaction, stored: Notification) -> None:
         """One stored event to every read model, decoded once for those that decode it."""
-        for model in self._raw:
+        for model in self._from_bytes:
             tx.lane(model.name)
             model.process(tx, stored)
         if self._decoding:
