@@ -5,7 +5,7 @@ Pure functions of the rows and the period, so the same rows give the same eviden
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -314,8 +314,10 @@ def _check_in(row: TrailEntry, corrections: Sequence[TrailEntry]) -> CheckInItem
 def _key_result_month(
     month: Month, check_ins: Sequence[CheckInItem], *, active: bool
 ) -> KeyResultMonth:
+    confidences = Counter(c.confidence for c in check_ins)
+
     def count(confidence: Confidence) -> int:
-        return sum(1 for c in check_ins if c.confidence == confidence.value)
+        return confidences[confidence.value]
 
     return KeyResultMonth(
         month=month.key,
