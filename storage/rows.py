@@ -64,7 +64,8 @@ def json_loads(text: str | bytes | memoryview) -> Any:
     """
     # psycopg hands over a memoryview, which the regex and orjson read as it is.
     digits = _LONG_DIGITS if type(text) is str else _LONG_DIGITS_BYTES
-    if digits.search(text) is None:  # type: ignore[arg-type]
+    # Most documents are a few characters (`{}`, `[]`): too short to hold 19 digits.
+    if len(text) < 19 or digits.search(text) is None:  # type: ignore[arg-type]
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
