@@ -108,6 +108,9 @@ def _to_row(check_in: CheckIn) -> Row:
 
 def _compact(row: StoredRow | Row) -> Row:
     """A row as a snapshot stores it, in the form `_to_row` makes."""
+    # Once for every row of a loaded snapshot, so a `known_at` read pays it in full: the
+    # usual row, never corrected, makes no generator for its corrections.
+    corrections = row[8]
     return (
         intern(row[0]),
         row[1],
@@ -117,8 +120,9 @@ def _compact(row: StoredRow | Row) -> Row:
         intern(row[5]),
         datetime.fromisoformat(row[6]),
         intern(row[7]),
-        tuple((intern(c[0]), c[1], intern(c[2]), intern(c[3]), c[4], c[5]) for c in row[8])
-        or _NONE,
+        tuple((intern(c[0]), c[1], intern(c[2]), intern(c[3]), c[4], c[5]) for c in corrections)
+        if corrections
+        else _NONE,
     )
 
 
