@@ -39,6 +39,7 @@ from application.values import Saved
 from domain.access import AccessGrant, TokenRefusedError
 from domain.authority import Command
 from domain.base import LedgerAggregate
+from domain.check_in_log import loaded_for_one_read
 from domain.cycle import Cycle
 from domain.errors import (
     ConcurrencyError,
@@ -382,7 +383,9 @@ class LedgerCore(Application[UUID]):
         version = self.version_at(aggregate_id, known_at)
         if version is None:
             raise NotFoundError(f"{aggregate_id} was not yet recorded at {known_at.isoformat()}")
-        return self._get(cls, aggregate_id, version=version)
+        # Read once, never kept: its check-ins stay as its snapshot holds them.
+        with loaded_for_one_read():
+            return self._get(cls, aggregate_id, version=version)
 
     @staticmethod
     def _get_for_field(getter: Callable[[K], A], key: K, field: str) -> A:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -79,6 +81,22 @@ _OBJECTS_KEPT = 8
 _NONE: tuple[Any, ...] = ()
 
 
+# A goal loaded for one read (a `known_at` read) is dropped when the read ends: making its
+# rows compact would cost more than they save (about 1 us a row, every row of a snapshot,
+# on every such read). Its rows stay as the snapshot gave them; every method reads both.
+_TRANSIENT: ContextVar[bool] = ContextVar("check_in_log_transient", default=False)
+
+
+@contextmanager
+def loaded_for_one_read() -> Iterator[None]:
+    """Logs loaded inside keep the snapshot's rows as they are, for a goal read once."""
+    token = _TRANSIENT.set(True)
+    try:
+        yield
+    finally:
+        _TRANSIENT.reset(token)
+
+
 def _to_row(check_in: CheckIn) -> Row:
     # Dates, confidences, actors and values repeat across check-ins (a value and its
     # original are most often one): one string each, and no list for no corrections.
@@ -126,12 +144,14 @@ def _compact(row: StoredRow | Row) -> Row:
     )
 
 
-def _stored(row: Row) -> StoredRow:
+def _stored(row: Row | StoredRow) -> StoredRow:
     """A row as a snapshot stores it (the JSON arrays snapshots have always held)."""
+    if isinstance(row, list):  # loaded for one read: still the snapshot's own
+        return row
     return [*row[:6], row[6].isoformat(), row[7], [list(c) for c in row[8]]]
 
 
-def _from_row(key: int, row: Row) -> CheckIn:
+def _from_row(key: int, row: Row | StoredRow) -> CheckIn:
     return CheckIn(
         id=UUID(int=key),
         effective_on=date.fromisoformat(row[0]),
@@ -140,7 +160,7 @@ def _from_row(key: int, row: Row) -> CheckIn:
         confidence=Confidence(row[3]),
         note=row[4],
         actor=row[5],
-        recorded_at=row[6],
+        recorded_at=row[6] if isinstance(row[6], datetime) else datetime.fromisoformat(row[6]),
         original_value=Decimal(row[7]),
         corrections=tuple(
             Correction(
@@ -163,9 +183,11 @@ class CheckInLog:
 
     def __init__(self, rows: Mapping[str, StoredRow] | None = None) -> None:
         """The log of a snapshot's rows (check-in id hex -> row), made compact once."""
-        self._rows: dict[int, Row] = (
-            {int(key, 16): _compact(row) for key, row in rows.items()} if rows else {}
-        )
+        self._rows: dict[int, Row | StoredRow] = {}
+        if rows and _TRANSIENT.get():
+            self._rows = {int(key, 16): row for key, row in rows.items()}
+        elif rows:
+            self._rows = {int(key, 16): _compact(row) for key, row in rows.items()}
         self._objects: dict[int, CheckIn] = {}
         # The keys in (effective_on, version) order, built on first ask and kept by `put`:
         # scoring asks for the latest check-in on a day on every read and every projected
@@ -190,7 +212,9 @@ class CheckInLog:
         earlier = self._rows.get(key)
         row = self._rows[key] = _to_row(check_in)
         self._objects.pop(key, None)
-        if self._order is None or (earlier is not None and earlier[:2] == row[:2]):
+        if self._order is None or (
+            earlier is not None and earlier[0] == row[0] and earlier[1] == row[1]
+        ):
             return  # a correction keeps the check-in's place
         if earlier is not None:
             self._order = None
@@ -251,6 +275,14 @@ class CheckInLog:
         return copy
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, CheckInLog) and self._rows == other._rows
+        if not isinstance(other, CheckInLog):
+            return False
+        if self._rows.keys() != other._rows.keys():
+            return False
+        # A log loaded for one read holds stored rows: compare in the stored form.
+        return all(
+            mine == theirs or _stored(mine) == _stored(theirs)
+            for mine, theirs in ((self._rows[k], other._rows[k]) for k in self._rows)
+        )
 
     __hash__ = None  # type: ignore[assignment]

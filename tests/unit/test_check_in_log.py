@@ -12,7 +12,7 @@ from uuid import UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.check_in_log import CheckIn, CheckInLog, Correction
+from domain.check_in_log import CheckIn, CheckInLog, Correction, loaded_for_one_read
 from domain.values import Confidence, ReasonCode
 
 START = date(2026, 7, 1)
@@ -78,6 +78,11 @@ def test_latest_is_the_greatest_effective_date_then_version(
         # A snapshot's rows and a deep copy answer the same.
         assert CheckInLog(dict(log.rows)).latest(day) == brute_latest(log, day)
         assert copy.deepcopy(log).latest(day) == brute_latest(log, day)
+        # So do the snapshot's rows loaded as they are, for a goal read once.
+        with loaded_for_one_read():
+            once = CheckInLog(json.loads(json.dumps(log.rows)))
+        assert once.latest(day) == brute_latest(log, day)
+        assert once == log
 
 
 def test_a_snapshot_stores_rows_as_it_always_has_and_loads_them_compact() -> None:
@@ -105,3 +110,27 @@ def test_a_snapshot_stores_rows_as_it_always_has_and_loads_them_compact() -> Non
     assert loaded.rows == stored
     assert list(loaded) == list(log)
     assert loaded[corrected.id].corrections == (fix,)
+
+
+def test_a_log_loaded_for_one_read_keeps_the_snapshots_rows_and_takes_events_alike() -> None:
+    log = CheckInLog()
+    first = check_in(0, 3)
+    log.put(first)
+    log.put(check_in(1, 5))
+    stored = json.loads(json.dumps(log.rows))
+    compact = CheckInLog(stored)
+    with loaded_for_one_read():
+        once = CheckInLog(stored)
+    assert once == compact
+    assert once.rows == compact.rows == stored
+    assert list(once) == list(compact)
+
+    # Later events (a check-in, a correction of a loaded row) apply to both alike.
+    fix = Correction(Decimal("9"), "typo", ReasonCode.DATA_ERROR, "lead", RECORDED, 9)
+    for target in (once, compact):
+        target.put(check_in(2, 4))
+        target.put(replace(target[first.id], value=Decimal("9"), corrections=(fix,)))
+    assert once == compact
+    assert once.rows == compact.rows
+    assert once.latest(START + timedelta(days=4)) == compact.latest(START + timedelta(days=4))
+    assert once[first.id].value == Decimal("9")
