@@ -38,8 +38,6 @@ from bench.ledger import (
     Section,
     Server,
     bench_database,
-    latencies,
-    percentile,
     progress,
     render,
     timed,
@@ -48,13 +46,9 @@ from bench.ledger import (
 from bench.read_process import reads_in_own_process
 from domain.values import utc_today
 from projections.base import ReadModel
-from projections.change_report import change_report
-from projections.evidence import EvidenceView
 from projections.rebuild import Rebuild
 from projections.registry import READ_MODELS, read_model_named, worker_for
-from projections.scores import Scores, scores
 from projections.worker import DEFAULT_BATCH
-from storage.views import ViewDatabase
 
 ACTOR = "bench"
 PAGE = 1000
@@ -347,86 +341,6 @@ def _rebuild(
     )
     row = Row(f"(b) rebuild {label}", rate(events, seconds), rate(events, raw_s), raw_s / seconds)
     return row, seconds
-
-
-# (c) Reads at this size
-
-
-def bench_reads(
-    ledger: GoalLedger, history: History, reads: int, read_models: Sequence[type[ReadModel]]
-) -> Section:
-    section = Section()
-    views = ViewDatabase(ledger)
-    evidence = EvidenceView(views, ledger)
-    cycle = history.cycles[0]
-    owner = history.owners[0]
-    report = change_report(views, cycle)
-    # Its corrections, beside the creations flagged past the plan-size guidance (ADR 35).
-    corrections = sum(row.event == "check_in_corrected" for row in report)
-    if corrections != history.corrections:
-        raise RuntimeError(f"the change report of {cycle} has {corrections} corrections")
-    # As the route reads it: with the cycle's dates, KPI rows within them too (ADR 37).
-    opened = ledger.get_cycle(cycle)
-    dates = (opened.starts_on, opened.ends_on)
-    dated = change_report(views, cycle, cycle_dates=dates)
-    found = evidence.for_person(owner, history.starts_on, history.ends_on)
-    check_ins = sum(
-        kr.check_in_count for objective in found.objectives for kr in objective.key_results
-    )
-    person_quarter = evidence.for_person(history.quarter_person, history.starts_on, history.ends_on)
-    quarter_check_ins = sum(
-        kr.check_in_count for objective in person_quarter.objectives for kr in objective.key_results
-    )
-    samples = [
-        (
-            f"(c) evidence of a person-quarter ({quarter_check_ins} check-ins)",
-            latencies(
-                lambda: evidence.for_person(
-                    history.quarter_person, history.starts_on, history.ends_on
-                ),
-                reads,
-            ),
-        ),
-        (
-            f"(c) change report of {cycle} ({len(report)} rows)",
-            latencies(lambda: change_report(views, cycle), reads),
-        ),
-        (
-            f"(c) change report of {cycle} with its dates ({len(dated)} rows)",
-            latencies(lambda: change_report(views, cycle, cycle_dates=dates), reads),
-        ),
-        (
-            f"(c) evidence of one person ({check_ins:,} check-ins)",
-            latencies(
-                lambda: evidence.for_person(owner, history.starts_on, history.ends_on), reads
-            ),
-        ),
-    ]
-    if Scores in read_models:
-        board = scores(views, cycle_id=cycle)
-        mine = scores(views, owner=owner)
-        samples += [
-            (
-                f"(c) scores of {cycle} ({len(board.key_results)} key results)",
-                latencies(lambda: scores(views, cycle_id=cycle), reads),
-            ),
-            (
-                f"(c) scores of one owner ({len(mine.key_results)} key results)",
-                latencies(lambda: scores(views, owner=owner), reads),
-            ),
-        ]
-    for label, seconds in samples:
-        section.rows += [
-            Row(f"{label} p50", f"{percentile(seconds, 50) * 1000:.1f} ms", ""),
-            Row("    p99", f"{percentile(seconds, 99) * 1000:.1f} ms", ""),
-        ]
-    section.notes.append(
-        f"(c) {reads} calls each of projections.change_report.change_report (without and "
-        "with the cycle's dates), "
-        "EvidenceView.for_person and projections.scores.scores (a cycle's, an owner's, "
-        "with their rollups) over the rebuilt read models, after 5 untimed calls"
-    )
-    return section
 
 
 # Running
