@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 
 import pytest
 from eventsourcing.persistence import PersistenceError
@@ -17,26 +16,17 @@ from eventsourcing.persistence import PersistenceError
 from application.ledger import GoalLedger
 from application.stores import open_ledger
 from projections.rebuild import Rebuild, RebuildInterruptedError, RebuildSupersededError
-from projections.registry import READ_MODELS, worker_for
+from projections.registry import READ_MODELS
 from projections.scores import Scores
 from storage.views import ReadModelState, ViewDatabase
-from tests.integration.test_rebuild import long_history, rebuild_all, snapshot
+from tests.integration import test_rebuild
+from tests.integration.test_rebuild import rebuild_all, snapshot
 
 BATCH = 50
 
 
-@pytest.fixture
-def caught_up(store_url: str) -> Iterator[GoalLedger]:
-    """A long history on the store, its read models kept by the worker."""
-    ledger = open_ledger(store_url, create_tables=True)
-    try:
-        long_history(ledger, check_ins=600)
-        worker = worker_for(ledger)
-        worker.create_tables()
-        worker.run_until_caught_up()
-        yield ledger
-    finally:
-        ledger.close()
+# A long history on the store, its read models kept by the worker: test_rebuild's own.
+projected = test_rebuild.projected
 
 
 def states(views: ViewDatabase) -> dict[str, ReadModelState]:
@@ -64,8 +54,8 @@ def building_positions(views: ViewDatabase, generation: int) -> list[int]:
     return [position for position in found if position]
 
 
-def test_read_models_rebuilt_together_equal_each_rebuilt_alone(caught_up: GoalLedger) -> None:
-    ledger = caught_up
+def test_read_models_rebuilt_together_equal_each_rebuilt_alone(projected: GoalLedger) -> None:
+    ledger = projected
     views = ViewDatabase(ledger)
 
     # Each read model rebuilt on its own, one after the other: the rows the worker wrote.
@@ -90,9 +80,9 @@ def test_read_models_rebuilt_together_equal_each_rebuilt_alone(caught_up: GoalLe
 
 
 def test_a_stopped_rebuild_leaves_every_live_generation_as_it_was(
-    caught_up: GoalLedger,
+    projected: GoalLedger,
 ) -> None:
-    ledger = caught_up
+    ledger = projected
     views = ViewDatabase(ledger)
     before, rows = states(views), snapshot(views)
 
@@ -118,9 +108,9 @@ def test_a_stopped_rebuild_leaves_every_live_generation_as_it_was(
 
 
 def test_a_rebuild_after_an_unfinished_one_starts_again(
-    caught_up: GoalLedger, caplog: pytest.LogCaptureFixture
+    projected: GoalLedger, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ledger = caught_up
+    ledger = projected
     views = ViewDatabase(ledger)
     rows = snapshot(views)
 
@@ -149,9 +139,9 @@ def test_a_rebuild_after_an_unfinished_one_starts_again(
 
 
 def test_a_rebuild_overtaken_on_one_read_model_gives_up_all(
-    caught_up: GoalLedger, store_url: str
+    projected: GoalLedger, store_url: str
 ) -> None:
-    ledger = caught_up
+    ledger = projected
     views = ViewDatabase(ledger)
     rows = snapshot(views)
     elsewhere = open_ledger(store_url)
