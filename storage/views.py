@@ -220,11 +220,7 @@ class ViewDatabase:
         reads of thousands of rows (a heavy person's evidence), where a dict per row, and
         a lookup per column of each, are felt."""
         with self._datastore.transaction(commit=False) as cursor:
-            generations = self._load_generations(cursor)
-            plain_rows(cursor)
-            cursor.execute(self.sql(template, generations), self.params(params))
-            rows: list[Sequence[Any]] = cursor.fetchall()
-            return rows
+            return self._plain(cursor, template, params, self._load_generations(cursor))
 
     def tuples(
         self, template: Template, params: Sequence[Any], generations: Mapping[str, int]
@@ -235,10 +231,15 @@ class ViewDatabase:
         is felt over a 100,000-row walk, and so is a generation lookup per batch.
         """
         with self._datastore.transaction(commit=False) as cursor:
-            plain_rows(cursor)
-            cursor.execute(self.sql(template, generations), self.params(params))
-            rows: list[Sequence[Any]] = cursor.fetchall()
-            return rows
+            return self._plain(cursor, template, params, generations)
+
+    def _plain(
+        self, cursor: Any, template: Template, params: Sequence[Any], generations: Mapping[str, int]
+    ) -> list[Sequence[Any]]:
+        plain_rows(cursor)
+        cursor.execute(self.sql(template, generations), self.params(params))
+        rows: list[Sequence[Any]] = cursor.fetchall()
+        return rows
 
     # Generations
 
