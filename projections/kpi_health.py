@@ -102,6 +102,7 @@ class KpiHealth(ReadModel):
     name = "kpi_health"
     # 2: each KPI's cadence and definition day, for the overdue signal (ADR 39).
     version = 2
+    reads_goals = (Kpi,)
     tables = (
         "CREATE TABLE IF NOT EXISTS {kpi_health} ("
         " kpi_id {uuid} PRIMARY KEY,"
