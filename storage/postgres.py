@@ -25,6 +25,7 @@ from psycopg.types.json import set_json_loads
 
 from storage import personal_keys
 from storage.event_log import LoggedEvent, OrphanRecordTime
+from storage.notifications import TupleNotifications
 from storage.record_times import ISO_WITH_OFFSET, RECORD_TIME_TOLERANCE
 from storage.rows import json_loads
 from storage.settings import LIBPQ_CONNECT_TIMEOUT
@@ -72,8 +73,9 @@ def append_only_statements(schema: str, table: str) -> list[Composed]:
     ]
 
 
-class GoalpostPostgresRecorder(PostgresApplicationRecorder):
-    """Writes each event's record time beside it, in the same transaction."""
+class GoalpostPostgresRecorder(TupleNotifications, PostgresApplicationRecorder):
+    """Writes each event's record time beside it, in the same transaction; reads the log
+    as tuples (storage.notifications)."""
 
     # What callers above storage ask, instead of which class they were given.
     dialect = "postgresql"
