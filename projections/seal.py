@@ -142,9 +142,9 @@ class _LiveRows:
 
     def hash_at(self, position: int) -> str | None:
         while not self._exhausted and position > self._after:
-            found = self._tx.query(self._statement, (self._after, LIVE_WINDOW))
-            self._rows = {int(row["position"]): str(row["hash"]) for row in found}
+            found = self._tx.rows(self._statement, (self._after, LIVE_WINDOW))
+            self._rows = {int(position): str(digest) for position, digest in found}
             self._exhausted = len(found) < LIVE_WINDOW
             if found:
-                self._after = int(found[-1]["position"])
+                self._after = int(found[-1][0])
         return self._rows.pop(position, None)

@@ -12,6 +12,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
+import psycopg
 from eventsourcing.persistence import (
     DatabaseError,
     IntegrityError,
@@ -20,6 +21,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
     Tracking,
 )
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL
 
 from domain.values import utc_now
@@ -100,6 +102,20 @@ class ViewTransaction:
             self._database.sql(template, self._generations), self._database.params(params)
         )
         return decode([dict(row) for row in cursor.fetchall()], types or {})
+
+    def rows(self, template: Template, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        """As `query`, but each row a plain sequence in the columns' order, undecoded: for
+        walks of thousands of rows inside a batch (a rebuilt seal's live rows)."""
+        cursor = self._cursor
+        statement = self._database.sql(template, self._generations)
+        values = self._database.params(params)
+        if isinstance(cursor, psycopg.Cursor):
+            # A cursor of its own on the same connection, so in the same transaction.
+            with cursor.connection.cursor(row_factory=tuple_row) as plain:
+                plain.execute(statement, values)
+                return list(plain.fetchall())
+        cursor.execute(statement, values)
+        return list(cursor.fetchall())
 
     def _statement(self, template: Template) -> str:
         if not isinstance(template, str):
