@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Notification, Tracking
@@ -39,7 +40,6 @@ class ReadModel(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
-    _topics_read: ClassVar[dict[str, bool]]
     # Raise it when what the read model writes changes but its tables do not (a change of
     # the tables changes the definition by itself): the store then starts it afresh.
     version: ClassVar[int] = 1
@@ -98,23 +98,11 @@ class ReadModel(ABC):
 
     @classmethod
     def reads(cls, topic: str) -> bool:
-        """Whether the read model reads events of this topic (resolved once per topic, so
-        a topic stored under an earlier name counts as the class it now names)."""
-        if cls.reads_goals is None:
-            return True
-        known = cls.__dict__.get("_topics_read")
-        if known is None:
-            known = {}
-            cls._topics_read = known
-        read = known.get(topic)
-        if read is None:
-            read = issubclass(resolve_topic(topic), tuple(g.Event for g in cls.reads_goals))
-            known[topic] = read
-        return read
+        """Whether the read model reads events of this topic."""
+        return cls.reads_goals is None or _of_goals(topic, cls.reads_goals)
 
     def process(self, tx: ViewTransaction, stored: Notification) -> None:
-        if self.reads(stored.topic):
-            apply_event([self], self.replicas, tx, stored)
+        apply_event([self], self.replicas, tx, stored)
 
     def finish_batch(self, tx: ViewTransaction, position: int) -> None:
         """Write what `after` held back for the batch, before its position is tracked.
@@ -136,8 +124,11 @@ def apply_event(
     """One stored event to read models that share `replicas`, decoded once.
 
     Every "before" is read before the one advance of the replicas, every "after" written
-    after it, each in its read model's lane of the transaction.
+    after it, each in its read model's lane of the transaction. An event none of them
+    reads (ADR 52) is not decoded.
     """
+    if not any(model.reads(stored.topic) for model in models):
+        return
     event = models[0].ledger.mapper.to_domain_event(stored)
     if not isinstance(event, LedgerAggregate.Event | LedgerAggregate.Created):
         return
@@ -146,6 +137,13 @@ def apply_event(
     for model, context in zip(models, contexts, strict=True):
         tx.lane(model.name)
         model.after(tx, event, stored, context)  # type: ignore[arg-type]
+
+
+@cache
+def _of_goals(topic: str, goals: tuple[type[LedgerAggregate], ...]) -> bool:
+    # Resolved, not compared as text: a topic stored under an earlier name of its class
+    # (registered with the library) counts as the class it names now.
+    return issubclass(resolve_topic(topic), tuple(goal.Event for goal in goals))
 
 
 def apply_batch(model: ReadModel, tx: ViewTransaction, tracking_name: str, limit: int) -> int:

@@ -318,7 +318,7 @@ class Rebuild:
         for model in self._from_bytes:
             tx.lane(model.name)
             model.process(tx, stored)
-        if self._decoding and any(model.reads(stored.topic) for model in self._decoding):
+        if self._decoding:
             apply_event(self._decoding, self.replicas, tx, stored)
 
     def _forget(self) -> None:

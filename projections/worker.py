@@ -258,7 +258,7 @@ class ProjectionWorker:
                 # Works from the stored bytes (the seal): no event, no replicas.
                 tx.lane(model.name)
                 model.process(tx, stored)
-        if decoding and any(model.reads(stored.topic) for model in decoding):
+        if decoding:
             apply_event(decoding, self._shared, tx, stored)
 
     def _batch(self, model: ReadModel, limit: int) -> int:
