@@ -42,11 +42,12 @@ def notification(
 class TupleNotifications(PostgresApplicationRecorder):
     """`select_notifications` as the library's, rows read as tuples."""
 
-    _select_statements: dict[_Shape, Composed]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._select_statements: dict[_Shape, Composed] = {}
 
     def _select_statement(self, shape: _Shape) -> Composed:
-        statements = self.__dict__.setdefault("_select_statements", {})
-        statement: Composed | None = statements.get(shape)
+        statement = self._select_statements.get(shape)
         if statement is None:
             with_start, inclusive, with_stop, with_topics = shape
             conditions = []
@@ -66,7 +67,7 @@ class TupleNotifications(PostgresApplicationRecorder):
                 + where
                 + SQL(" ORDER BY notification_id LIMIT %s")
             )
-            statements[shape] = statement
+            self._select_statements[shape] = statement
         return statement
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
