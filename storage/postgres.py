@@ -14,6 +14,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresFactory,
@@ -445,8 +446,32 @@ class GoalpostPostgresRecorder(TupleNotifications, PostgresApplicationRecorder):
         return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
 
+class GoalpostSnapshotRecorder(PostgresAggregateRecorder):
+    """The library's snapshot recorder, its snapshots sent in binary.
+
+    Sent as text, each snapshot's state is escaped byte by byte into a composite literal
+    in Python; a key result's snapshot holds every check-in, hundreds of KiB in a long
+    history.
+    """
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.insert_events_statement = SQL(
+            "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state)"
+            " SELECT originator_id, originator_version, topic, state"
+            " FROM unnest(%b::{schema}.{stored_event_type}[])"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            stored_event_type=Identifier(self.stored_event_type_name),
+        )
+
+
 class GoalpostPostgresFactory(PostgresFactory):
     application_recorder_class = GoalpostPostgresRecorder
+    aggregate_recorder_class = GoalpostSnapshotRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)

@@ -8,10 +8,10 @@ the way the library's `tests/persistence_tests/test_postgres.py`, `test_sqlite.p
 schema (or SQLite file) per test. Beside them, the contract Goalpost adds: record times
 commit and roll back with their events, and both tables refuse UPDATE and DELETE.
 
-Not run: `AggregateRecorderTestCase` asserts that `insert_events` returns None, which is
-the contract of aggregate (snapshot) recorders; Goalpost subclasses only the application
-recorders and leaves aggregate recorders to the library, as
-`test_create_aggregate_recorder` below confirms. The library's datastore tests that
+`AggregateRecorderTestCase` runs against the snapshot recorder, which on PostgreSQL is
+Goalpost's (`GoalpostSnapshotRecorder`: the library's, its snapshots sent in binary) and
+on SQLite the library's own, as `test_create_aggregate_recorder` below confirms. The
+library's datastore tests that
 terminate every server connection (`pg_close_all_connections`) are not mirrored: they
 would cut other sessions on the shared server.
 """
@@ -42,7 +42,6 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
     PostgresDatastore,
     PostgresFactory,
     PostgresProcessRecorder,
@@ -58,7 +57,11 @@ from eventsourcing.sqlite import (
 from eventsourcing.utils import Environment
 from psycopg import sql
 
-from storage.postgres import GoalpostPostgresFactory, GoalpostPostgresRecorder
+from storage.postgres import (
+    GoalpostPostgresFactory,
+    GoalpostPostgresRecorder,
+    GoalpostSnapshotRecorder,
+)
 from storage.settings import store_env
 from storage.sqlite import GoalpostSQLiteFactory, GoalpostSQLiteRecorder
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, pg_admin, pg_url_for
@@ -420,6 +423,26 @@ class TestGoalpostPostgresNonInterleavingNotificationIDs(
     pool_size = 2
 
 
+@pytest.mark.postgres
+class TestGoalpostSnapshotRecorder(PostgresSchemaCase, library.AggregateRecorderTestCase):
+    """The library's aggregate recorder contract, on the recorder that stores snapshots."""
+
+    def create_recorder(self) -> GoalpostSnapshotRecorder:
+        recorder = GoalpostSnapshotRecorder(self.datastore, events_table_name="goalpost_snapshots")
+        recorder.create_table()
+        return recorder
+
+    def test_a_long_snapshot_reads_back_byte_for_byte(self) -> None:
+        # Every byte value, and bytes a text literal would have to escape.
+        state = bytes(range(256)) * 800 + b'{"quote": "\\", "brace": "}"}'
+        recorder = self.create_recorder()
+        goal = uuid4()
+        recorder.insert_events([StoredEvent(goal, 100, "domain.key_result:Snapshot", state)])
+        (stored,) = recorder.select_events(goal)
+        self.assertEqual(stored.state, state)
+        self.assertEqual((stored.originator_id, stored.originator_version), (goal, 100))
+
+
 class PostgresTrackingRecorderSubclass(PostgresTrackingRecorder):
     pass
 
@@ -438,7 +461,7 @@ class TestGoalpostPostgresFactory(library.InfrastructureFactoryTestCase[Postgres
         return GoalpostPostgresFactory
 
     def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
-        return PostgresAggregateRecorder
+        return GoalpostSnapshotRecorder
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
         return GoalpostPostgresRecorder
