@@ -261,6 +261,14 @@ class CheckInLog:
             return None
         return self._object(self._ordered()[before - 1])
 
+    def latest_value(self, on: date) -> Decimal | None:
+        """The value of `latest(on)`, without making the check-in: the audit trail asks it
+        for every check-in projected, each time of a different one."""
+        before = self.count_until(on)
+        if not before:
+            return None
+        return Decimal(self._rows[self._ordered()[before - 1]][2])
+
     def _ordered(self) -> list[int]:
         if self._order is None:
             self._order = sorted(self._rows, key=self._place)

@@ -457,6 +457,10 @@ class KeyResult(LedgerAggregate):
     def latest_check_in(self, on: date) -> CheckIn | None:
         return self.check_ins.latest(on)
 
+    def latest_value(self, on: date) -> Decimal | None:
+        """The value of the latest check-in effective on or before `on`, if any."""
+        return self.check_ins.latest_value(on)
+
     def retired_on(self, day: date) -> Retirement | None:
         if self.retirement is not None and self.retirement.effective_on <= day:
             return self.retirement

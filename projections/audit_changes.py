@@ -27,7 +27,7 @@ from domain.review_cycle import EvidenceReadLog, ReviewCycle
 from domain.scoring import objective_score, rounded, traffic_light
 from domain.self_assessment import latest_self_assessment
 from domain.signal import SIGNAL_KINDS
-from domain.values import plain
+from domain.values import Confidence, plain
 
 
 class GoalsThen(Protocol):
@@ -71,9 +71,8 @@ def _value_before_check_in(
     kr: KeyResult, event: KeyResult.CheckInRecorded, _: object
 ) -> dict[str, Any]:
     # Without an earlier check-in the value is the baseline of the plan in force then.
-    latest = kr.latest_check_in(event.effective_on)
-    baseline = kr.plan_on(event.effective_on).baseline
-    return {"value": number(latest.value if latest else baseline)}
+    latest = kr.latest_value(event.effective_on)
+    return {"value": number(kr.plan_on(event.effective_on).baseline if latest is None else latest)}
 
 
 def _value_before_correction(
@@ -194,14 +193,15 @@ def _key_result_created(kr: KeyResult, _: object) -> Change:
     return Change(after, effective_on=plan.effective_on)
 
 
-def _check_in_recorded(kr: KeyResult, event: KeyResult.CheckInRecorded) -> Change:
-    check_in = kr.check_ins[event.check_in_id]
+def _check_in_recorded(_: KeyResult, event: KeyResult.CheckInRecorded) -> Change:
+    # The check-in as the event makes it (KeyResult.CheckInRecorded.apply), read from the
+    # event: made from the goal's log, one check-in object for every row projected.
     after = {
-        "value": number(check_in.value),
-        "confidence": check_in.confidence.value,
-        "note": check_in.note,
+        "value": number(event.value),
+        "confidence": Confidence(event.confidence).value,
+        "note": event.note,
     }
-    return Change(after, check_in.id, check_in.effective_on)
+    return Change(after, event.check_in_id, event.effective_on)
 
 
 def _check_in_corrected(kr: KeyResult, event: KeyResult.CheckInCorrected) -> Change:

@@ -142,7 +142,12 @@ def test_a_key_results_history_in_order_with_values_before_and_after(
     created, check_in, rebaselined, corrected = items
     assert created["after"]["target"] == "50" and created["flags"] == []
     assert created["actor"] == "root" and created["effective_on"] == "2026-07-01"
-    assert check_in["before"] == {"value": "32"} and check_in["after"]["value"] == "41"
+    assert check_in["before"] == {"value": "32"}
+    assert check_in["after"] == {
+        "value": "41",
+        "confidence": "on_track",
+        "note": "playbook rolled out",
+    }
     assert check_in["effective_on"] == "2026-08-15" and check_in["flags"] == [BACKDATED]
     assert check_in["subject_id"] == changed_quarter["check_in_id"]
     assert rebaselined["before"] == {"baseline": "32", "target": "50"}

@@ -72,6 +72,7 @@ def test_latest_is_the_greatest_effective_date_then_version(
         # Asked between steps too, so what is remembered is tested against later puts.
         day = START + timedelta(days=asks[n % len(asks)])
         assert log.latest(day) == brute_latest(log, day)
+        assert log.latest_value(day) == _value(brute_latest(log, day))
     for ask in asks:
         day = START + timedelta(days=ask)
         assert log.latest(day) == brute_latest(log, day)
@@ -82,7 +83,12 @@ def test_latest_is_the_greatest_effective_date_then_version(
         with loaded_for_one_read():
             once = CheckInLog(json.loads(json.dumps(log.rows)))
         assert once.latest(day) == brute_latest(log, day)
+        assert once.latest_value(day) == _value(brute_latest(log, day))
         assert once == log
+
+
+def _value(check_in: CheckIn | None) -> Decimal | None:
+    return None if check_in is None else check_in.value
 
 
 def test_a_snapshot_stores_rows_as_it_always_has_and_loads_them_compact() -> None:
