@@ -42,9 +42,9 @@ from application.ledger import GoalLedger
 from domain.base import LedgerAggregate
 from domain.cycle import Cycle
 from domain.key_result import KeyResult
+from domain.key_result_plan import KeyResultStatus
 from domain.objective import Objective
-from domain.reports import KeyResultLine, ObjectiveStatus, judged
-from domain.scoring import bar_for
+from domain.reports import KeyResultLine, ObjectiveStatus
 from domain.values import ObjectiveKind
 from projections.base import ReadModel
 from projections.score_reads import (
@@ -160,6 +160,13 @@ CLOSE_CYCLE = (
 )
 
 
+# A key result's line is kept while its key result's and cycle's versions and its
+# objective's kind stay as they were.
+_LineStamp = tuple[int, int, ObjectiveKind]
+# Lines kept at most (a few KiB each); past it, all are dropped and built again.
+LINES_KEPT = 20_000
+
+
 class Scores(ReadModel):
     name = "scores"
     # 2: objectives scored against their original plans too.
@@ -233,6 +240,11 @@ class Scores(ReadModel):
         # Goals touched in the batch so far: id -> positions of the first and last event.
         self._key_results: dict[UUID, tuple[int, int]] = {}
         self._objectives: dict[UUID, tuple[int, int]] = {}
+        # Each key result's line as last built, with what it was built from: an objective
+        # touched in a batch is scored from all its key results, most of them unchanged
+        # since the last batch. A goal's version names its state for good, so a line
+        # built from the same versions is the same line.
+        self._lines: dict[UUID, tuple[_LineStamp, KeyResultLine]] = {}
 
     def after(
         self,
@@ -266,9 +278,10 @@ class Scores(ReadModel):
             # Created before any of its key results, and its kind never changes.
             objective = self.replicas.typed(Objective, key_result.objective_id, position)
             assert objective is not None
+            line = self._line(key_result, cycle, objective.kind)
             tx.execute(
                 UPSERT_KEY_RESULT,
-                _key_result_params(key_result, objective.kind, cycle, first, last),
+                _key_result_params(key_result, line.status, objective.kind, cycle, first, last),
             )
         for objective_id, (first, last) in self._objectives.items():
             objective = self.replicas.typed(Objective, objective_id, position)
@@ -283,6 +296,19 @@ class Scores(ReadModel):
         super().forget()
         self._key_results.clear()
         self._objectives.clear()
+        self._lines.clear()
+
+    def _line(self, key_result: KeyResult, cycle: Cycle, kind: ObjectiveKind) -> KeyResultLine:
+        """The key result's line on its cycle's last day, judged by its objective's kind."""
+        stamp = (key_result.version, cycle.version, kind)
+        kept = self._lines.get(key_result.id)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        if len(self._lines) >= LINES_KEPT:
+            self._lines.clear()  # a bound on memory; the lines are built again as needed
+        line = KeyResultLine.of(key_result, cycle, cycle.ends_on, kind)
+        self._lines[key_result.id] = (stamp, line)
+        return line
 
     def _cycle(self, key: str, position: int) -> Cycle | None:
         return self.replicas.typed(Cycle, Cycle.create_id(key), position)
@@ -302,7 +328,7 @@ class Scores(ReadModel):
             key_result = self.replicas.typed(KeyResult, key_result_id, position)
             if key_result is None:
                 continue  # saved with the objective's event but later in the log
-            lines.append(KeyResultLine.of(key_result, cycle, day, objective.kind))
+            lines.append(self._line(key_result, cycle, objective.kind))
         retirement = objective.retirement
         status = ObjectiveStatus.compose(
             id=objective.id,
@@ -348,12 +374,12 @@ def _touch(touched: dict[UUID, tuple[int, int]], goal_id: UUID, position: int) -
 
 def _key_result_params(
     key_result: KeyResult,
+    status: KeyResultStatus,
     kind: ObjectiveKind,
     cycle: Cycle,
     created_at: int,
     updated_position: int,
 ) -> tuple[Any, ...]:
-    status = judged(key_result.status(cycle, cycle.ends_on), bar_for(kind))
     plan, original, check_in, retired = (
         status.plan,
         status.original_plan,
