@@ -208,9 +208,38 @@ class CheckInLog:
         return row[0], row[1]
 
     def put(self, check_in: CheckIn) -> None:
-        key = check_in.id.int
+        self._put_row(check_in.id.int, _to_row(check_in))
+
+    def record(
+        self,
+        check_in_id: UUID,
+        effective_on: date,
+        value: Decimal,
+        confidence: Confidence,
+        note: str,
+        actor: str,
+        recorded_at: datetime,
+        version: int,
+    ) -> None:
+        """`put` of a check-in just recorded (its original value its value, uncorrected),
+        made as a row directly: every check-in a goal replays or projects comes here."""
+        value_text = intern(str(value))
+        row = (
+            intern(effective_on.isoformat()),
+            version,
+            value_text,
+            confidence.value,
+            note,
+            intern(actor),
+            recorded_at,
+            value_text,
+            _NONE,
+        )
+        self._put_row(check_in_id.int, row)
+
+    def _put_row(self, key: int, row: Row) -> None:
         earlier = self._rows.get(key)
-        row = self._rows[key] = _to_row(check_in)
+        self._rows[key] = row
         self._objects.pop(key, None)
         if self._order is None or (
             earlier is not None and earlier[0] == row[0] and earlier[1] == row[1]

@@ -91,18 +91,15 @@ class KeyResult(LedgerAggregate):
         effective_on: date
 
         def apply(self, aggregate: KeyResult) -> None:
-            aggregate.check_ins.put(
-                CheckIn(
-                    id=self.check_in_id,
-                    effective_on=self.effective_on,
-                    value=self.value,
-                    confidence=Confidence(self.confidence),
-                    note=self.note,
-                    actor=self.actor,
-                    recorded_at=self.timestamp,
-                    version=self.originator_version,
-                    original_value=self.value,
-                )
+            aggregate.check_ins.record(
+                self.check_in_id,
+                self.effective_on,
+                self.value,
+                Confidence(self.confidence),
+                self.note,
+                self.actor,
+                self.timestamp,
+                self.originator_version,
             )
 
     class CheckInCorrected(LedgerAggregate.Event):

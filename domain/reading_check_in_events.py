@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.base import LedgerAggregate
-from domain.check_in_log import CheckIn, Correction
+from domain.check_in_log import Correction
 from domain.values import Confidence
 
 
@@ -43,18 +43,15 @@ class CheckInFromReadingEvent(LedgerAggregate.Event):
     kpi_version: int
 
     def apply(self, aggregate: Any) -> None:
-        aggregate.check_ins.put(
-            CheckIn(
-                id=self.check_in_id,
-                effective_on=self.effective_on,
-                value=self.value,
-                confidence=Confidence(self.confidence),
-                note=self.note,
-                actor=self.actor,
-                recorded_at=self.timestamp,
-                version=self.originator_version,
-                original_value=self.value,
-            )
+        aggregate.check_ins.record(
+            self.check_in_id,
+            self.effective_on,
+            self.value,
+            Confidence(self.confidence),
+            self.note,
+            self.actor,
+            self.timestamp,
+            self.originator_version,
         )
         _cite(aggregate, self.check_in_id, self.kpi_version)
 

@@ -140,3 +140,28 @@ def test_a_log_loaded_for_one_read_keeps_the_snapshots_rows_and_takes_events_ali
     assert once.rows == compact.rows
     assert once.latest(START + timedelta(days=4)) == compact.latest(START + timedelta(days=4))
     assert once[first.id].value == Decimal("9")
+
+
+@given(days=st.lists(st.integers(0, 30), min_size=1, max_size=20))
+def test_a_check_in_recorded_as_a_row_is_the_check_in_put(days: list[int]) -> None:
+    put, recorded = CheckInLog(), CheckInLog()
+    for n, day in enumerate(days):
+        made = replace(
+            check_in(n, day), value=Decimal(f"{n}.50"), original_value=Decimal(f"{n}.50")
+        )
+        put.put(made)
+        recorded.record(
+            made.id,
+            made.effective_on,
+            made.value,
+            made.confidence,
+            made.note,
+            made.actor,
+            made.recorded_at,
+            made.version,
+        )
+    assert recorded == put
+    assert list(recorded) == list(put)
+    assert recorded.rows == put.rows
+    last = START + timedelta(days=max(days))
+    assert recorded.latest(last) == put.latest(last)
