@@ -13,6 +13,7 @@ from eventsourcing.persistence import Notification, Tracking
 
 from application.ledger import GoalLedger
 from projections.base import ReadModel, apply_event
+from projections.read_ahead import ReadAhead
 from projections.replicas import Replicas
 from projections.worker import DEFAULT_BATCH
 from storage.views import (
@@ -102,6 +103,11 @@ class Rebuild:
         self.ledger = ledger
         self.database = ViewDatabase(ledger)
         self.batch_size = batch_size
+        # On PostgreSQL the next page of the log is read while this one is applied and
+        # committed; SQLite, one writer with readers beside, gains nothing from it.
+        self._pages = ReadAhead(
+            ledger.recorder, batch_size, enabled=self.database.dialect == "postgresql"
+        )
         # One set of goals for all: each is advanced once an event, whatever reads it.
         self.replicas = Replicas(ledger)
         # The position the replicas are in step with; None once they may not be.
@@ -297,9 +303,7 @@ class Rebuild:
         if self.applied_through != start:
             # Someone else moved the position: the goals in memory are not in step with it.
             self.replicas.clear()
-        notifications = self.ledger.recorder.select_notifications(
-            start=start, limit=self.batch_size, inclusive_of_start=False
-        )
+        notifications = self._pages.page(start)
         for stored in notifications:
             self._apply(tx, stored)
         if notifications:
