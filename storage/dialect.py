@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
+import orjson
 from psycopg.sql import SQL, Composable, Identifier
 
 Dialect = Literal["postgresql", "sqlite"]
@@ -162,6 +163,27 @@ def _sqlite_params(params: Sequence[Any]) -> list[Any]:
     return [_sqlite_value(p) for p in params]
 
 
+# Dates and dataclasses go to the default as `json` sends them (orjson would write its
+# own forms); NaN and unsupported keys or integers raise, and then `json` writes them.
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def pg_json(value: dict[Any, Any] | list[Any]) -> str:
+    """JSON for a jsonb column, as `_JSON` writes it once parsed.
+
+    A rebuild writes three JSON documents an audit-trail row, and `_JSON` took a tenth
+    of the one pass. orjson writes the same documents faster, differing only in what
+    jsonb does not keep: spacing, escapes of characters past ASCII, and the exponent's
+    form. It refuses what `json` accepts (integers past 64 bits, keys that are not text):
+    those go to `json`. A float NaN, which `json` writes and jsonb then refuses, orjson
+    writes as null; read models write no floats (numbers are decimals, sent as text).
+    """
+    try:
+        return orjson.dumps(value, default=_json_default, option=_ORJSON).decode()
+    except orjson.JSONEncodeError:
+        return _JSON.encode(value)
+
+
 def _pg_params(params: Sequence[Any]) -> list[Any]:
     # PostgreSQL adapts the rest itself; JSON goes as text, its keys sorted.
-    return [_JSON.encode(p) if isinstance(p, dict | list) else p for p in params]
+    return [pg_json(p) if isinstance(p, dict | list) else p for p in params]
