@@ -59,6 +59,20 @@ class CorrectionEvent(Protocol):
     originator_version: int
 
 
+class CheckInEvent(Protocol):
+    """What an event recording a check-in carries (KeyResult.CheckInRecorded,
+    KeyResult.CheckInFromReading)."""
+
+    check_in_id: UUID
+    effective_on: date
+    value: Decimal
+    confidence: str
+    note: str
+    actor: str
+    timestamp: datetime
+    originator_version: int
+
+
 @dataclass(frozen=True)
 class CheckIn:
     id: UUID
@@ -210,32 +224,23 @@ class CheckInLog:
     def put(self, check_in: CheckIn) -> None:
         self._put_row(check_in.id.int, _to_row(check_in))
 
-    def record(
-        self,
-        check_in_id: UUID,
-        effective_on: date,
-        value: Decimal,
-        confidence: Confidence,
-        note: str,
-        actor: str,
-        recorded_at: datetime,
-        version: int,
-    ) -> None:
-        """`put` of a check-in just recorded (its original value its value, uncorrected),
-        made as a row directly: every check-in a goal replays or projects comes here."""
-        value_text = intern(str(value))
+    def record(self, event: CheckInEvent) -> None:
+        """`put` of the check-in an event records (its original value its value,
+        uncorrected), made as a row directly: every check-in a goal replays or projects
+        comes here."""
+        value_text = intern(str(event.value))
         row = (
-            intern(effective_on.isoformat()),
-            version,
+            intern(event.effective_on.isoformat()),
+            event.originator_version,
             value_text,
-            confidence.value,
-            note,
-            intern(actor),
-            recorded_at,
+            Confidence(event.confidence).value,
+            event.note,
+            intern(event.actor),
+            event.timestamp,
             value_text,
             _NONE,
         )
-        self._put_row(check_in_id.int, row)
+        self._put_row(event.check_in_id.int, row)
 
     def _put_row(self, key: int, row: Row) -> None:
         earlier = self._rows.get(key)

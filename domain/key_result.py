@@ -91,16 +91,7 @@ class KeyResult(LedgerAggregate):
         effective_on: date
 
         def apply(self, aggregate: KeyResult) -> None:
-            aggregate.check_ins.record(
-                self.check_in_id,
-                self.effective_on,
-                self.value,
-                Confidence(self.confidence),
-                self.note,
-                self.actor,
-                self.timestamp,
-                self.originator_version,
-            )
+            aggregate.check_ins.record(self)
 
     class CheckInCorrected(LedgerAggregate.Event):
         check_in_id: UUID

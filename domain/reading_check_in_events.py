@@ -17,7 +17,6 @@ from uuid import UUID
 
 from domain.base import LedgerAggregate
 from domain.check_in_log import Correction
-from domain.values import Confidence
 
 
 def _cite(aggregate: Any, check_in_id: UUID, kpi_version: int) -> None:
@@ -43,16 +42,7 @@ class CheckInFromReadingEvent(LedgerAggregate.Event):
     kpi_version: int
 
     def apply(self, aggregate: Any) -> None:
-        aggregate.check_ins.record(
-            self.check_in_id,
-            self.effective_on,
-            self.value,
-            Confidence(self.confidence),
-            self.note,
-            self.actor,
-            self.timestamp,
-            self.originator_version,
-        )
+        aggregate.check_ins.record(self)
         _cite(aggregate, self.check_in_id, self.kpi_version)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -142,6 +142,20 @@ def test_a_log_loaded_for_one_read_keeps_the_snapshots_rows_and_takes_events_ali
     assert once[first.id].value == Decimal("9")
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What an event recording a check-in carries (domain.check_in_log.CheckInEvent)."""
+
+    check_in_id: UUID
+    effective_on: date
+    value: Decimal
+    confidence: str
+    note: str
+    actor: str
+    timestamp: datetime
+    originator_version: int
+
+
 @given(days=st.lists(st.integers(0, 30), min_size=1, max_size=20))
 def test_a_check_in_recorded_as_a_row_is_the_check_in_put(days: list[int]) -> None:
     put, recorded = CheckInLog(), CheckInLog()
@@ -151,14 +165,16 @@ def test_a_check_in_recorded_as_a_row_is_the_check_in_put(days: list[int]) -> No
         )
         put.put(made)
         recorded.record(
-            made.id,
-            made.effective_on,
-            made.value,
-            made.confidence,
-            made.note,
-            made.actor,
-            made.recorded_at,
-            made.version,
+            Recorded(
+                made.id,
+                made.effective_on,
+                made.value,
+                made.confidence.value,
+                made.note,
+                made.actor,
+                made.recorded_at,
+                made.version,
+            )
         )
     assert recorded == put
     assert list(recorded) == list(put)
