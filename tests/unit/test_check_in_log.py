@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.check_in_log import CheckIn, CheckInLog, Correction, loaded_for_one_read
+from domain.key_result import KeyResult
 from domain.values import Confidence, ReasonCode
 
 START = date(2026, 7, 1)
@@ -142,20 +143,6 @@ def test_a_log_loaded_for_one_read_keeps_the_snapshots_rows_and_takes_events_ali
     assert once[first.id].value == Decimal("9")
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """What an event recording a check-in carries (domain.check_in_log.CheckInEvent)."""
-
-    check_in_id: UUID
-    effective_on: date
-    value: Decimal
-    confidence: str
-    note: str
-    actor: str
-    timestamp: datetime
-    originator_version: int
-
-
 @given(days=st.lists(st.integers(0, 30), min_size=1, max_size=20))
 def test_a_check_in_recorded_as_a_row_is_the_check_in_put(days: list[int]) -> None:
     put, recorded = CheckInLog(), CheckInLog()
@@ -165,15 +152,16 @@ def test_a_check_in_recorded_as_a_row_is_the_check_in_put(days: list[int]) -> No
         )
         put.put(made)
         recorded.record(
-            Recorded(
-                made.id,
-                made.effective_on,
-                made.value,
-                made.confidence.value,
-                made.note,
-                made.actor,
-                made.recorded_at,
-                made.version,
+            KeyResult.CheckInRecorded(
+                originator_id=UUID(int=0),
+                originator_version=made.version,
+                timestamp=made.recorded_at,
+                actor=made.actor,
+                check_in_id=made.id,
+                value=made.value,
+                confidence=made.confidence.value,
+                note=made.note,
+                effective_on=made.effective_on,
             )
         )
     assert recorded == put
