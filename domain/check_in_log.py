@@ -290,18 +290,18 @@ class CheckInLog:
 
     def latest(self, on: date) -> CheckIn | None:
         """The latest check-in effective on or before `on`; the later recorded wins a tie."""
-        before = self.count_until(on)
-        if not before:
-            return None
-        return self._object(self._ordered()[before - 1])
+        key = self._latest_key(on)
+        return None if key is None else self._object(key)
 
     def latest_value(self, on: date) -> Decimal | None:
         """The value of `latest(on)`, without making the check-in: the audit trail asks it
         for every check-in projected, each time of a different one."""
+        key = self._latest_key(on)
+        return None if key is None else Decimal(self._rows[key][2])
+
+    def _latest_key(self, on: date) -> int | None:
         before = self.count_until(on)
-        if not before:
-            return None
-        return Decimal(self._rows[self._ordered()[before - 1]][2])
+        return self._ordered()[before - 1] if before else None
 
     def _ordered(self) -> list[int]:
         if self._order is None:
